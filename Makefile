@@ -1,0 +1,48 @@
+# NevoLab: `make book` builds the whole book, `make test` runs the whole test suite.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PROFILE ?= default
+NB ?=
+ARGS ?=
+
+.PHONY: venv book notebooks html test run bench lock lint clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11); set PYTHON=..." >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+notebooks: venv
+	$(BIN)/nevolab run-all --profile $(PROFILE)
+
+html: venv
+	$(BIN)/jupyter-book build . --path-output . --keep-going
+
+book: notebooks html
+	@echo "open _build/html/index.html"
+
+test: venv
+	$(BIN)/python -m pytest -q
+
+run: venv
+	@test -n "$(NB)" || { echo "usage: make run NB=<notebook> [PROFILE=default] [ARGS='-p name value']" >&2; exit 2; }
+	$(BIN)/nevolab run $(NB) --profile $(PROFILE) $(ARGS)
+
+bench: venv
+	$(BIN)/nevolab bench $(ARGS)
+
+lint: venv
+	$(BIN)/ruff check src tests benchmarks notebooks
+
+# Re-pin every package from the current venv (after changing pyproject.toml's dependencies).
+lock:
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v -E '^(pip-tools|build|pyproject_hooks|wheel)==' > requirements.lock
+
+clean:
+	rm -rf _build .pytest_cache

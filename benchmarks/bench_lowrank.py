@@ -1,0 +1,140 @@
+"""Benchmarks of Study C: one Deep GA generation of the transformer LM, dense vs rank-4 factorized.
+
+``BENCHMARKS`` maps a name to a zero-argument function returning a dict with at least ``value`` and
+``unit``. Each function compiles first, then reports the median of a few timed repetitions.
+
+* ``lowrank.lm.dense.gen_s`` / ``lowrank.lm.rank4.gen_s``: seconds for one generation (evaluate the
+  whole population + ``tell``) at population 512, 16 elites, on a fixed batch of 16 char-level windows
+  of 64 tokens from the offline corpus; ``peak_rss_mb`` is the process's peak resident memory so far
+  (``resource.getrusage``; it never decreases, so run a benchmark alone for its own peak).
+* ``lowrank.lm.forward_flops_fraction``: achieved FLOP/s of the dense population forward pass (matmul
+  FLOPs counted analytically) as a fraction of a plain ``jnp.matmul`` measured in the same process.
+
+Run: ``PYTHONPATH=src .venv/bin/python benchmarks/bench_lowrank.py [name ...]``.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import statistics
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+
+from nevolab.algorithms.deep_ga import DeepGA
+from nevolab.studies.lowrank_lm import make_population_loss, prepare_sequences, setup_variant
+
+POPULATION, ELITES, NUM_SEQUENCES, SEQUENCE_LENGTH, CHUNK = 512, 16, 16, 64, 64
+REPEATS = 3
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux reports KiB
+
+
+def _median_seconds(fn, *args, repeats: int = REPEATS) -> tuple[float, float]:
+    """(compile + first call seconds, median seconds of ``repeats`` further calls)."""
+    start = time.perf_counter()
+    jax.block_until_ready(fn(*args))
+    first = time.perf_counter() - start
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        jax.block_until_ready(fn(*args))
+        times.append(time.perf_counter() - start)
+    return first, statistics.median(times)
+
+
+def _setup(variant: str):
+    sequences, vocab_size = prepare_sequences("char", NUM_SEQUENCES, SEQUENCE_LENGTH, data_seed=0)
+    config, layout = setup_variant(variant, vocab_size)
+    loss = make_population_loss(layout.encoding, config, sequences, CHUNK)
+    return config, layout, loss
+
+
+def _generation(variant: str) -> dict:
+    config, layout, loss = _setup(variant)
+    ga = DeepGA(POPULATION, layout.num_genes, ELITES, layout.mutation_scales, max_generations=8)
+    params = ga.default_params
+    population, init_keys = jax.jit(lambda k: ga.sample_initial(k, layout.init_fn))(jax.random.PRNGKey(0))
+    state = ga.init(jax.random.PRNGKey(1), population, jnp.full((POPULATION,), jnp.inf), params, init_keys)
+
+    @jax.jit
+    def generation(state, key):
+        pop, state = ga.ask(key, state, params)
+        return ga.tell(key, pop, loss(pop), state, params)
+
+    compile_s, seconds = _median_seconds(generation, state, jax.random.PRNGKey(2))
+    return {
+        "value": seconds,
+        "unit": "s/generation",
+        "compile_s": compile_s,
+        "peak_rss_mb": _peak_rss_mb(),
+        "population": POPULATION,
+        "batch": f"{NUM_SEQUENCES}x{SEQUENCE_LENGTH}",
+        "vocab_size": config.vocab_size,
+        "num_genes": layout.num_genes,
+        "num_params": layout.num_params,
+        "device": jax.devices()[0].device_kind,
+    }
+
+
+def bench_dense_generation() -> dict:
+    """One generation of the dense model (99,507-gene genomes at vocab 2051; 35,223 at char vocab)."""
+    return _generation("dense")
+
+
+def bench_rank4_generation() -> dict:
+    """One generation of the rank-4 (embedding rank 32) factorized model."""
+    return _generation("lowrank")
+
+
+def forward_matmul_flops(config, num_sequences: int, sequence_length: int) -> int:
+    """Matmul FLOPs of one forward pass over the windows (2 per multiply-add; q/k/v/o, feed-forward,
+    attention scores and values over the full T x T matrix, tied unembedding)."""
+    h, a, f, v, t = config.hidden_dim, config.attention_dim, config.ff_dim, config.vocab_size, sequence_length
+    per_token = config.num_blocks * (2 * 3 * h * a + 2 * a * h + 2 * 2 * h * f + 2 * 2 * t * a) + 2 * h * v
+    return per_token * num_sequences * sequence_length
+
+
+def bench_forward_flops_fraction() -> dict:
+    """Achieved FLOP/s of the dense population forward vs a plain 1024^3 float32 ``jnp.matmul``."""
+    config, layout, loss = _setup("dense")
+    population = jax.jit(jax.vmap(layout.init_fn))(jax.random.split(jax.random.PRNGKey(0), POPULATION))
+    _, forward_s = _median_seconds(jax.jit(loss), population)
+    flops = POPULATION * forward_matmul_flops(config, NUM_SEQUENCES, SEQUENCE_LENGTH)
+
+    n = 1024
+    a = jax.random.normal(jax.random.PRNGKey(1), (n, n))
+    b = jax.random.normal(jax.random.PRNGKey(2), (n, n))
+    _, matmul_s = _median_seconds(jax.jit(jnp.matmul), a, b, repeats=5)
+    matmul_flops_per_s = 2 * n**3 / matmul_s
+    achieved = flops / forward_s
+    return {
+        "value": achieved / matmul_flops_per_s,
+        "unit": "fraction of jnp.matmul FLOP/s",
+        "forward_gflop_per_s": achieved / 1e9,
+        "matmul_gflop_per_s": matmul_flops_per_s / 1e9,
+        "forward_s": forward_s,
+        "forward_gflop": flops / 1e9,
+        "peak_rss_mb": _peak_rss_mb(),
+        "device": jax.devices()[0].device_kind,
+    }
+
+
+BENCHMARKS = {
+    "lowrank.lm.dense.gen_s": bench_dense_generation,
+    "lowrank.lm.rank4.gen_s": bench_rank4_generation,
+    "lowrank.lm.forward_flops_fraction": bench_forward_flops_fraction,
+}
+
+
+if __name__ == "__main__":
+    for name in sys.argv[1:] or list(BENCHMARKS):
+        start = time.perf_counter()
+        result = BENCHMARKS[name]()
+        result["wall_s"] = time.perf_counter() - start
+        print(json.dumps({name: result}), flush=True)

@@ -1,0 +1,46 @@
+"""The benchmark registry behind ``nevolab bench``.
+
+Benchmarks live in ``benchmarks/bench_*.py``; each module has ``BENCHMARKS = {name: fn}`` where
+``fn()`` compiles, times and returns at least ``{"value": ..., "unit": ...}``. Every printed record
+gets its ``name`` and the ``machine`` it ran on.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from nevolab.config import ConfigError
+from nevolab.store import machine, repo_root
+
+
+def discover() -> dict[str, Callable[[], dict[str, Any]]]:
+    registry: dict[str, Callable[[], dict[str, Any]]] = {}
+    for path in sorted((repo_root() / "benchmarks").glob("bench_*.py")):
+        spec = importlib.util.spec_from_file_location(f"nevolab_benchmarks.{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        registry.update(getattr(module, "BENCHMARKS", {}))
+    return registry
+
+
+def select(registry: dict[str, Callable], names: list[str] | None) -> list[str]:
+    if not names:
+        return list(registry)
+    chosen = []
+    for name in names:
+        matches = [key for key in registry if key == name or key.startswith(name.rstrip(".") + ".")]
+        if not matches:
+            raise ConfigError(f"unknown benchmark {name!r}; valid: {', '.join(registry)}")
+        chosen.extend(match for match in matches if match not in chosen)
+    return chosen
+
+
+def run_benchmarks(names: list[str] | None = None) -> Iterator[dict[str, Any]]:
+    registry = discover()
+    chosen = select(registry, names)
+    where = machine()
+    for name in chosen:
+        result = registry[name]()
+        yield {"name": name, **result, "machine": where}

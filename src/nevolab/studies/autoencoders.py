@@ -1,0 +1,267 @@
+"""Study A: backprop vs bio-inspired training of tiny autoencoders (Gobbi & Konotopska).
+
+One function, :func:`run_case`, turns (case, algorithm, hyperparameters, repeats) into a tidy
+table of min-loss curves. All repeats of one algorithm are one compiled, vmapped call; the wall
+time of one run is measured separately (a compiled single run, median of three) and spread evenly
+over its generations, since a compiled scan spends the same time on every generation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pandas as pd
+
+from nevolab.algorithms.base import sanitize_fitness
+from nevolab.algorithms.cosyne import CoSyNE
+from nevolab.algorithms.differential_evolution import DifferentialEvolution
+from nevolab.algorithms.evolutionary_algorithm import MuRhoLambdaEA
+from nevolab.algorithms.study_a_configs import best_config
+from nevolab.encodings import Encoding, make_encoding
+from nevolab.runner import evaluate_population, make_generation_step, run_vmapped
+from nevolab.tasks import autoencoders as ff
+
+PyTree = Any
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    """One of the paper's six experimental cases."""
+
+    name: str
+    kind: str  # "ff" or "lstm"
+    dim: int = 0  # feed-forward input dimension
+    seq_len: int = 0
+    hidden: int = 0
+    config_key: str = ""  # the original's best_configurations case id
+
+    @property
+    def label(self) -> str:
+        if self.kind == "ff":
+            return f"Case {self.name}: FF d={self.dim}"
+        return f"Case {self.name}: LSTM seq {self.seq_len}, h {self.hidden}"
+
+
+CASES: dict[str, Case] = {
+    "I": Case("I", "ff", dim=4, config_key="realValuedData_1"),
+    "II": Case("II", "ff", dim=8, config_key="realValuedData_2"),
+    "III": Case("III", "lstm", seq_len=3, hidden=3, config_key="classData_3"),
+    "IV": Case("IV", "lstm", seq_len=4, hidden=4, config_key="classData_4"),
+    "V": Case("V", "lstm", seq_len=3, hidden=10, config_key="classData_7"),
+    "VI": Case("VI", "lstm", seq_len=4, hidden=10, config_key="classData_8"),
+}
+
+ALGORITHMS = ("backprop", "cosyne", "de", "ea", "cosyne_idct", "de_idct", "ea_idct")
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """Data, initialisation and loss of one case: everything an algorithm needs."""
+
+    case: Case
+    init_params: Callable[[jax.Array], PyTree]
+    loss: Callable[[PyTree, Any], jax.Array]  # (params, batch) -> scalar
+    batches: Any  # pytree with a leading (num_batches,) axis
+    num_batches: int
+
+    @staticmethod
+    def batch(batches: Any, index: jax.Array) -> Any:
+        """Batch ``index`` of ``batches`` (passed as an argument, not captured: see the runner)."""
+        return jax.tree_util.tree_map(lambda array: array[index], batches)
+
+    @property
+    def num_params(self) -> int:
+        return int(jax.flatten_util.ravel_pytree(self.init_params(jax.random.key(0)))[0].size)
+
+
+def get_case(name: str) -> Case:
+    if name not in CASES:
+        raise ValueError(f"unknown case {name!r}; valid: {', '.join(CASES)}")
+    return CASES[name]
+
+
+def make_problem(case: Case | str, num_batches: int = ff.NUM_BATCHES) -> Problem:
+    """The data (seed 1337, batches of 40, one batch per generation) and model of a case."""
+    case = get_case(case) if isinstance(case, str) else case
+    if case.kind == "ff":
+        data = jnp.asarray(ff.make_gaussian_data(case.dim)[:num_batches])
+        return Problem(
+            case=case,
+            init_params=lambda key: ff.init_ff_autoencoder(key, case.dim),
+            loss=ff.ff_autoencoder_loss,
+            batches=data,
+            num_batches=num_batches,
+        )
+    from nevolab.tasks import lstm_autoencoder as lstm
+
+    inputs, targets = lstm.make_sequence_data(case.seq_len)
+    return Problem(
+        case=case,
+        init_params=lambda key: lstm.init_lstm_autoencoder(key, case.hidden),
+        loss=lambda params, batch: lstm.lstm_autoencoder_loss(params, batch[0], batch[1]),
+        batches=(jnp.asarray(inputs[:num_batches]), jnp.asarray(targets[:num_batches])),
+        num_batches=num_batches,
+    )
+
+
+def _make_backprop_train(problem: Problem, hyper: dict[str, Any]):
+    """Adagrad with PyTorch's defaults (no initial accumulator, eps 1e-10), one step per batch."""
+    optimizer = optax.adagrad(hyper["learning_rate"], initial_accumulator_value=0.0, eps=1e-10)
+
+    def init_fn(key: jax.Array):
+        params = problem.init_params(key)
+        return params, optimizer.init(params), jnp.asarray(jnp.inf)
+
+    def step(state, run_key, generation, batches):
+        del run_key
+        params, opt_state, best = state
+        loss, grads = jax.value_and_grad(problem.loss)(params, problem.batch(batches, generation))
+        loss = sanitize_fitness(loss)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        params = optax.apply_updates(params, updates)
+        best = jnp.minimum(best, loss)
+        metrics = {"best_fitness": best, "min_fitness": loss, "mean_fitness": loss,
+                   "num_evaluations": jnp.asarray(1, jnp.int32)}
+        return (params, opt_state, best), metrics
+
+    return init_fn, step
+
+
+def make_encoding_for(problem: Problem, algorithm: str, hyper: dict[str, Any], faithful: bool,
+                      per_layer_dct: bool = False) -> Encoding:
+    template = problem.init_params(jax.random.key(0))
+    if not algorithm.endswith("_idct"):
+        return make_encoding("direct", template)
+    name = "dct_per_layer" if per_layer_dct else "dct_global"
+    return make_encoding(name, template, hyper["num_coefficients"], faithful=faithful)
+
+
+def _make_evolution_train(problem: Problem, algorithm: str, hyper: dict[str, Any], faithful: bool,
+                          per_layer_dct: bool):
+    encoding = make_encoding_for(problem, algorithm, hyper, faithful, per_layer_dct)
+    base = algorithm.removesuffix("_idct")
+    if base == "cosyne":
+        strategy = CoSyNE(hyper["population_size"], encoding.num_genes, hyper["children"], faithful=faithful)
+        params = strategy.default_params.replace(mutation_prob=hyper["mutation_prob"], gamma=hyper["gamma"])
+    elif base == "de":
+        strategy = DifferentialEvolution(hyper["population_size"], encoding.num_genes, hyper["variant"],
+                                         faithful=faithful)
+        params = strategy.default_params.replace(crossover_rate=hyper["crossover_rate"],
+                                                 differential_weight=hyper["differential_weight"])
+    elif base == "ea":
+        strategy = MuRhoLambdaEA(hyper["population_size"], encoding.num_genes, hyper["best_rate"],
+                                 hyper["num_parents"], hyper["selection"], hyper["crossover"],
+                                 hyper["elitism"], faithful=faithful)
+        params = strategy.default_params.replace(mutation_prob=hyper["mutation_prob"], sigma=hyper["sigma"])
+    else:
+        raise ValueError(f"unknown algorithm {algorithm!r}; valid: {', '.join(ALGORITHMS)}")
+
+    def loss_of_genotype(genotype, batch):
+        return problem.loss(encoding.decode(genotype), batch)
+
+    def fitness_fn(genotypes, generation, batches):
+        return evaluate_population(loss_of_genotype, genotypes, problem.batch(batches, generation))
+
+    def init_fn(key):
+        keys = jax.random.split(key, strategy.population_size)
+        population = jax.vmap(lambda k: encoding.encode(problem.init_params(k)))(keys)
+        fitness = jnp.full((strategy.population_size,), jnp.inf)
+        return strategy.init(key, population, fitness, params)
+
+    return init_fn, make_generation_step(strategy, params, fitness_fn)
+
+
+def make_train(problem: Problem, algorithm: str, hyper: dict[str, Any], faithful: bool = False,
+               per_layer_dct: bool = False):
+    """``(init_fn, step)`` for one algorithm on one problem (see :func:`nevolab.runner.run_vmapped`)."""
+    if algorithm == "backprop":
+        return _make_backprop_train(problem, hyper)
+    return _make_evolution_train(problem, algorithm, hyper, faithful, per_layer_dct)
+
+
+def recorded_generations(num_generations: int, num_points: int = 80) -> np.ndarray:
+    """A roughly geometric grid of generation indices (0-based), always including the last one."""
+    grid = np.unique(np.geomspace(1, num_generations, num_points).round().astype(int)) - 1
+    return np.union1d(grid, [num_generations - 1])
+
+
+def time_single_run(init_fn, step, num_generations: int, key: jax.Array, data: Any = None,
+                    repeats: int = 3) -> float:
+    """Median wall time (s) of one compiled run of ``num_generations``, compilation excluded."""
+    from nevolab.runner import INIT_COMPILER_OPTIONS, make_chunk
+
+    run_key, init_key = jax.random.split(key)
+    state = jax.jit(init_fn, compiler_options=INIT_COMPILER_OPTIONS)(init_key)
+    compiled = jax.jit(make_chunk(step, num_generations)).lower(state, run_key, jnp.int32(0), data).compile()
+    jax.block_until_ready(compiled(state, run_key, jnp.int32(0), data))
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        jax.block_until_ready(compiled(state, run_key, jnp.int32(0), data))
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def run_case(case: str, algorithm: str, hyper: dict[str, Any], repeats: int, num_generations: int,
+             seed: int = 0, faithful: bool = False, per_layer_dct: bool = False, measure_time: bool = True,
+             progress: bool = False) -> pd.DataFrame:
+    """All repeats of one algorithm on one case, as a tidy table of running-min loss curves.
+
+    Columns: case, algorithm, repeat, generation (1-based), evaluations (cumulative network
+    evaluations), min_loss (this generation's best loss on its batch), best_loss (running min), and
+    time_s (elapsed wall time of one run at that generation); recorded on a geometric grid of
+    generations. ``run_time_s`` is the measured wall time of one whole run.
+    """
+    problem = make_problem(case, num_batches=num_generations)
+    init_fn, step = make_train(problem, algorithm, hyper, faithful, per_layer_dct)
+    keys = jax.random.split(jax.random.key(seed), repeats)
+    _, metrics = run_vmapped(init_fn, step, keys, num_generations, data=problem.batches, progress=progress,
+                             description=f"{case}/{algorithm}")
+    run_time_s = (time_single_run(init_fn, step, num_generations, keys[0], problem.batches)
+                  if measure_time else float("nan"))
+    index = recorded_generations(num_generations)
+    evaluations = np.cumsum(metrics["num_evaluations"], axis=1)
+    frames = []
+    for repeat in range(repeats):
+        frames.append(pd.DataFrame({
+            "case": case,
+            "algorithm": algorithm,
+            "repeat": repeat,
+            "generation": index + 1,
+            "evaluations": evaluations[repeat, index],
+            "min_loss": metrics["min_fitness"][repeat, index],
+            "best_loss": metrics["best_fitness"][repeat, index],
+            "time_s": (index + 1) / num_generations * run_time_s,
+            "run_time_s": run_time_s,
+        }))
+    return pd.concat(frames, ignore_index=True)
+
+
+def best_hyperparameters(case: str, algorithm: str) -> dict[str, Any]:
+    """The authors' best configuration of ``algorithm`` (e.g. ``"de_idct"``) on ``case``, shipped as
+    package data (``nevolab/data/study_a_best_configs.json``, transcribed from the original
+    repository's ``best_configurations/``)."""
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"unknown algorithm {algorithm!r}; valid: {', '.join(ALGORITHMS)}")
+    config = best_config(algorithm.removesuffix("_idct"), case, idct=algorithm.endswith("_idct"))
+    return {key: value for key, value in config.items()
+            if key not in ("raw", "source_file") and value is not None}
+
+
+def run_study(cases: list[str], algorithms: list[str], repeats: int, num_generations: int, seed: int,
+              faithful: bool = False, per_layer_dct: bool = False, progress: bool = False) -> pd.DataFrame:
+    """Every (case, algorithm) with the authors' best hyperparameters, as one tidy table."""
+    frames = []
+    for case in cases:
+        for algorithm in algorithms:
+            frames.append(run_case(case, algorithm, best_hyperparameters(case, algorithm), repeats,
+                                   num_generations, seed=seed, faithful=faithful,
+                                   per_layer_dct=per_layer_dct, progress=progress))
+    return pd.concat(frames, ignore_index=True)

@@ -1,0 +1,204 @@
+"""Control tasks: gymnax rollouts of a tanh MLP policy, evaluated for a whole ES population.
+
+The lottery-ticket paper's own gymnax task is ``Pendulum-v1`` (``originals.md`` §2.3: ``GymPolicy``,
+a tanh MLP with raw, unsquashed output; ``gym.yaml``: 2 hidden layers of 64, 8 training rollouts,
+32 test rollouts, no observation normalisation). Discrete-action environments (CartPole-v1, ...)
+take the argmax of the outputs, as the original's ``output_act_fn="argmax"``.
+
+A rollout is one ``lax.scan`` over ``episode_length`` steps (by default the environment's
+``max_steps_in_episode``). gymnax resets automatically after an episode ends; the scan keeps
+stepping but a ``alive`` flag stops the return from accumulating after the first end, so the result
+is the return of exactly one episode. Fitness (minimised) is minus the mean return over
+``num_rollouts`` episodes; all members of a population are evaluated on the same episode keys
+(common random numbers), which makes their ranking less noisy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import linen as nn
+
+PyTree = Any
+
+#: Registered gymnax environments that cannot be made offline (they download data in ``make``).
+DOWNLOADING_ENVS = {"MNISTBandit-bsuite": "downloads MNIST when it is made"}
+
+
+def valid_env_names() -> tuple[str, ...]:
+    """gymnax's registered environments minus those that download data."""
+    import gymnax
+
+    return tuple(name for name in gymnax.registered_envs if name not in DOWNLOADING_ENVS)
+
+
+def _check_env_name(env_name: str) -> None:
+    valid = valid_env_names()
+    if env_name not in valid:
+        reason = f" ({DOWNLOADING_ENVS[env_name]})" if env_name in DOWNLOADING_ENVS else ""
+        raise ValueError(
+            f"unknown or unsupported environment {env_name!r}{reason}; valid: {', '.join(valid)}")
+
+
+class MLPPolicy(nn.Module):
+    """A tanh MLP on the flattened observation with a linear (raw) output layer.
+
+    Biases start at ``uniform(0.05)`` like the original's Brax and MNIST policies (its gymnax
+    ``GymPolicy`` is not in the public snapshot), so that pruning them is not trivially harmless.
+    """
+
+    hidden_sizes: Sequence[int]
+    num_outputs: int
+
+    @nn.compact
+    def __call__(self, observation: jax.Array) -> jax.Array:
+        x = jnp.ravel(observation).astype(jnp.float32)
+        for size in self.hidden_sizes:
+            x = jnp.tanh(nn.Dense(size, bias_init=nn.initializers.uniform(0.05))(x))
+        return nn.Dense(self.num_outputs, bias_init=nn.initializers.uniform(0.05))(x)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ControlTask:
+    """A gymnax environment plus a policy network; all methods are pure and jittable.
+
+    Attributes:
+        env_name: gymnax id.
+        env, env_params: from ``gymnax.make``.
+        policy: the flax module (:class:`MLPPolicy`).
+        discrete: True for ``Discrete`` action spaces (argmax of the outputs).
+        action_low, action_high: bounds for continuous actions (outputs are clipped to them).
+        episode_length: steps per rollout.
+        num_rollouts: episodes averaged per training evaluation.
+        test_rollouts: episodes averaged per test evaluation.
+    """
+
+    env_name: str
+    env: Any
+    env_params: Any
+    policy: MLPPolicy
+    discrete: bool
+    action_low: np.ndarray | None
+    action_high: np.ndarray | None
+    action_shape: tuple[int, ...]
+    observation_shape: tuple[int, ...]
+    episode_length: int
+    num_rollouts: int
+    test_rollouts: int
+
+    @property
+    def name(self) -> str:
+        """A name that identifies the task and its settings (used in checkpoint fingerprints)."""
+        hidden = "x".join(str(h) for h in self.policy.hidden_sizes) or "linear"
+        return (f"{self.env_name}/mlp{hidden}/T{self.episode_length}/train{self.num_rollouts}"
+                f"/test{self.test_rollouts}")
+
+    def init_params(self, key: jax.Array) -> PyTree:
+        """A fresh policy (flax's default lecun-normal kernels)."""
+        return self.policy.init(key, jnp.zeros(self.observation_shape, jnp.float32))
+
+    def act(self, params: PyTree, observation: jax.Array) -> jax.Array:
+        """The policy's action for one observation."""
+        output = self.policy.apply(params, observation)
+        if self.discrete:
+            return jnp.argmax(output).astype(jnp.int32)
+        action = output.reshape(self.action_shape)
+        return jnp.clip(action, self.action_low, self.action_high)
+
+    def episode_return(self, params: PyTree, key: jax.Array) -> jax.Array:
+        """The undiscounted return of one episode (truncated at ``episode_length`` steps)."""
+        key_reset, key_steps = jax.random.split(key)
+        observation, state = self.env.reset(key_reset, self.env_params)
+
+        def step(carry, step_key):
+            observation, state, total, alive = carry
+            action = self.act(params, observation)
+            observation, state, reward, terminated, truncated, _ = self.env.step(
+                step_key, state, action, self.env_params)
+            total = total + alive * reward.astype(jnp.float32)
+            alive = alive * (1.0 - jnp.logical_or(terminated, truncated).astype(jnp.float32))
+            return (observation, state, total, alive), None
+
+        carry = (observation, state, jnp.zeros((), jnp.float32), jnp.ones((), jnp.float32))
+        (_, _, total, _), _ = jax.lax.scan(step, carry, jax.random.split(key_steps, self.episode_length))
+        return total
+
+    def mean_return(self, params: PyTree, key: jax.Array, num_rollouts: int) -> jax.Array:
+        """Mean return over ``num_rollouts`` episodes with keys ``split(key, num_rollouts)``."""
+        keys = jax.random.split(key, num_rollouts)
+        return jnp.mean(jax.vmap(self.episode_return, in_axes=(None, 0))(params, keys))
+
+    def fitness(self, params: PyTree, key: jax.Array) -> jax.Array:
+        """Training fitness to minimise: −(mean return over ``num_rollouts`` episodes)."""
+        return -self.mean_return(params, key, self.num_rollouts)
+
+    def test_score(self, params: PyTree, key: jax.Array) -> jax.Array:
+        """Test performance (higher is better): mean return over ``test_rollouts`` episodes."""
+        return self.mean_return(params, jax.random.fold_in(key, 0x7E57), self.test_rollouts)
+
+    def population_fitness(self, population_params: PyTree, key: jax.Array) -> jax.Array:
+        """Fitness of a stacked population (leading axis = members), same episodes for all."""
+        return jax.vmap(self.fitness, in_axes=(0, None))(population_params, key)
+
+    def as_pruning_problem(self):
+        """This task in the form :func:`nevolab.pruning.run_pruning` takes."""
+        from nevolab.pruning import PruningProblem
+
+        return PruningProblem(self.name, self.init_params, self.fitness, self.test_score)
+
+
+def make_control_task(env_name: str = "Pendulum-v1", hidden_sizes: Sequence[int] = (64, 64),
+                      num_rollouts: int = 8, test_rollouts: int = 32,
+                      episode_length: int | None = None) -> ControlTask:
+    """Build a :class:`ControlTask` for any offline gymnax environment.
+
+    Args:
+        env_name: a gymnax id from :func:`valid_env_names` (e.g. ``"Pendulum-v1"``, ``"CartPole-v1"``).
+        hidden_sizes: tanh hidden layers (the original's ``gym.yaml``: 2 × 64; its PPO config 2 × 32).
+        num_rollouts: episodes per training evaluation (the original's ``n_repeats``: 8).
+        test_rollouts: episodes per test evaluation (``n_evaluations``: 32).
+        episode_length: steps per rollout; ``None`` = the environment's ``max_steps_in_episode``
+            (Pendulum 200, CartPole 500).
+    """
+    _check_env_name(env_name)
+    if int(num_rollouts) < 1 or int(test_rollouts) < 1:
+        raise ValueError(f"num_rollouts and test_rollouts must be >= 1; got {num_rollouts}, {test_rollouts}")
+    if any(int(h) < 1 for h in hidden_sizes):
+        raise ValueError(f"hidden_sizes must be positive integers; got {tuple(hidden_sizes)}")
+    import gymnax
+    from gymnax.environments import spaces
+
+    env, env_params = gymnax.make(env_name)
+    if episode_length is None:
+        if not hasattr(env_params, "max_steps_in_episode"):
+            raise ValueError(f"{env_name} has no max_steps_in_episode; pass episode_length")
+        episode_length = int(env_params.max_steps_in_episode)
+    if int(episode_length) < 1:
+        raise ValueError(f"episode_length must be >= 1; got {episode_length}")
+
+    action_space = env.action_space(env_params)
+    observation_shape = tuple(env.observation_space(env_params).shape)
+    if isinstance(action_space, spaces.Discrete):
+        discrete, num_outputs, low, high, action_shape = True, int(action_space.n), None, None, ()
+    elif isinstance(action_space, spaces.Box):
+        action_shape = tuple(action_space.shape)
+        discrete, num_outputs = False, int(np.prod(action_shape, dtype=int))
+        low = np.broadcast_to(np.asarray(action_space.low, np.float32), action_shape)
+        high = np.broadcast_to(np.asarray(action_space.high, np.float32), action_shape)
+    else:
+        raise ValueError(
+            f"{env_name} has a {type(action_space).__name__} action space; "
+            "only Discrete and Box are supported"
+        )
+    return ControlTask(
+        env_name=env_name, env=env, env_params=env_params,
+        policy=MLPPolicy(tuple(int(h) for h in hidden_sizes), num_outputs),
+        discrete=discrete, action_low=low, action_high=high, action_shape=action_shape,
+        observation_shape=observation_shape, episode_length=int(episode_length),
+        num_rollouts=int(num_rollouts), test_rollouts=int(test_rollouts),
+    )
