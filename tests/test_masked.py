@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 
-# Tiny programs: skip XLA's LLVM optimisation passes (compiles ~4x faster). Only takes effect if
-# JAX's backend is not initialised yet.
+# Many tiny programs: XLA's full LLVM optimisation costs more compile time than it saves (level 1
+# compiles ~3-4x faster, convolutions stay fast). Only takes effect if JAX's backend is not initialised yet.
 os.environ.setdefault(
-    "XLA_FLAGS", "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
+    "XLA_FLAGS", "--xla_backend_optimization_level=1 --xla_llvm_disable_expensive_passes=true"
 )
 
 import jax

@@ -78,7 +78,8 @@ def execute(notebook: str, profile: str, parameters: dict[str, Any], fresh: bool
     output_dir.mkdir(parents=True, exist_ok=True)
     target = output_dir / f"{spec.name}.ipynb"
     notebook_node = jupytext.read(source)
-    notebook_node.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook_node.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                            "language": "python"}
     handle, temp = tempfile.mkstemp(dir=output_dir, prefix=f".{spec.name}.", suffix=".ipynb")
     os.close(handle)
     try:
@@ -143,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("list", help="list notebooks with their parameters").set_defaults(func=cmd_list)
     run = commands.add_parser("run", help="execute one notebook into book/")
     run.add_argument("notebook")
-    run.add_argument("--profile", default="default", choices=PROFILES)
+    run.add_argument("--profile", default="default", help=f"one of {', '.join(PROFILES)}")
     run.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"))
     run.add_argument("--fresh", action="store_true", help="recompute even if cached results exist")
     run.add_argument("-v", "--verbose", action="store_true", help="stream the notebook's output")

@@ -19,25 +19,40 @@ def _max_generations(value: int, values: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _study_a_params(default_algorithms: list[str]) -> tuple[Param, ...]:
+ALL_CASES = list(study_a.CASES)
+ALL_ALGORITHMS = list(study_a.ALGORITHMS)
+
+
+def _cases_param(default: list[str]) -> Param:
+    return Param("cases", "str_list", {"smoke": ["I"], "default": default, "paper": ALL_CASES},
+                 paper=ALL_CASES,
+                 help="cases: I, II feed-forward d=4, 8; III s3h3, IV s4h4, V s3h10, VI s4h10 LSTM",
+                 choices=tuple(study_a.CASES))
+
+
+def _algorithms_param() -> Param:
+    return Param("algorithms", "str_list",
+                 {"smoke": ["backprop", "cosyne"], "default": ALL_ALGORITHMS, "paper": ALL_ALGORITHMS},
+                 paper=ALL_ALGORITHMS, help="algorithms, each with the authors' best hyperparameters",
+                 choices=study_a.ALGORITHMS)
+
+
+def _study_a_scale_params() -> tuple[Param, ...]:
     return (
-        Param("cases", "str_list", {"smoke": ["I", "II"], "default": ["I", "II"], "paper": ["I", "II"]},
-              paper=["I", "II", "III", "IV", "V", "VI"], help="experimental cases (I, II: feed-forward d=4, 8)",
-              choices=tuple(study_a.CASES)),
-        Param("algorithms", "str_list", {"default": default_algorithms}, paper=list(study_a.ALGORITHMS),
-              help="training algorithms, each with the authors' best hyperparameters",
-              choices=study_a.ALGORITHMS),
-        Param("repeats", "int", {"smoke": 3, "default": 30, "paper": 100}, paper="100 (FF), 500 (LSTM)",
-              help="independent runs per algorithm (different initial networks and seeds)", minimum=1),
-        Param("generations", "int", {"smoke": 200, "default": 2000, "paper": 2000}, paper=2000,
+        Param("repeats", "int", {"smoke": 3, "default": 30, "paper": 100}, paper=100,
+              help="independent runs per algorithm on the feed-forward cases", minimum=1),
+        Param("lstm_repeats", "int", {"smoke": 3, "default": 30, "paper": 500}, paper=500,
+              help="independent runs per algorithm on the LSTM cases", minimum=1),
+        Param("generations", "int", {"smoke": 100, "default": 2000, "paper": 2000}, paper=2000,
               help="generations (= batches of 40; one batch per generation or step)", minimum=1,
               check=_max_generations),
         Param("seed", "int", {"default": 0}, paper="not applicable (torch default seeding)",
               help="master PRNG seed of the repeats (the data seed is always 1337, as the original)"),
-        Param("faithful", "bool", {"default": False}, paper=True,
-              help="reproduce the original code's quirks (originals.md §3.3) instead of the corrected behaviour"),
     )
 
+
+FAITHFUL = Param("faithful", "bool", {"default": False}, paper=True,
+                 help="reproduce the original code's quirks (originals.md §3.3), not the corrected behaviour")
 
 NOTEBOOKS: dict[str, NotebookSpec] = {}
 
@@ -50,9 +65,29 @@ def register(spec: NotebookSpec) -> NotebookSpec:
 register(NotebookSpec(
     name="a1_min_loss_curves",
     title="Study A, Figure 1: min loss against wall time and against network evaluations",
-    description="Backprop vs CoSyNE on the feed-forward autoencoders (Cases I, II): running-min loss "
-                "against wall-clock time (the paper's view) and against network evaluations.",
-    params=_study_a_params(["backprop", "cosyne", "cosyne_idct"]),
+    description="Backprop, CoSyNE, DE, EA and their IDCT variants on the six autoencoder cases: "
+                "running-min loss against wall time (the paper's view) and against network evaluations.",
+    params=(_cases_param(ALL_CASES), _algorithms_param(), *_study_a_scale_params(), FAITHFUL),
+))
+
+register(NotebookSpec(
+    name="a2_final_losses",
+    title="Study A, Figure 2: final-loss distributions, and whether the original code's quirks matter",
+    description="Distribution of the final running-min loss per algorithm and case, and the same with "
+                "the original code's quirks (faithful=True) against the corrected algorithms.",
+    params=(_cases_param(ALL_CASES), _algorithms_param(), *_study_a_scale_params(),
+            Param("quirk_cases", "str_list", {"smoke": ["I"], "default": ["I", "II"],
+                                              "paper": ALL_CASES},
+                  paper="not studied", help="cases on which faithful and corrected algorithms are compared",
+                  choices=tuple(study_a.CASES))),
+))
+
+register(NotebookSpec(
+    name="a3_claims",
+    title="Study A, Table: the paper's claims, tested",
+    description="Each claim of the Study A paper with its measured effect, a 95% bootstrap interval, a "
+                "rank test and a computed verdict.",
+    params=(*_study_a_scale_params(), FAITHFUL),
 ))
 
 
@@ -67,3 +102,7 @@ def get_spec(name: str) -> NotebookSpec:
 def configure(name: str, profile: str = "default", **overrides: Any):
     """Resolve and validate a notebook's parameters (what its validation cell calls)."""
     return resolve(get_spec(name), profile, **overrides)
+
+
+# Specs of the other studies register themselves on import (after `register` exists).
+from nevolab.specs import study_b, study_c  # noqa: E402, F401

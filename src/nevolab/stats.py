@@ -71,3 +71,28 @@ def compare_lower(claim: str, a: np.ndarray, b: np.ndarray, seed: int = 0) -> Cl
     p_value = float(sps.mannwhitneyu(a, b, alternative="less").pvalue)
     return ClaimResult(claim, effect, low, high, p_value, cliffs_delta(a, b), verdict(low, high, -1),
                        f"n={len(a)} vs {len(b)}")
+
+
+def bootstrap_contrast(groups: dict[str, np.ndarray], contrast, num_resamples: int = 10_000,
+                       confidence: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
+    """A contrast of group means (``contrast(means: dict) -> float``) and its percentile-bootstrap
+    interval, resampling every group independently."""
+    rng = np.random.default_rng(seed)
+    arrays = {name: np.asarray(values, float) for name, values in groups.items()}
+    resampled = {name: rng.choice(values, size=(num_resamples, values.size)).mean(axis=1)
+                 for name, values in arrays.items()}
+    estimates = np.asarray(contrast(resampled))
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(estimates, [tail, 1 - tail])
+    point = float(contrast({name: values.mean() for name, values in arrays.items()}))
+    return point, float(low), float(high)
+
+
+def claim_from_contrast(claim: str, groups: dict[str, np.ndarray], contrast, expected_sign: int,
+                        a: str, b: str, seed: int = 0, detail: str = "") -> ClaimResult:
+    """A claim whose effect is ``contrast`` of group means; the rank test and Cliff's delta compare
+    groups ``a`` and ``b`` (two-sided Mann-Whitney U)."""
+    effect, low, high = bootstrap_contrast(groups, contrast, seed=seed)
+    p_value = float(sps.mannwhitneyu(groups[a], groups[b], alternative="two-sided").pvalue)
+    return ClaimResult(claim, effect, low, high, p_value, cliffs_delta(groups[a], groups[b]),
+                       verdict(low, high, expected_sign), detail)

@@ -34,7 +34,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from nevolab.algorithms.base import generation_metrics, sanitize_fitness
+from nevolab.algorithms.base import generation_metrics, sanitize_fitness, update_best
 
 __all__ = ["DeepGA", "DeepGAParams", "DeepGAState", "genome_bytes", "mutation_delta", "rebuild_from_seeds"]
 
@@ -191,12 +191,7 @@ class DeepGA:
         """Truncate to the elites, refill with mutated uniform clones of them."""
         n, k = self.population_size, self.num_elites
         fitness = sanitize_fitness(fitness)
-        improved = jnp.min(fitness) < state.best_fitness
-        best = jnp.argmin(fitness)
-        state = state.replace(
-            best_solution=jnp.where(improved, population[best], state.best_solution),
-            best_fitness=jnp.where(improved, fitness[best], state.best_fitness),
-        )
+        state = update_best(state, population, fitness)
         metrics = generation_metrics(state, fitness, n)
         metrics.update(self._mutation_effects(fitness, state))
 

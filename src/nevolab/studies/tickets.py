@@ -137,7 +137,8 @@ def run_ticket_experiment(task: str | ControlTask | VisionTask = "pendulum", str
                           checkpoint_dir: str | os.PathLike | None = None,
                           es_overrides: dict[str, Any] | None = None,
                           task_kwargs: dict[str, Any] | None = None,
-                          population_chunk: int | None = None) -> pd.DataFrame:
+                          population_chunk: int | None = None,
+                          return_result: bool = False) -> pd.DataFrame | tuple[pd.DataFrame, Any]:
     """ES iterative pruning (ES-IMP / ES-SNR / controls) on one task; one row per (seed, round).
 
     Args:
@@ -154,6 +155,9 @@ def run_ticket_experiment(task: str | ControlTask | VisionTask = "pendulum", str
         checkpoint_dir: resume-able checkpoints after every round.
         task_kwargs: passed to the task builder when ``task`` is a name.
         population_chunk: evaluate this many members at a time (bounds memory for the CNN).
+        return_result: also return the :class:`~nevolab.pruning.PruningResult` (masks, initial
+            values, final means and stds per round and seed: what the SNR-correlation and
+            transfer analyses need).
 
     Returns:
         Columns ``task, method, strategy, criterion, label, seed, round, weights_remaining,
@@ -181,7 +185,7 @@ def run_ticket_experiment(task: str | ControlTask | VisionTask = "pendulum", str
     frame.insert(4, "label", PAPER_LABELS.get(criterion, criterion))
     frame["generations"] = config.generations
     frame["population_size"] = config.population_size
-    return frame
+    return (frame, result) if return_result else frame
 
 
 # --------------------------------------------------------------------------------------------

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from nevolab.store import repo_root
+
 __all__ = [
     "CORPORA",
     "TINYSTORIES_URLS",
@@ -43,8 +45,7 @@ __all__ = [
     "split_stories",
 ]
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-DATA_DIR = REPO_ROOT / "data"
+DATA_DIR = repo_root() / "data"
 CACHE_DIR = DATA_DIR / "cache"
 
 CORPORA: dict[str, dict[str, str]] = {

@@ -1,0 +1,123 @@
+"""Benchmarks of Study B (ES lottery tickets).
+
+``BENCHMARKS`` maps a name to a zero-argument function returning a dict with at least ``value`` and
+``unit``. Each function compiles first, then reports the median of a few timed repetitions.
+
+* ``tickets.pendulum.es_steps_per_s``: environment steps per second of ES training on Pendulum-v1:
+  one pruning round of Sep-CMA-ES (the library's real path: masked genotype, ``lax.scan`` over
+  generations, 32 test rollouts of the final mean and best member, the pruning step) at population
+  256 with 8 rollouts of 200 steps per member, the paper's 2×64 tanh MLP. Only training steps are
+  counted (the test rollouts add ~1 %). ``rollout_fraction`` compares it with a bare vmapped rollout
+  of the same policy, measured in the same process.
+* ``tickets.pendulum.rollout_steps_per_s``: the bare rollout alone: 256 × 8 episodes of 200 steps,
+  ``vmap`` over members and episodes, no ES.
+* ``tickets.mnist.cnn_evals_per_s``: image evaluations per second of the paper's 28×28 CNN (11,274
+  parameters) in the ES fitness: a population of 8 networks, each on the same batch of 1,024
+  images (cross-entropy), i.e. 8,192 network-image forward passes per call (the paper uses 128
+  members). Random images of MNIST's shape, so it needs no download.
+
+Run: ``PYTHONPATH=src .venv/bin/python benchmarks/bench_tickets.py [name ...]``.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from nevolab.datasets import ImageDataset
+from nevolab.pruning import _make_round, get_criterion, kept_counts, prunable_flat
+from nevolab.studies.tickets import es_config_for
+from nevolab.tasks.control import make_control_task
+from nevolab.tasks.vision import make_vision_task
+
+POPULATION, ROLLOUTS, GENERATIONS, HIDDEN = 256, 8, 3, (64, 64)
+CNN_POPULATION, CNN_BATCH = 8, 1024
+REPEATS = 3
+
+
+def _median_seconds(fn, *args, repeats: int = REPEATS) -> tuple[float, float]:
+    """(compile + first call seconds, median seconds of ``repeats`` further calls)."""
+    start = time.perf_counter()
+    jax.block_until_ready(fn(*args))
+    first = time.perf_counter() - start
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        jax.block_until_ready(fn(*args))
+        times.append(time.perf_counter() - start)
+    return first, statistics.median(times)
+
+
+def _pendulum():
+    return make_control_task("Pendulum-v1", hidden_sizes=HIDDEN, num_rollouts=ROLLOUTS, test_rollouts=32)
+
+
+def _bare_rollout_steps_per_s(task) -> tuple[float, float]:
+    members = jax.vmap(task.init_params)(jax.random.split(jax.random.PRNGKey(0), POPULATION))
+    rollout = jax.jit(lambda params, key: jax.vmap(task.mean_return, in_axes=(0, None, None))(
+        params, key, ROLLOUTS))
+    first, seconds = _median_seconds(rollout, members, jax.random.PRNGKey(1))
+    return POPULATION * ROLLOUTS * task.episode_length / seconds, first
+
+
+def pendulum_es_steps_per_s() -> dict:
+    task = _pendulum()
+    problem = task.as_pruning_problem()
+    config = es_config_for("Sep_CMA_ES", "gymnax", POPULATION, GENERATIONS)
+    template = task.init_params(jax.random.PRNGKey(0))
+    prunable = prunable_flat(template)
+    num_params = int(prunable.size)
+    kept = kept_counts(int(prunable.sum()), 0.2, 2)
+    step = _make_round(problem, config, get_criterion("snr"), num_params, int(kept[1]))
+    flat = jnp.concatenate([jnp.ravel(leaf) for leaf in jax.tree_util.tree_leaves(template)])[None]
+    keys = jax.random.PRNGKey(3)[None]
+    mask = jnp.ones((1, num_params), bool)
+    first, seconds = _median_seconds(step, keys, mask, flat, flat)
+    steps = GENERATIONS * POPULATION * ROLLOUTS * task.episode_length
+    value = steps / seconds
+    bare, _ = _bare_rollout_steps_per_s(task)
+    return {
+        "value": value, "unit": "env_steps/s", "generations_per_s": GENERATIONS / seconds,
+        "rollout_fraction": value / bare, "bare_rollout_steps_per_s": bare,
+        "compile_and_first_s": first, "population": POPULATION, "rollouts": ROLLOUTS,
+        "generations": GENERATIONS, "num_params": num_params,
+    }
+
+
+def pendulum_rollout_steps_per_s() -> dict:
+    task = _pendulum()
+    value, first = _bare_rollout_steps_per_s(task)
+    return {"value": value, "unit": "env_steps/s", "compile_and_first_s": first,
+            "population": POPULATION, "rollouts": ROLLOUTS, "episode_length": task.episode_length}
+
+
+def mnist_cnn_evals_per_s() -> dict:
+    rng = np.random.default_rng(0)
+    data = ImageDataset("mnist-shaped", rng.normal(size=(CNN_BATCH, 28, 28, 1)).astype(np.float32),
+                        rng.integers(0, 10, CNN_BATCH).astype(np.int32),
+                        rng.normal(size=(16, 28, 28, 1)).astype(np.float32),
+                        rng.integers(0, 10, 16).astype(np.int32), 10, "random")
+    task = make_vision_task(data, batch_size=CNN_BATCH)
+    members = jax.vmap(task.init_params)(jax.random.split(jax.random.PRNGKey(0), CNN_POPULATION))
+    first, seconds = _median_seconds(jax.jit(task.population_loss), members, jax.random.PRNGKey(1))
+    return {"value": CNN_POPULATION * CNN_BATCH / seconds, "unit": "images/s",
+            "compile_and_first_s": first, "population": CNN_POPULATION, "batch": CNN_BATCH,
+            "seconds_per_population": seconds}
+
+
+BENCHMARKS = {
+    "tickets.pendulum.es_steps_per_s": pendulum_es_steps_per_s,
+    "tickets.pendulum.rollout_steps_per_s": pendulum_rollout_steps_per_s,
+    "tickets.mnist.cnn_evals_per_s": mnist_cnn_evals_per_s,
+}
+
+
+if __name__ == "__main__":
+    for name in sys.argv[1:] or list(BENCHMARKS):
+        print(json.dumps({"name": name, **BENCHMARKS[name]()}))

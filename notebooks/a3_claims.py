@@ -1,0 +1,79 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # A3: the paper's claims, tested
+#
+# Each claim of Gobbi & Konotopska, made measurable (the operational definitions are in the
+# docstring of `nevolab.studies.autoencoders.study_a_claims`) and tested on the final running-min
+# losses of all six cases and seven algorithms: the effect (a difference of mean final losses), a
+# 95% percentile-bootstrap interval, a Mann–Whitney U p-value and Cliff's δ, and a verdict computed
+# by the shared rule in `nevolab.stats`: **reproduced** when the interval excludes zero in the
+# claimed direction, **not reproduced** when it excludes zero in the other, **inconclusive** otherwise.
+
+# %% tags=["parameters"]
+profile = "default"
+repeats = None
+lstm_repeats = None
+generations = None
+seed = None
+faithful = None
+fresh = False
+
+# %% [markdown]
+# ## Parameters
+
+# %%
+from nevolab import figures, store
+from nevolab.studies import autoencoders as study_a
+
+config = figures.configure("a3_claims", profile=profile, repeats=repeats, lstm_repeats=lstm_repeats,
+                           generations=generations, seed=seed, faithful=faithful)
+print(f"profile: {config.profile}   results key: {config.hash()}")
+config.table()
+
+# %% [markdown]
+# ## Compute
+# The smoke profile runs only Case I with backprop and CoSyNE, so only the claims about them appear.
+
+# %%
+cases = ["I"] if config.profile == "smoke" else list(study_a.CASES)
+algorithms = ["backprop", "cosyne"] if config.profile == "smoke" else list(study_a.ALGORITHMS)
+
+
+def compute():
+    return study_a.final_losses(study_a.run_study(
+        cases, algorithms, config.repeats, config.lstm_repeats, config.generations, config.seed,
+        faithful=config.faithful, fresh=fresh))
+
+
+final, provenance = store.cached(config, compute, fresh=fresh,
+                                 seeds={"master_seed": config.seed, "data_seed": 1337})
+print(f"computed on {provenance['machine']['cpu']}, {provenance['date']}")
+
+# %% [markdown]
+# ## Claims table
+
+# %%
+import pandas as pd
+
+claims = study_a.study_a_claims(final, seed=config.seed)
+pd.set_option("display.max_colwidth", 120)
+claims.style.format({"effect": "{:+.4f}", "low": "{:+.4f}", "high": "{:+.4f}", "p_value": "{:.2g}",
+                     "effect_size": "{:+.2f}"}).hide(axis="index")
+
+# %% [markdown]
+# ## Summary
+
+# %%
+claims["family"] = claims.claim.str.split(" — ").str[0]
+claims.groupby("family").verdict.value_counts().unstack(fill_value=0)

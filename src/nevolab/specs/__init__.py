@@ -1,0 +1,1 @@
+"""Notebook specs of each study; importing a module registers its notebooks in ``nevolab.figures``."""

@@ -1,0 +1,126 @@
+import json
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from nevolab import cli, store
+from nevolab.config import ConfigError
+from nevolab.figures import NOTEBOOKS, configure
+
+
+def test_profile_presets_and_overrides():
+    smoke = configure("a1_min_loss_curves", "smoke")
+    default = configure("a1_min_loss_curves", "default", repeats=7)
+    assert smoke.repeats == 3 and default.repeats == 7 and default.overrides == ("repeats",)
+    assert configure("a1_min_loss_curves", "paper").lstm_repeats == 500
+    assert smoke.hash() != default.hash()
+    assert configure("a1_min_loss_curves", "smoke").hash() == smoke.hash()
+    table = default.table()
+    assert list(table.columns) == ["value used", "value in the paper", "meaning"]
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"repeats": 0}, "'repeats': must be >= 1"),
+    ({"repeats": "many"}, "'repeats': expected an integer"),
+    ({"cases": ["I", "VII"]}, "'cases': unknown value 'VII'; valid: I, II, III, IV, V, VI"),
+    ({"generations": 5000}, "'generations': the original data has 2000 batches"),
+    ({"bogus": 1}, "unknown parameter 'bogus'"),
+    ({"faithful": "perhaps"}, "'faithful': expected true or false"),
+])
+def test_bad_parameters_name_the_parameter(overrides, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        configure("a1_min_loss_curves", "default", **overrides)
+
+
+def test_unknown_profile_and_notebook():
+    with pytest.raises(ConfigError, match="unknown profile 'huge'; valid: smoke, default, paper"):
+        configure("a1_min_loss_curves", "huge")
+    with pytest.raises(ConfigError, match="unknown notebook 'zz'"):
+        configure("zz")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "a1_min_loss_curves", "-p", "repeats", "0"], "parameter 'repeats'"),
+    (["run", "a1_min_loss_curves", "-p", "cases", "I,IX"], "unknown value 'IX'"),
+    (["run", "no_such_notebook"], "unknown notebook"),
+    (["run", "a1_min_loss_curves", "-p", "nope", "3"], "unknown parameter 'nope'"),
+    (["run", "a1_min_loss_curves", "--profile", "huge"], "unknown profile 'huge'"),
+])
+def test_cli_rejects_bad_input_before_compute(tmp_path, args, message):
+    env = {**os.environ, "NEVOLAB_RESULTS_DIR": str(tmp_path / "results"),
+           "NEVOLAB_BOOK_DIR": str(tmp_path / "book")}
+    done = subprocess.run([sys.executable, "-m", "nevolab.cli", *args], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert len(done.stderr.strip().splitlines()) <= 3
+    assert not (tmp_path / "results").exists() and not (tmp_path / "book").exists()
+
+
+def test_cli_list_shows_every_notebook(capsys):
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name in NOTEBOOKS:
+        assert name in out
+    assert "repeats (int)" in out and "paper: 100" in out
+
+
+def _config():
+    return configure("a3_claims", "smoke", seed=11)
+
+
+def test_store_round_trip_provenance_and_reuse():
+    config = _config()
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return pd.DataFrame({"x": [1.5, 2.25], "name": ["a", "b"]})
+
+    table, record = store.cached(config, compute)
+    again, _ = store.cached(config, compute)
+    assert len(calls) == 1
+    pd.testing.assert_frame_equal(table, again)
+    for key in ("config", "seeds", "git_commit", "packages", "machine", "wall_time_s", "date"):
+        assert key in record
+    assert record["config"]["seed"] == 11 and record["packages"]["jax"]
+    store.cached(config, compute, fresh=True)
+    assert len(calls) == 2
+    directory = store.results_dir() / "a3_claims"
+    assert not [p for p in directory.iterdir() if p.name.startswith(".")]  # no temp files left
+
+
+@pytest.mark.parametrize("damage", ["table", "record", "schema", "columns"])
+def test_corrupted_results_are_detected_and_recomputed(damage):
+    config = configure("a3_claims", "smoke", seed=12)
+    table_path, record_path = store.paths_for(config)
+    store.cached(config, lambda: pd.DataFrame({"x": [1.0, 2.0]}))
+    if damage == "table":
+        table_path.write_text("x\n1.0\n3.0\n")
+    elif damage == "record":
+        record_path.write_text("{not json")
+    else:
+        record = json.loads(record_path.read_text())
+        if damage == "schema":
+            record["schema_version"] = -1
+        else:
+            record["columns"] = ["y"]
+        record_path.write_text(json.dumps(record))
+    with pytest.warns(UserWarning, match="recomputing a3_claims"):
+        table, _ = store.cached(config, lambda: pd.DataFrame({"x": [7.0]}))
+    assert table.x.tolist() == [7.0]
+
+
+def test_failed_compute_writes_nothing():
+    config = configure("a3_claims", "smoke", seed=13)
+
+    def broken():
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        store.cached(config, broken)
+    table_path, record_path = store.paths_for(config)
+    assert not table_path.exists() and not record_path.exists()

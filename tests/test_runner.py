@@ -1,0 +1,51 @@
+import os
+import subprocess
+import sys
+import textwrap
+
+import jax.numpy as jnp
+import numpy as np
+
+from nevolab.runner import evaluate_population
+
+SCRIPT = textwrap.dedent("""
+    import jax, jax.numpy as jnp, numpy as np
+    from nevolab.studies.autoencoders import best_hyperparameters, make_problem, make_train
+    from nevolab.runner import evaluate_population, run_vmapped
+    problem = make_problem("I", num_batches=30)
+    hyper = best_hyperparameters("I", "cosyne")  # population 19: not a multiple of 2 devices
+    init_fn, step = make_train(problem, "cosyne", hyper)
+    keys = jax.random.split(jax.random.key(0), 3)
+    _, metrics = run_vmapped(init_fn, step, keys, 30, data=problem.batches)
+    losses = jax.jit(lambda g: evaluate_population(lambda x: jnp.sum(jnp.sin(x) ** 2), g))(
+        jax.random.normal(jax.random.key(1), (7, 5)))
+    np.save(OUT, np.concatenate([metrics["best_fitness"].ravel(), np.asarray(losses)]))
+    print(len(jax.devices()))
+""")
+
+
+def _run(device_count, path):
+    env = {**os.environ, "XLA_FLAGS": f"--xla_force_host_platform_device_count={device_count}",
+           "NEVOLAB_JAX_CACHE": "0"}
+    done = subprocess.run([sys.executable, "-c", f"OUT = {str(path)!r}\n" + SCRIPT], env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().endswith(str(device_count))
+    return np.load(path)
+
+
+def test_sharded_evaluation_equals_single_device(tmp_path):
+    single = _run(1, tmp_path / "one.npy")
+    sharded = _run(2, tmp_path / "two.npy")
+    # Same numbers up to float32 rounding: XLA:CPU picks its matmul/reduction kernels by the
+    # per-device shape (19 rows on one device, 10 per device on two), which can change the last bit
+    # of a loss. Anything beyond a few ulps would be a real difference.
+    np.testing.assert_allclose(single, sharded, rtol=2e-6, atol=0)
+    assert np.mean(single == sharded) > 0.8
+
+
+def test_nan_and_inf_losses_become_worst():
+    losses = evaluate_population(lambda x: jnp.log(x[0]), jnp.array([[1.0], [-1.0], [0.0], [2.0]]))
+    assert np.isinf(losses[1]) and losses[1] > 0 and np.isinf(losses[2]) and losses[2] > 0
+    assert float(losses[0]) == 0.0
+    assert int(jnp.argmin(losses)) == 0

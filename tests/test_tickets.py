@@ -1,0 +1,122 @@
+"""Tests for the Study B orchestration (nevolab.studies.tickets)."""
+
+from __future__ import annotations
+
+import os
+
+# Many tiny programs: XLA's full LLVM optimisation costs more compile time than it saves (level 1
+# compiles ~3-4x faster, convolutions stay fast). Only takes effect if JAX's backend is not initialised yet.
+os.environ.setdefault(
+    "XLA_FLAGS", "--xla_backend_optimization_level=1 --xla_llvm_disable_expensive_passes=true"
+)
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.flatten_util import ravel_pytree
+
+from nevolab.datasets import ImageDataset, load_dataset
+from nevolab.pruning import STRATEGIES, prunable_flat
+from nevolab.studies.tickets import (
+    HPARAM_SOURCES,
+    PAPER_SEEDS,
+    TUNED_HPARAMS,
+    GDConfig,
+    es_config_for,
+    make_gd_round,
+    run_gd_imp,
+    run_ticket_experiment,
+    summarise,
+    task_family,
+)
+from nevolab.tasks.vision import make_vision_task
+
+TINY_PENDULUM = {"hidden_sizes": (4,), "episode_length": 10, "num_rollouts": 2, "test_rollouts": 2}
+
+
+@pytest.fixture(scope="module")
+def small_digits_task():
+    full = load_dataset("digits")
+    subset = ImageDataset("digits-256", full.x_train[:256], full.y_train[:256], full.x_test[:100],
+                          full.y_test[:100], 10, "first 256/100 of sklearn digits")
+    return make_vision_task(subset, batch_size=64)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"task": "pong"}, "unknown task 'pong'"),
+        ({"strategy": "OpenES"}, r"unknown strategy 'OpenES'.*Sep_CMA_ES, SNES, PGPE, DES"),
+        ({"criterion": "grasp"}, "unknown criterion 'grasp'"),
+        ({"rounds": 0}, "rounds must be"),
+        ({"prune_fraction": 0.0}, "prune_fraction must be in"),
+    ],
+)
+def test_bad_input_raises_before_compute(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        run_ticket_experiment(**{"task": "pendulum", **kwargs})
+
+
+def test_tuned_hyperparameters_are_the_originals():
+    for strategy in STRATEGIES:
+        for family in ("gymnax", "vision"):
+            assert (strategy, family) in TUNED_HPARAMS and (strategy, family) in HPARAM_SOURCES
+    config = es_config_for("Sep_CMA_ES", "vision", 128, 4000)
+    assert (config.std_init, config.elite_ratio, config.mean_decay) == (0.025, 0.5, 1e-4)
+    snes = es_config_for("SNES", "gymnax", 100, 2000)
+    assert (snes.std_init, snes.temperature) == (0.1, 16.0)
+    pgpe = es_config_for("PGPE", "vision", 128, 10, std_init=0.3)  # overrides win
+    assert (pgpe.learning_rate, pgpe.lr_decay, pgpe.std_limit, pgpe.std_init) == (0.01, 0.999, 0.01, 0.3)
+    assert task_family("pendulum") == task_family("CartPole-v1") == "gymnax"
+    assert task_family("kmnist") == "vision"
+    assert len(PAPER_SEEDS) == 5
+
+
+def test_es_experiment_on_pendulum_gives_a_tidy_table():
+    # One round keeps this test to one compiled program; test_pruning covers the multi-round loop.
+    frame, result = run_ticket_experiment("pendulum", "SNES", "snr", rounds=1, generations=3,
+                                          population_size=8, seeds=(1, 2), task_kwargs=TINY_PENDULUM,
+                                          return_result=True)
+    assert len(frame) == 2 and list(frame["seed"]) == [1, 2] and list(frame["round"]) == [0, 0]
+    assert set(frame["label"]) == {"ES-SNR"} and set(frame["method"]) == {"ES"}
+    assert frame["weights_remaining"].tolist() == [100.0, 100.0] and frame["num_genes"].tolist() == [21, 21]
+    # Pendulum rewards lie in [-16.27, 0] per step; 10 steps
+    assert frame["test_performance"].between(-163.0, 0.0).all()
+    np.testing.assert_array_equal(result.test_score.ravel(), frame["test_performance"].to_numpy())
+    # the ticket for the next round: 16 kernels -> 13, biases (5) kept
+    assert result.masks.shape == (1, 2, 21)
+    np.testing.assert_array_equal(result.next_mask.sum(axis=1), [18, 18])
+    table = summarise(frame)
+    assert list(table["count"]) == [2]
+    np.testing.assert_allclose(table["sem"], table["std"] / np.sqrt(2))
+
+
+def test_gd_imp_table_and_round_invariants(small_digits_task):
+    task = small_digits_task
+    frame = run_gd_imp(task, rounds=2, seeds=(3, 4), epochs=2, batch_size=32, learning_rate=1e-2)
+    assert len(frame) == 4 and set(frame["method"]) == {"GD"}
+    np.testing.assert_allclose(frame["weights_remaining"], [100, 100, 80, 80])
+    assert frame["test_performance"].between(0.0, 1.0).all()
+    assert frame.loc[frame["round"] == 0, "test_performance"].mean() > 0.3  # well above chance (0.1)
+    with pytest.raises(ValueError, match="vision task"):
+        run_gd_imp("pendulum")
+
+    # The same compiled round (cached), on a random ticket: masked gradients, global magnitude pruning.
+    round_fn = make_gd_round(task, GDConfig(learning_rate=1e-2, batch_size=32, epochs=2))
+    prunable = prunable_flat(task.init_params(jax.random.PRNGKey(0)))
+    original = jnp.stack([ravel_pytree(task.init_params(jax.random.PRNGKey(s)))[0] for s in (3, 4)])
+    mask = jax.random.bernoulli(jax.random.PRNGKey(1), 0.5, original.shape) | ~prunable
+    keys = jnp.stack([jax.random.PRNGKey(2), jax.random.PRNGKey(5)])
+    _, losses, params, next_mask, next_start = round_fn(keys, mask, original, original, jnp.int32(1000))
+    params, mask, next_mask, original = (np.asarray(x) for x in (params, mask, next_mask, original))
+    assert np.all(params[~mask] == 0.0)  # pruned weights never move
+    assert np.any(params[mask] != original[mask])
+    assert np.all(np.asarray(losses)[:, -1] < np.asarray(losses)[:, 0])  # Adam learns
+    for s in range(2):
+        assert next_mask[s][prunable].sum() == 1000 and np.all(next_mask[s][~prunable])
+        assert np.all(next_mask[s] <= mask[s])  # survivors come from the trained ticket
+        kept = np.abs(params[s][prunable & next_mask[s]])
+        dropped = np.abs(params[s][prunable & mask[s] & ~next_mask[s]])
+        assert kept.min() >= dropped.max()  # one global magnitude threshold
+        np.testing.assert_array_equal(np.asarray(next_start)[s], np.where(next_mask[s], original[s], 0.0))
