@@ -34,6 +34,7 @@ lstm_repeats = None
 generations = None
 seed = None
 faithful = None
+dct = None
 fresh = False
 
 # %% [markdown]
@@ -47,7 +48,7 @@ from nevolab.studies import autoencoders as study_a
 
 config = figures.configure("a1_min_loss_curves", profile=profile, cases=cases, algorithms=algorithms,
                            repeats=repeats, lstm_repeats=lstm_repeats, generations=generations, seed=seed,
-                           faithful=faithful)
+                           faithful=faithful, dct=dct)
 print(f"profile: {config.profile}   results key: {config.hash()}")
 config.table()
 
@@ -71,7 +72,8 @@ pd.DataFrame(
 results, provenance = store.cached(
     config,
     lambda: study_a.run_study(config.cases, config.algorithms, config.repeats, config.lstm_repeats,
-                              config.generations, config.seed, faithful=config.faithful, fresh=fresh),
+                              config.generations, config.seed, faithful=config.faithful,
+                              per_layer_dct=config.dct == "per_layer", fresh=fresh),
     fresh=fresh,
     seeds={"master_seed": config.seed, "repeats": config.repeats, "lstm_repeats": config.lstm_repeats,
            "data_seed": 1337},

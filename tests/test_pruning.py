@@ -2,14 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
-# Many tiny programs: XLA's full LLVM optimisation costs more compile time than it saves (level 1
-# compiles ~3-4x faster, convolutions stay fast). Only takes effect if JAX's backend is not initialised yet.
-os.environ.setdefault(
-    "XLA_FLAGS", "--xla_backend_optimization_level=1 --xla_llvm_disable_expensive_passes=true"
-)
-
 import jax
 import jax.numpy as jnp
 import numpy as np

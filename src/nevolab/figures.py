@@ -67,7 +67,11 @@ register(NotebookSpec(
     title="Study A, Figure 1: min loss against wall time and against network evaluations",
     description="Backprop, CoSyNE, DE, EA and their IDCT variants on the six autoencoder cases: "
                 "running-min loss against wall time (the paper's view) and against network evaluations.",
-    params=(_cases_param(ALL_CASES), _algorithms_param(), *_study_a_scale_params(), FAITHFUL),
+    params=(_cases_param(ALL_CASES), _algorithms_param(), *_study_a_scale_params(), FAITHFUL,
+            Param("dct", "str", {"default": "global"}, paper="global",
+                  help="IDCT genotype of the *_idct algorithms: 'global' (the paper's: first k DCT "
+                       "coefficients of the whole weight vector) or 'per_layer' (the paper's future work)",
+                  choices=("global", "per_layer"))),
 ))
 
 register(NotebookSpec(

@@ -331,12 +331,21 @@ PAPER_VARIANTS: dict[str, dict[str, Any]] = {
 
 
 def variant_layout(variant: str, vocab_size: int = 2051, mutation_rate: float = 0.01,
+                   ranks: tuple[int | None, int | None] | None = None,
                    **model_overrides: Any) -> tuple[TransformerConfig, GenomeLayout]:
-    """Model config and genome layout of one of :data:`PAPER_VARIANTS` (shapes only, no compute)."""
+    """Model config and genome layout of one of :data:`PAPER_VARIANTS` (shapes only, no compute).
+
+    ``ranks = (rank, embedding_rank)`` replaces the variant's ranks (factorized variants only; None:
+    the paper's)."""
     if variant not in PAPER_VARIANTS:
         raise ValueError(f"variant must be one of {', '.join(PAPER_VARIANTS)}; got {variant!r}")
     spec = PAPER_VARIANTS[variant]
+    rank, embedding_rank = spec["rank"], spec["embedding_rank"]
+    if ranks is not None:
+        if rank is None and embedding_rank is None:
+            raise ValueError(f"variant {variant!r} is not factorized; it takes no ranks")
+        rank, embedding_rank = ranks
     config = TransformerConfig(vocab_size=vocab_size, **{**spec["model"], **model_overrides})
     template = jax.eval_shape(lambda k: init_params(config, k), jax.random.PRNGKey(0))
     template = jax.tree_util.tree_map(lambda s: np.zeros(s.shape, s.dtype), template)
-    return config, genome_layout(template, spec["rank"], spec["embedding_rank"], mutation_rate)
+    return config, genome_layout(template, rank, embedding_rank, mutation_rate)

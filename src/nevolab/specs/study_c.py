@@ -1,0 +1,154 @@
+"""Study C notebooks (Garbus & Pollack 2025, low-rank factorized neuroevolution of a transformer LM).
+
+Three notebooks share one set of run parameters, so that their runs (cached per variant under
+``data/results/study_c_runs/``) are computed once:
+
+* ``c1_lm_fitness_curves`` -- best negative cross-entropy against generation for the four variants,
+  with the uniform-guess line and an Adam reference; parameter counts and genome sizes;
+* ``c2_mutation_effects`` -- the distribution of child-minus-parent fitness, dense vs factorized;
+* ``c3_claims`` -- the paper's claims with its own statistics and a computed verdict.
+
+Scale: the ``paper`` profile is the paper's GA (population 512, 16 elites, 300 generations, a 2048-token
+BPE, 1024 sequences) on the offline corpus (TinyStories needs the internet); ``default`` is scaled down
+to finish in under 15 minutes per notebook on a 2-core CPU; ``smoke`` takes seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from nevolab.config import NotebookSpec, Param
+from nevolab.figures import register
+
+VARIANTS = ("dense", "lowrank", "small", "rank1")
+TOKENIZERS = ("char", "bpe")
+
+
+def _model_limits() -> dict[str, int]:
+    """The paper's model dimensions (``TransformerConfig`` defaults), read without building a model."""
+    from nevolab.models.transformer import TransformerConfig
+
+    config = TransformerConfig()
+    return {"hidden": config.hidden_dim, "attention": config.attention_dim, "ff": config.ff_dim,
+            "context": config.max_len}
+
+
+def _check_elites(value: int, values: Mapping[str, Any]) -> str | None:
+    population = values["population"]
+    if value >= population:
+        return (f"must be below population={population} (the GA keeps k elites and makes population - k "
+                f"mutated children); got {value}")
+    return None
+
+
+def _check_rank(value: int, values: Mapping[str, Any]) -> str | None:
+    dims = _model_limits()
+    limit = min(dims["hidden"], dims["attention"], dims["ff"])
+    if not 1 <= value <= limit:
+        return (f"must be in [1, {limit}]: at most min(fan_in, fan_out) of the model's smallest weight "
+                f"matrix (query/key/value {dims['hidden']}x{dims['attention']}); got {value}")
+    return None
+
+
+def _check_embedding_rank(value: int, values: Mapping[str, Any]) -> str | None:
+    limit = _model_limits()["hidden"]  # the embedding is (vocabulary, hidden); both vocabularies are larger
+    if not 1 <= value <= limit:
+        return (f"must be in [1, {limit}]: at most min(vocabulary, hidden) = min(fan_in, fan_out) of the "
+                f"token embedding (vocabulary x {limit}); got {value}")
+    return None
+
+
+def _check_sequence_length(value: int, values: Mapping[str, Any]) -> str | None:
+    context = _model_limits()["context"]
+    if not 1 <= value <= context:
+        return f"must be in [1, {context}] (the model's context, max_len = {context} tokens); got {value}"
+    return None
+
+
+def _check_num_sequences(value: int, values: Mapping[str, Any]) -> str | None:
+    if value < 1:
+        return f"must be >= 1; got {value}"
+    from nevolab.studies.lowrank_lm import _corpus_tokens
+
+    length = values["sequence_length"]
+    tokens, _ = _corpus_tokens(values["tokenizer"], "pydoc_topics")
+    available = tokens.size // (length + 1)
+    if value > available:
+        return (f"{value} windows of sequence_length+1 = {length + 1} tokens do not fit: the "
+                f"{values['tokenizer']}-tokenized offline corpus ({tokens.size:,} tokens) holds {available}")
+    return None
+
+
+def _run_params() -> tuple[Param, ...]:
+    """The parameters that determine the runs (shared by c1, c2 and c3)."""
+    return (
+        Param("variants", "str_list", {"smoke": ["dense", "lowrank"], "default": list(VARIANTS),
+                                       "paper": list(VARIANTS)}, paper=list(VARIANTS),
+              help="dense (No Factorization); lowrank (rank, embedding_rank); small (hidden 4, ff 16); "
+                   "rank1 (rank 1, embedding rank 4)", choices=VARIANTS),
+        Param("population", "int", {"smoke": 16, "default": 64, "paper": 512}, paper=512,
+              help="population size N (the Deep GA evaluates all N every generation)", minimum=2),
+        Param("elites", "int", {"smoke": 2, "default": 2, "paper": 16}, paper=16,
+              help="truncation k: the best k survive unmutated and parent all children (paper: N/32)",
+              minimum=1, check=_check_elites),
+        Param("generations", "int", {"smoke": 4, "default": 100, "paper": 300}, paper=300,
+              help="generations", minimum=2),
+        Param("seeds", "int", {"smoke": 2, "default": 3, "paper": 5},
+              paper="unverified (the plot script averages every run directory)",
+              help="independent runs per variant (seeds 0, 1, ...)", minimum=2),
+        Param("tokenizer", "str", {"smoke": "char", "default": "char", "paper": "bpe"},
+              paper="bpe: 2048-token HuggingFace BPE (model vocabulary 2051) on TinyStories",
+              help="char (103 symbols) or bpe (the original's 2048-token BPE recipe, model vocabulary 2051), "
+                   "both on the offline corpus (CPython's pydoc topics; TinyStories needs the internet)",
+              choices=TOKENIZERS),
+        Param("sequence_length", "int", {"smoke": 16, "default": 32, "paper": 64},
+              paper="whole stories (no truncation)", help="tokens per fixed training window",
+              check=_check_sequence_length),
+        Param("num_sequences", "int", {"smoke": 2, "default": 8, "paper": 1024}, paper="1024 stories",
+              help="fixed windows, the same every generation (fitness = -mean cross-entropy on them)",
+              check=_check_num_sequences),
+        Param("rank", "int", {"default": 4}, paper=4,
+              help="rank of every factorized weight matrix of the lowrank variant", check=_check_rank),
+        Param("embedding_rank", "int", {"default": 32}, paper=32,
+              help="rank of the factorized token embedding of the lowrank variant",
+              check=_check_embedding_rank),
+        Param("mutation_rate", "float", {"default": 0.01}, paper=0.01,
+              help="mr: Gaussian mutation std relative to the init std (sqrt(mr) for factors)", minimum=0),
+        Param("num_blocks", "int", {"smoke": 1, "default": 3, "paper": 3}, paper=3,
+              help="transformer blocks (hidden 32, 4 heads of 4, ff 128 as the paper)", minimum=1),
+    )
+
+
+def _check_learning_rate(value: float, values: Mapping[str, Any]) -> str | None:
+    return None if value > 0 else f"must be > 0; got {value}"
+
+
+register(NotebookSpec(
+    name="c1_lm_fitness_curves",
+    title="Study C, Figure 1: best negative cross-entropy against generation",
+    description="The Deep GA on a small transformer language model: best individual's negative "
+                "cross-entropy per generation for the dense, low-rank, small dense and rank-1 variants, "
+                "against the uniform guess and Adam on the same token budget; genome sizes.",
+    params=(*_run_params(),
+            Param("adam_learning_rate", "float", {"default": 3e-3}, paper="not in the paper (our reference)",
+                  help="Adam's learning rate for the backprop reference (dense model, same windows and "
+                       "token budget)", check=_check_learning_rate)),
+))
+
+register(NotebookSpec(
+    name="c2_mutation_effects",
+    title="Study C, Figure 2: the fitness effect of a mutation, dense vs factorized",
+    description="Distribution of child-minus-parent negative cross-entropy over the run, and the "
+                "fraction of deleterious mutations, for every variant.",
+    params=_run_params(),
+))
+
+register(NotebookSpec(
+    name="c3_claims",
+    title="Study C, Table: the paper's claims, tested",
+    description="Factorized vs dense and small dense at the last generation, and whether factorized "
+                "mutations are more often and more strongly deleterious: Kruskal-Wallis, Wilcoxon rank-sum, "
+                "Glass's delta (the paper's statistics) and a bootstrap verdict.",
+    params=_run_params(),
+))
