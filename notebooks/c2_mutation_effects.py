@@ -87,15 +87,16 @@ colors = {v: plotting.METHOD_COLORS[study_c.VARIANT_COLOR_KEYS[v]] for v in conf
 # (a, b) The cumulative distribution of child − parent negative cross-entropy over all children of
 # all seeds, in the first generation with parents and in the last generation (left of the dotted
 # line: deleterious; symmetric-log axis, linear within ±0.001 nats). (c) The fraction of
-# deleterious mutations per generation and (d) the mean loss increase of the deleterious ones, mean
-# over seeds with a 95% interval (1.96 SEM).
+# deleterious mutations per generation, mean over seeds with a 95% interval (1.96 SEM), and (d) the
+# mean loss increase of the deleterious ones, geometric mean over seeds with a 95% interval.
 
 # %%
 import matplotlib.pyplot as plt
 
 plotting.set_theme()
 first, final = children.generation.min(), children.generation.max()
-fig, axes = plt.subplots(2, 2, figsize=(12, 8.5))
+short = {v: study_c.variant_label(v, config.rank, config.embedding_rank, short=True) for v in config.variants}
+fig, axes = plt.subplots(2, 2, figsize=(12, 9), layout="constrained")
 for ax, generation in zip(axes[0], [first, final]):
     subset = children[children.generation == generation]
     for variant in config.variants:
@@ -104,7 +105,7 @@ for ax, generation in zip(axes[0], [first, final]):
             continue
         share = np.mean(values < 0)
         ax.step(values, np.arange(1, values.size + 1) / values.size, where="post", color=colors[variant],
-                label=f"{labels[variant]}: {share:.0%} deleterious")
+                label=f"{short[variant]}: {share:.0%} deleterious")
     ax.axvline(0, color=plotting.OKABE_ITO["grey"], linestyle=":", linewidth=1.2)
     ax.set_xscale("symlog", linthresh=1e-3)
     ax.set_xlabel("child − parent negative cross-entropy (nats)")
@@ -113,22 +114,28 @@ for ax, generation in zip(axes[0], [first, final]):
     ax.legend(loc="upper left", fontsize=7)
 
 
-def band(ax, column):
+def band(ax, column, log=False):
+    """Mean over seeds with 1.96 SEM; on a log axis the mean and SEM of log10 (a geometric mean)."""
     for variant in config.variants:
-        grouped = curves[(curves.variant == variant) & (curves.generation > 0)].groupby("generation")[column]
+        runs = curves[(curves.variant == variant) & (curves.generation > 0)].dropna(subset=[column])
+        values = np.log10(runs[column]) if log else runs[column]
+        grouped = values.groupby(runs.generation)
         mean, half = grouped.mean(), 1.96 * grouped.sem().fillna(0.0)
-        ax.plot(mean.index, mean, color=colors[variant], label=labels[variant], linewidth=1.6)
-        ax.fill_between(mean.index, mean - half, mean + half, color=colors[variant], alpha=0.15, linewidth=0)
+        low, high = (10 ** (mean - half), 10 ** (mean + half)) if log else (mean - half, mean + half)
+        ax.plot(mean.index, 10 ** mean if log else mean, color=colors[variant], label=labels[variant],
+                linewidth=1.6)
+        ax.fill_between(mean.index, low, high, color=colors[variant], alpha=0.15, linewidth=0)
     ax.set_xlabel("generation")
 
 
 band(axes[1, 0], "deleterious_fraction")
 axes[1, 0].set_ylabel("fraction of children worse than their parent")
 axes[1, 0].set_title("(c) deleterious fraction")
-band(axes[1, 1], "deleterious_magnitude")
+band(axes[1, 1], "deleterious_magnitude", log=True)
 axes[1, 1].set_yscale("log")
 axes[1, 1].set_ylabel("mean loss increase of deleterious children (nats)")
-axes[1, 1].set_title("(d) size of a deleterious mutation")
+axes[1, 1].set_title("(d) size of a deleterious mutation (geometric mean over seeds)")
+fig.legend(*axes[1, 0].get_legend_handles_labels(), loc="outside lower center", ncol=2, fontsize=8)
 plt.show()
 
 # %% [markdown]

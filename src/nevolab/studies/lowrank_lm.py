@@ -493,8 +493,13 @@ VARIANT_COLOR_KEYS = {"dense": "dense", "lowrank": "lowrank", "small": "small_de
 """Study C's names in :data:`nevolab.plotting.METHOD_COLORS`."""
 
 
-def variant_label(variant: str, rank: int = 4, embedding_rank: int = 32) -> str:
-    """The paper's legend label of a variant, with its ranks or sizes."""
+def variant_label(variant: str, rank: int = 4, embedding_rank: int = 32, short: bool = False) -> str:
+    """The paper's legend label of a variant, with its ranks or sizes (``short``: a few words)."""
+    if short:
+        spec = PAPER_VARIANTS.get(variant, {})
+        return {"dense": "dense", "small": "small dense", "adam": "Adam",
+                "lowrank": f"low-rank r{rank}/e{embedding_rank}",
+                "rank1": f"low-rank r{spec.get('rank')}/e{spec.get('embedding_rank')}"}[variant]
     if variant == "adam":
         return "Adam (backprop), dense model"
     if variant == "lowrank":
