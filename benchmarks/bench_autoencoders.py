@@ -11,8 +11,8 @@ import time
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
+from nevolab.bench import median_seconds
 from nevolab.runner import INIT_COMPILER_OPTIONS, make_chunk
 from nevolab.studies import autoencoders as study_a
 
@@ -41,13 +41,7 @@ def _compiled(case: str, algorithm: str, repeats: int | None):
 
 
 def _time(compiled, args, repeats: int = 5) -> float:
-    jax.block_until_ready(compiled(*args))
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        jax.block_until_ready(compiled(*args))
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+    return median_seconds(compiled, *args, repeats=repeats)[1]
 
 
 def single_run(case: str, algorithm: str):

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import resource
-import statistics
 import sys
 import time
 
@@ -25,6 +24,7 @@ import jax
 import jax.numpy as jnp
 
 from nevolab.algorithms.deep_ga import DeepGA
+from nevolab.bench import median_seconds
 from nevolab.studies.lowrank_lm import make_population_loss, prepare_sequences, setup_variant
 
 POPULATION, ELITES, NUM_SEQUENCES, SEQUENCE_LENGTH, CHUNK = 512, 16, 16, 64, 64
@@ -35,17 +35,6 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux reports KiB
 
 
-def _median_seconds(fn, *args, repeats: int = REPEATS) -> tuple[float, float]:
-    """(compile + first call seconds, median seconds of ``repeats`` further calls)."""
-    start = time.perf_counter()
-    jax.block_until_ready(fn(*args))
-    first = time.perf_counter() - start
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        jax.block_until_ready(fn(*args))
-        times.append(time.perf_counter() - start)
-    return first, statistics.median(times)
 
 
 def _setup(variant: str):
@@ -67,7 +56,7 @@ def _generation(variant: str) -> dict:
         pop, state = ga.ask(key, state, params)
         return ga.tell(key, pop, loss(pop), state, params)
 
-    compile_s, seconds = _median_seconds(generation, state, jax.random.PRNGKey(2))
+    compile_s, seconds = median_seconds(generation, state, jax.random.PRNGKey(2))
     return {
         "value": seconds,
         "unit": "s/generation",
@@ -104,13 +93,13 @@ def bench_forward_flops_fraction() -> dict:
     """Achieved FLOP/s of the dense population forward vs a plain 1024^3 float32 ``jnp.matmul``."""
     config, layout, loss = _setup("dense")
     population = jax.jit(jax.vmap(layout.init_fn))(jax.random.split(jax.random.PRNGKey(0), POPULATION))
-    _, forward_s = _median_seconds(jax.jit(loss), population)
+    _, forward_s = median_seconds(jax.jit(loss), population)
     flops = POPULATION * forward_matmul_flops(config, NUM_SEQUENCES, SEQUENCE_LENGTH)
 
     n = 1024
     a = jax.random.normal(jax.random.PRNGKey(1), (n, n))
     b = jax.random.normal(jax.random.PRNGKey(2), (n, n))
-    _, matmul_s = _median_seconds(jax.jit(jnp.matmul), a, b, repeats=5)
+    _, matmul_s = median_seconds(jax.jit(jnp.matmul), a, b, repeats=5)
     matmul_flops_per_s = 2 * n**3 / matmul_s
     achieved = flops / forward_s
     return {

@@ -22,14 +22,13 @@ Run: ``PYTHONPATH=src .venv/bin/python benchmarks/bench_tickets.py [name ...]``.
 from __future__ import annotations
 
 import json
-import statistics
 import sys
-import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from nevolab.bench import median_seconds
 from nevolab.datasets import ImageDataset
 from nevolab.pruning import _make_round, get_criterion, kept_counts, prunable_flat
 from nevolab.studies.tickets import es_config_for
@@ -41,17 +40,6 @@ CNN_POPULATION, CNN_BATCH = 8, 1024
 REPEATS = 3
 
 
-def _median_seconds(fn, *args, repeats: int = REPEATS) -> tuple[float, float]:
-    """(compile + first call seconds, median seconds of ``repeats`` further calls)."""
-    start = time.perf_counter()
-    jax.block_until_ready(fn(*args))
-    first = time.perf_counter() - start
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        jax.block_until_ready(fn(*args))
-        times.append(time.perf_counter() - start)
-    return first, statistics.median(times)
 
 
 def _pendulum():
@@ -62,7 +50,7 @@ def _bare_rollout_steps_per_s(task) -> tuple[float, float]:
     members = jax.vmap(task.init_params)(jax.random.split(jax.random.PRNGKey(0), POPULATION))
     rollout = jax.jit(lambda params, key: jax.vmap(task.mean_return, in_axes=(0, None, None))(
         params, key, ROLLOUTS))
-    first, seconds = _median_seconds(rollout, members, jax.random.PRNGKey(1))
+    first, seconds = median_seconds(rollout, members, jax.random.PRNGKey(1))
     return POPULATION * ROLLOUTS * task.episode_length / seconds, first
 
 
@@ -78,7 +66,7 @@ def pendulum_es_steps_per_s() -> dict:
     flat = jnp.concatenate([jnp.ravel(leaf) for leaf in jax.tree_util.tree_leaves(template)])[None]
     keys = jax.random.PRNGKey(3)[None]
     mask = jnp.ones((1, num_params), bool)
-    first, seconds = _median_seconds(step, keys, mask, flat, flat)
+    first, seconds = median_seconds(step, keys, mask, flat, flat)
     steps = GENERATIONS * POPULATION * ROLLOUTS * task.episode_length
     value = steps / seconds
     bare, _ = _bare_rollout_steps_per_s(task)
@@ -105,7 +93,7 @@ def mnist_cnn_evals_per_s() -> dict:
                         rng.integers(0, 10, 16).astype(np.int32), 10, "random")
     task = make_vision_task(data, batch_size=CNN_BATCH)
     members = jax.vmap(task.init_params)(jax.random.split(jax.random.PRNGKey(0), CNN_POPULATION))
-    first, seconds = _median_seconds(jax.jit(task.population_loss), members, jax.random.PRNGKey(1))
+    first, seconds = median_seconds(jax.jit(task.population_loss), members, jax.random.PRNGKey(1))
     return {"value": CNN_POPULATION * CNN_BATCH / seconds, "unit": "images/s",
             "compile_and_first_s": first, "population": CNN_POPULATION, "batch": CNN_BATCH,
             "seconds_per_population": seconds}

@@ -8,11 +8,29 @@ gets its ``name`` and the ``machine`` it ran on.
 from __future__ import annotations
 
 import importlib.util
+import statistics
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import jax
+
 from nevolab.config import ConfigError
 from nevolab.store import machine, repo_root
+
+
+def median_seconds(fn: Callable[..., Any], *args: Any, repeats: int = 3) -> tuple[float, float]:
+    """(seconds of the first call, which includes any compilation; median seconds of ``repeats``
+    further calls), each timed until its result is ready."""
+    start = time.perf_counter()
+    jax.block_until_ready(fn(*args))
+    first = time.perf_counter() - start
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        jax.block_until_ready(fn(*args))
+        times.append(time.perf_counter() - start)
+    return first, statistics.median(times)
 
 
 def discover() -> dict[str, Callable[[], dict[str, Any]]]:
