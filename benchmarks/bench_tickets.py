@@ -30,7 +30,7 @@ import numpy as np
 
 from nevolab.bench import median_seconds
 from nevolab.datasets import ImageDataset
-from nevolab.pruning import _make_round, get_criterion, kept_counts, prunable_flat
+from nevolab.pruning import _make_prune, _make_train, get_criterion, kept_counts, prunable_flat
 from nevolab.studies.tickets import es_config_for
 from nevolab.tasks.control import make_control_task
 from nevolab.tasks.vision import make_vision_task
@@ -62,10 +62,14 @@ def pendulum_es_steps_per_s() -> dict:
     prunable = prunable_flat(template)
     num_params = int(prunable.size)
     kept = kept_counts(int(prunable.sum()), 0.2, 2)
-    step = _make_round(problem, config, get_criterion("snr"), num_params, int(kept[1]))
+    train = _make_train(problem, config, num_params)
+    prune = _make_prune(problem, get_criterion("snr"))
     flat = jnp.concatenate([jnp.ravel(leaf) for leaf in jax.tree_util.tree_leaves(template)])[None]
     keys = jax.random.PRNGKey(3)[None]
     mask = jnp.ones((1, num_params), bool)
+
+    def step(keys, mask, start, original):
+        return prune(keys, mask, start, train(keys, mask, start), original, jnp.int32(kept[1]))
     first, seconds = median_seconds(step, keys, mask, flat, flat)
     steps = GENERATIONS * POPULATION * ROLLOUTS * task.episode_length
     value = steps / seconds

@@ -22,6 +22,7 @@ from nevolab.pruning import (
     prune_mask,
     register_criterion,
     run_pruning,
+    run_pruning_many,
     search_std,
     top_k_mask,
 )
@@ -320,3 +321,45 @@ def test_checkpoint_resume_reproduces_the_uninterrupted_run(tmp_path):
     frame = full.to_frame()
     assert list(frame["weights_remaining"].unique()) == [100.0, 50.0]
     assert set(frame.columns) >= {"seed", "round", "weights_remaining", "test_performance"}
+
+
+class _Interrupt(Exception):
+    pass
+
+
+def test_interrupted_run_resumes_with_identical_numbers(tmp_path):
+    """A crash after round 1 (raised from the progress hook, after that round's checkpoint) and a
+    resumed call give exactly the numbers of an uninterrupted 3-round run."""
+    seeds, criteria = (1, 2), ("snr", "random", "permute_mask")
+    full = run_pruning_many(TOY, TOY_ES, criteria, rounds=3, prune_fraction=0.5, seeds=seeds)
+
+    def crash(done):
+        if done == 1:
+            raise _Interrupt
+
+    with pytest.raises(_Interrupt):
+        run_pruning_many(TOY, TOY_ES, criteria, rounds=3, prune_fraction=0.5, seeds=seeds,
+                         checkpoint_dir=tmp_path, on_round=crash)
+    completed = []
+    resumed = run_pruning_many(TOY, TOY_ES, criteria, rounds=3, prune_fraction=0.5, seeds=seeds,
+                               checkpoint_dir=tmp_path, on_round=completed.append)
+    assert completed == [2, 3]  # round 1 came from the checkpoint
+    for name in criteria:
+        for key, array in full[name].arrays.items():
+            np.testing.assert_array_equal(resumed[name].arrays[key], array, err_msg=f"{name}/{key}")
+        assert resumed[name].to_frame().equals(full[name].to_frame())
+
+
+def test_criteria_batched_together_match_separate_runs():
+    """Batching criteria is only a speed-up: each criterion's run equals its own single run (up to
+    float rounding from the larger batch) and round 0 (the dense network) is shared."""
+    seeds = (3, 4)
+    many = run_pruning_many(TOY, TOY_ES, ("magnitude", "snr"), rounds=2, prune_fraction=0.5, seeds=seeds)
+    np.testing.assert_array_equal(many["magnitude"].final_mean[0], many["snr"].final_mean[0])
+    for name in ("magnitude", "snr"):
+        single = run_pruning(TOY, TOY_ES, name, rounds=2, prune_fraction=0.5, seeds=seeds)
+        np.testing.assert_array_equal(many[name].masks, single.masks)
+        np.testing.assert_allclose(many[name].final_mean, single.final_mean, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(many[name].test_score, single.test_score, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="distinct"):
+        run_pruning_many(TOY, TOY_ES, ("snr", "snr"), rounds=1, seeds=seeds)

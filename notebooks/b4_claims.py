@@ -1,0 +1,102 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # B4: the lottery-ticket claims, tested
+#
+# The paper's three claims on this part, each tested per task and pooled over tasks:
+#
+# 1. **Tickets beat random**: ES-SNR and ES-IMP train to better networks than sparsity-matched
+#    random masks with fresh weights (ES-Random), at high sparsity (Fig. 1 right, Fig. 2).
+# 2. **SNR is trainable at higher sparsity than magnitude**: ES-SNR > ES-IMP at high sparsity
+#    (Fig. 1 right: the aggregated SNR curve ends near 0.45, IMP near 0.3).
+# 3. **ES beat GD at high sparsity**: ES-SNR > GD-IMP (Fig. 1 right, Fig. 3; not on Walker2d and
+#    ur5e in the paper).
+#
+# Each effect is the mean over seeds of a **paired** difference (same seed, same θ₀, same ES noise)
+# of test performance averaged over the rounds that keep at most 10 % of the kernels (the last round
+# if none does), in units of the task's range of curve means (the paper's min–max normalisation, so
+# tasks can be pooled). Interval: 95 % percentile bootstrap over seeds (pooled: over task × seed
+# pairs); p: two-sided Wilcoxon signed-rank; effect size: Cohen's d_z (mean / sd of the
+# differences). Verdict: **reproduced** if the interval lies above zero, **not reproduced** if below,
+# **inconclusive** if it contains zero.
+#
+# **Scale.** As B1 and B2, whose runs this page reads.
+
+# %% tags=["parameters"]
+profile = "default"
+tasks = None
+strategy = None
+criteria = None
+rounds = None
+prune_fraction = None
+seeds = None
+control_generations = None
+control_population = None
+rollouts = None
+test_rollouts = None
+hidden = None
+vision_generations = None
+vision_population = None
+batch_size = None
+gd_epochs = None
+ppo_timesteps = None
+fresh = False
+
+# %% [markdown]
+# ## Parameters
+
+# %%
+from nevolab import figures, store
+from nevolab.studies import tickets_book as study_b
+
+config = figures.configure(
+    "b4_claims", profile=profile, tasks=tasks, strategy=strategy, criteria=criteria, rounds=rounds,
+    prune_fraction=prune_fraction, seeds=seeds, control_generations=control_generations,
+    control_population=control_population, rollouts=rollouts, test_rollouts=test_rollouts, hidden=hidden,
+    vision_generations=vision_generations, vision_population=vision_population, batch_size=batch_size,
+    gd_epochs=gd_epochs, ppo_timesteps=ppo_timesteps)
+print(f"profile: {config.profile}   results key: {config.hash()}")
+config.table()
+
+# %% [markdown]
+# ## Compute
+# Reads the ES runs (B1) and GD runs (B2) from the shared cache, computing any that are missing.
+
+# %%
+import pandas as pd
+
+
+def compute():
+    runs = pd.concat([study_b.es_runs(config), study_b.gd_runs(config)], ignore_index=True)
+    return study_b.study_b_claims(runs)
+
+
+claims, provenance = store.cached(config, compute, fresh=fresh,
+                                  seeds={"seeds": study_b.seeds_for(config.seeds)})
+machine = provenance["machine"]
+print(f"computed on {machine['cpu']} ({machine['cpu_count']} cores, {machine['platform']}), "
+      f"{provenance['date']}, commit {provenance['git_commit'][:12]}, {provenance['wall_time_s']:.0f} s")
+
+# %% [markdown]
+# ## Claims
+
+# %%
+claims.style.format({"effect": "{:+.3f}", "low": "{:+.3f}", "high": "{:+.3f}", "p_value": "{:.3g}",
+                     "effect_size": "{:+.2f}"}).hide(axis="index")
+
+# %% [markdown]
+# ## Verdicts at a glance
+
+# %%
+summary = claims.pivot_table(index="claim", columns="scope", values="verdict", aggfunc="first")
+summary

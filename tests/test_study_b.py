@@ -1,0 +1,135 @@
+"""Study B's notebook layer: specs, aggregation, decomposition, claims (nevolab.studies.tickets_book)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nevolab import stats
+from nevolab.config import ConfigError
+from nevolab.figures import configure
+from nevolab.pruning import PruningResult
+from nevolab.studies import tickets_book as tb
+from nevolab.studies.tickets import PAPER_SEEDS
+
+CURVES = ("snr", "magnitude", "random", "permute_values", "permute_mask")
+
+
+def _frame(level: dict[str, float], tasks=("pendulum", "digits"), seeds=(1, 2, 3, 4), rounds=4,
+           scale: dict[str, float] | None = None, noise: float = 0.01,
+           gd: float | None = None) -> pd.DataFrame:
+    """A synthetic runs table: curve c on task t at round r is scale_t * (1 - r * drop_c) + noise."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for task, curve, seed, r in itertools.product(tasks, [*level, *(["gd"] if gd is not None else [])],
+                                                  seeds, range(rounds)):
+        drop = gd if curve == "gd" else level[curve]
+        value = (scale or {}).get(task, 1.0) * (1.0 - r * drop) + noise * rng.normal()
+        rows.append({"task_key": task, "method": "GD" if curve == "gd" else "ES",
+                     "criterion": "magnitude" if curve == "gd" else curve, "seed": seed, "round": r,
+                     "weights_remaining": 100 * 0.5 ** r, "test_performance": value})
+    return pd.DataFrame(rows)
+
+
+def test_seeds_start_with_the_papers():
+    assert tb.seeds_for(3) == list(PAPER_SEEDS[:3])
+    seeds = tb.seeds_for(7)
+    assert seeds[:5] == list(PAPER_SEEDS) and seeds[5:] == [0, 1] and len(set(seeds)) == 7
+    assert tb.strategy_for("fashion_mnist", "paper") == "SNES" and tb.strategy_for("kmnist", "SNES") == "SNES"
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"criteria": ["snr", "magnitude"]}, "must include snr, magnitude and random"),
+    ({"criteria": ["snr", "magnitude", "random", "snip"]}, "unknown value 'snip'"),
+    ({"tasks": ["digits", "digits"]}, "lists a task twice"),
+    ({"tasks": ["pong"]}, "unknown value 'pong'"),
+    ({"prune_fraction": 1.0}, "must be in \\(0, 1\\)"),
+    ({"strategy": "PGPE", "vision_population": 33}, "even for PGPE"),
+    ({"rounds": 0}, "must be >= 1"),
+])
+def test_bad_parameters_are_named(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        configure("b1_ticket_curves", "smoke", **overrides)
+
+
+def test_decomposition_page_needs_the_permutation_controls():
+    configure("b1_ticket_curves", "smoke", criteria=["snr", "magnitude", "random"])  # enough for B1
+    with pytest.raises(ConfigError, match="permute_values, permute_mask"):
+        configure("b3_ticket_decomposition", "smoke", criteria=["snr", "magnitude", "random"])
+
+
+def test_normalisation_maps_each_tasks_curve_means_onto_zero_one():
+    frame = _frame({"snr": 0.1, "random": 0.3}, scale={"pendulum": -1000.0, "digits": 1.0})
+    normalised = tb.normalise_per_task(frame, ["snr", "random"])
+    means = normalised.groupby(["task_key", "curve", "round"]).normalised.mean()
+    for task in ("pendulum", "digits"):
+        assert means[task].min() == pytest.approx(0.0, abs=1e-12)
+        assert means[task].max() == pytest.approx(1.0, abs=1e-12)
+    aggregated = tb.aggregate_curves(normalised)
+    assert set(aggregated.tasks) == {2} and aggregated.weights_remaining.max() == 100
+
+
+def test_decomposition_sums_to_the_ticket_effect():
+    frame = _frame({"magnitude": 0.05, "permute_values": 0.1, "permute_mask": 0.15, "random": 0.25})
+    parts = tb.ticket_decomposition(tb.normalise_per_task(frame, ["magnitude", "permute_values",
+                                                                  "permute_mask", "random"]))
+    wide = parts.pivot_table(index=["task_key", "round", "seed"], columns="component", values="value")
+    np.testing.assert_allclose(wide[["weights", "mask positions", "layerwise ratio"]].sum(axis=1),
+                               wide["ticket effect"], atol=1e-12)
+    late = wide.xs(3, level="round")
+    assert (late[["weights", "mask positions", "layerwise ratio", "ticket effect"]] > 0).all().all()
+    with pytest.raises(ValueError, match="permute_mask"):
+        tb.ticket_decomposition(tb.normalise_per_task(frame, ["magnitude", "permute_values", "random"]))
+
+
+def test_claims_verdicts_follow_the_data():
+    # Noise-free: SNR and IMP identical (inconclusive), both far above random, ES above GD.
+    frame = _frame({"snr": 0.05, "magnitude": 0.05, "random": 0.25}, gd=0.3, noise=0.0)
+    claims = tb.study_b_claims(frame, threshold=20.0)
+    assert set(claims.scope) == {"pendulum", "digits", "all tasks"}
+    assert len(claims) == 4 * 3
+    verdicts = claims.groupby("claim").verdict.unique()
+    assert all(list(v) == ["reproduced"] for c, v in verdicts.items() if "Random" in c or "GD" in c)
+    snr_imp = claims[claims.claim.str.contains("ES-SNR > ES-IMP")]
+    assert (snr_imp.verdict == "inconclusive").all() and (snr_imp.effect == 0).all()
+    # No GD rows: the ES-vs-GD claim is skipped, not faked.
+    no_gd = tb.study_b_claims(frame[frame.method == "ES"], threshold=20.0)
+    assert not no_gd.claim.str.startswith("ES beats GD").any()
+    # Reversed data give "not reproduced".
+    reverse = tb.study_b_claims(_frame({"snr": 0.25, "magnitude": 0.05, "random": 0.05}), threshold=20.0)
+    snr_random = reverse[reverse.claim.str.contains("ES-SNR > ES-Random")]
+    assert (snr_random.verdict == "not reproduced").all() and (snr_random.high < 0).all()
+
+
+def test_high_sparsity_rounds_fall_back_to_the_last():
+    frame = _frame({"snr": 0.1})
+    assert tb.high_sparsity_rounds(frame, threshold=20.0) == [3]  # 12.5 %
+    assert tb.high_sparsity_rounds(frame, threshold=1.0) == [3]
+    assert tb.high_sparsity_rounds(frame, threshold=60.0) == [1, 2, 3]
+
+
+def test_paired_claim_statistics():
+    result = stats.claim_from_paired("a > b", np.array([0.1, 0.2, 0.3, 0.4, 0.5]), expected_sign=1)
+    assert result.effect == pytest.approx(0.3) and result.low > 0 and result.verdict == "reproduced"
+    assert result.effect_size == pytest.approx(0.3 / np.std([0.1, 0.2, 0.3, 0.4, 0.5], ddof=1))
+    assert result.p_value == pytest.approx(0.0625)  # exact two-sided Wilcoxon, n = 5, all positive
+    tie = stats.claim_from_paired("a > b", np.zeros(4), expected_sign=1)
+    assert tie.verdict == "inconclusive" and np.isnan(tie.p_value) and np.isnan(tie.effect_size)
+
+
+def test_magnitude_agreement_is_one_when_the_std_is_uniform():
+    rng = np.random.default_rng(1)
+    mean = rng.normal(size=(1, 2, 12))
+    prunable = np.array([False, False] + [True] * 10)
+    masks = np.ones((1, 2, 12), bool)
+    result = PruningResult("toy", "SNES", "snr", (0, 1), 0.5, 12, 10, np.array([10]),
+                           {"test_score": np.zeros((1, 2)), "final_mean": mean,
+                            "final_std": np.full((1, 2, 12), 0.3), "masks": masks},
+                           masks[0], mean[0])
+    np.testing.assert_array_equal(tb.magnitude_agreement(result, prunable), 1.0)
+    # A std that reverses the ranking of |mean| makes the criteria disagree.
+    result.arrays["final_std"] = np.abs(mean) ** 2 + 1e-3
+    assert tb.magnitude_agreement(result, prunable).max() < 1.0
