@@ -66,12 +66,7 @@ fresh = False
 from nevolab import figures, plotting, store
 from nevolab.studies import tickets_book as study_b
 
-config = figures.configure(
-    "b1_ticket_curves", profile=profile, tasks=tasks, strategy=strategy, criteria=criteria, rounds=rounds,
-    prune_fraction=prune_fraction, seeds=seeds, control_generations=control_generations,
-    control_population=control_population, rollouts=rollouts, test_rollouts=test_rollouts, hidden=hidden,
-    vision_generations=vision_generations, vision_population=vision_population, batch_size=batch_size,
-    gd_epochs=gd_epochs, ppo_timesteps=ppo_timesteps)
+config = figures.configure_from("b1_ticket_curves", globals())
 remaining_last = 100 * (1 - config.prune_fraction) ** (config.rounds - 1)
 print(f"profile: {config.profile}   results key: {config.hash()}")
 print(f"scale: {config.rounds} rounds pruning {config.prune_fraction:.0%} each "
@@ -99,9 +94,10 @@ def compute():
 
 results, provenance = store.cached(config, compute, fresh=fresh,
                                    seeds={"seeds": study_b.seeds_for(config.seeds)})
-machine = provenance["machine"]
-print(f"computed on {machine['cpu']} ({machine['cpu_count']} cores, {machine['platform']}), "
-      f"{provenance['date']}, commit {provenance['git_commit'][:12]}, {provenance['wall_time_s']:.0f} s")
+print(store.describe(provenance))
+runs = study_b.run_records(config)
+print(f"the ES runs: {runs.wall_time_s.sum():.0f} s in all")
+runs
 
 # %% [markdown]
 # ## Figure

@@ -59,12 +59,7 @@ fresh = False
 from nevolab import figures, store
 from nevolab.studies import tickets_book as study_b
 
-config = figures.configure(
-    "b4_claims", profile=profile, tasks=tasks, strategy=strategy, criteria=criteria, rounds=rounds,
-    prune_fraction=prune_fraction, seeds=seeds, control_generations=control_generations,
-    control_population=control_population, rollouts=rollouts, test_rollouts=test_rollouts, hidden=hidden,
-    vision_generations=vision_generations, vision_population=vision_population, batch_size=batch_size,
-    gd_epochs=gd_epochs, ppo_timesteps=ppo_timesteps)
+config = figures.configure_from("b4_claims", globals())
 print(f"profile: {config.profile}   results key: {config.hash()}")
 config.table()
 
@@ -83,9 +78,7 @@ def compute():
 
 claims, provenance = store.cached(config, compute, fresh=fresh,
                                   seeds={"seeds": study_b.seeds_for(config.seeds)})
-machine = provenance["machine"]
-print(f"computed on {machine['cpu']} ({machine['cpu_count']} cores, {machine['platform']}), "
-      f"{provenance['date']}, commit {provenance['git_commit'][:12]}, {provenance['wall_time_s']:.0f} s")
+print(store.describe(provenance))
 
 # %% [markdown]
 # ## Claims

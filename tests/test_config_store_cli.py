@@ -124,3 +124,12 @@ def test_failed_compute_writes_nothing():
         store.cached(config, broken)
     table_path, record_path = store.paths_for(config)
     assert not table_path.exists() and not record_path.exists()
+
+
+def test_configure_from_reads_a_notebooks_namespace():
+    from nevolab import figures
+
+    namespace = {"profile": "smoke", "rounds": 3, "seeds": None, "unrelated": 1}
+    config = figures.configure_from("b1_ticket_curves", namespace)
+    assert config.profile == "smoke" and config.rounds == 3 and config.seeds == 2
+    assert config == figures.configure("b1_ticket_curves", "smoke", rounds=3)

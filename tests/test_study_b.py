@@ -133,3 +133,33 @@ def test_magnitude_agreement_is_one_when_the_std_is_uniform():
     # A std that reverses the ranking of |mean| makes the criteria disagree.
     result.arrays["final_std"] = np.abs(mean) ** 2 + 1e-3
     assert tb.magnitude_agreement(result, prunable).max() < 1.0
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_an_interrupted_smoke_run_resumes_with_identical_numbers(tmp_path, monkeypatch):
+    """Interrupt the smoke profile's ES runs after round 1, resume, and compare with an uninterrupted
+    run in another results store."""
+    config = configure("b1_ticket_curves", "smoke", tasks=["digits"], criteria=["snr", "magnitude", "random"],
+                       rounds=2)
+
+    def stop_after_first(task, done):
+        if done == 1:
+            raise _Stop
+
+    monkeypatch.setenv("NEVOLAB_RESULTS_DIR", str(tmp_path / "interrupted"))
+    with pytest.raises(_Stop):
+        tb.es_runs(config, progress=False, on_round=stop_after_first)
+    store_dir = tmp_path / "interrupted" / tb.RUNS_NOTEBOOK
+    checkpoints = list((store_dir / "checkpoints").glob("*/pruning_state.npz"))
+    assert len(checkpoints) == 1
+    rounds_run = []
+    resumed = tb.es_runs(config, progress=False, on_round=lambda task, done: rounds_run.append(done))
+    assert rounds_run == [2]  # round 1 came from the checkpoint
+    assert not checkpoints[0].exists()  # the stored table supersedes the checkpoint
+
+    monkeypatch.setenv("NEVOLAB_RESULTS_DIR", str(tmp_path / "uninterrupted"))
+    uninterrupted = tb.es_runs(config, progress=False)
+    pd.testing.assert_frame_equal(resumed, uninterrupted)

@@ -108,5 +108,13 @@ def configure(name: str, profile: str = "default", **overrides: Any):
     return resolve(get_spec(name), profile, **overrides)
 
 
+def configure_from(name: str, namespace: Mapping[str, Any]):
+    """:func:`configure` with the notebook's parameter values read from ``namespace`` (the
+    notebook's ``globals()`` after its parameters cell): ``profile`` and every parameter of the spec."""
+    spec = get_spec(name)
+    return configure(name, profile=namespace.get("profile", "default"),
+                     **{param.name: namespace.get(param.name) for param in spec.params})
+
+
 # Specs of the other studies register themselves on import (after `register` exists).
 from nevolab.specs import study_b, study_c  # noqa: E402, F401

@@ -19,7 +19,7 @@ import subprocess
 import tempfile
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -185,3 +185,11 @@ def cached(config: Config, compute: Callable[[], pd.DataFrame], fresh: bool = Fa
     record = save(config, table, time.perf_counter() - start, seeds)
     # Reload so a fresh run and a cached run return exactly the same (CSV-rounded) numbers.
     return load(config, columns)[0], record
+
+
+def describe(provenance: Mapping[str, Any]) -> str:
+    """One line for a page: where, when, at which commit and in how long a result was computed."""
+    machine = provenance["machine"]
+    return (f"computed on {machine['cpu']} ({machine['cpu_count']} cores, {machine['platform']}), "
+            f"{provenance['date']}, commit {provenance['git_commit'][:12]}, "
+            f"{provenance['wall_time_s']:.0f} s")

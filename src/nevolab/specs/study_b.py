@@ -69,6 +69,12 @@ def _check_fraction(value: float, values: Mapping[str, Any]) -> str | None:
     return None if 0.0 < value < 1.0 else f"must be in (0, 1) (the paper prunes 0.2 per round); got {value}"
 
 
+def _check_ppo_timesteps(value: int, values: Mapping[str, Any]) -> str | None:
+    if value != 0 and value < 2048:
+        return f"must be 0 (no PPO baseline) or at least 2048 (one update of 32 envs x 64 steps); got {value}"
+    return None
+
+
 def _check_population(value: int, values: Mapping[str, Any]) -> str | None:
     if value % 2 and (values.get("strategy") in ("PGPE", "paper")):
         return f"must be even for PGPE (antithetic pairs); got {value}"
@@ -123,9 +129,10 @@ def _run_params() -> tuple[Param, ...]:
               minimum=1),
         Param("gd_epochs", "int", {"smoke": 1, "default": 40, "paper": 2}, paper="2 (on 60,000 MNIST images)",
               help="Adam epochs per round for GD-IMP on image tasks (lr 3e-4, batch 128)", minimum=1),
-        Param("ppo_timesteps", "int", {"smoke": 0, "default": 0, "paper": 1_750_000}, paper=1_750_000,
-              help="PPO environment steps per round for GD-IMP on control tasks (0 = no PPO baseline)",
-              minimum=0),
+        Param("ppo_timesteps", "int", {"smoke": 4096, "default": 500_000, "paper": 1_750_000},
+              paper=1_750_000,
+              help="PPO environment steps per round for GD-IMP on control tasks (0 = no PPO baseline; "
+                   "otherwise at least one update of 32 envs x 64 steps = 2048)", check=_check_ppo_timesteps),
     )
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
@@ -102,21 +102,47 @@ def magnitude_agreement(result, prunable: np.ndarray) -> np.ndarray:
     return out
 
 
-def es_runs(config, fresh: bool = False, progress: bool = True) -> pd.DataFrame:
+def _es_values(task: str, config) -> dict[str, Any]:
+    """What determines a task's ES runs (the key of its cached table)."""
+    generations, population = _budget(task, config)
+    return {"task": task, "strategy": strategy_for(task, config.strategy), "criteria": list(config.criteria),
+            "rounds": config.rounds, "prune_fraction": config.prune_fraction,
+            "seeds": seeds_for(config.seeds), "generations": generations, "population": population,
+            "task_kwargs": {k: list(v) if isinstance(v, tuple) else v
+                            for k, v in _task_kwargs(task, config).items()}}
+
+
+def run_records(config) -> pd.DataFrame:
+    """Provenance of the cached ES runs of a notebook's parameters: one row per task with where,
+    when and in how long they were computed (empty where a run is not cached yet)."""
+    from nevolab import store
+
+    rows = []
+    for task in config.tasks:
+        try:
+            _, record = store.load(_runs_config("es", _es_values(task, config)))
+        except (FileNotFoundError, store.StaleResult):
+            continue
+        rows.append({"task": task, "strategy": record["config"]["strategy"],
+                     "wall_time_s": record["wall_time_s"], "date": record["date"],
+                     "machine": f"{record['machine']['cpu']} ({record['machine']['cpu_count']} cores)",
+                     "commit": record["git_commit"][:12]})
+    return pd.DataFrame(rows)
+
+
+def es_runs(config, fresh: bool = False, progress: bool = True,
+            on_round: Callable[[str, int], None] | None = None) -> pd.DataFrame:
     """Every task's ES pruning runs for a Study B notebook's parameters (``nevolab.specs.study_b``):
     one tidy table, one row per (task, criterion, seed, round), cached per task under
-    ``study_b_runs/``. Checkpoints after every round let an interrupted run resume."""
+    ``study_b_runs/``. Checkpoints after every round let an interrupted run resume; ``on_round(task,
+    completed_rounds)`` is called after each round's checkpoint."""
     from nevolab import store
 
     frames = []
     for task in config.tasks:
         strategy = strategy_for(task, config.strategy)
         generations, population = _budget(task, config)
-        values = {"task": task, "strategy": strategy, "criteria": list(config.criteria),
-                  "rounds": config.rounds, "prune_fraction": config.prune_fraction,
-                  "seeds": seeds_for(config.seeds), "generations": generations, "population": population,
-                  "task_kwargs": {k: list(v) if isinstance(v, tuple) else v
-                                  for k, v in _task_kwargs(task, config).items()}}
+        values = _es_values(task, config)
         run_config = _runs_config("es", values)
         checkpoints = store.results_dir() / RUNS_NOTEBOOK / "checkpoints" / run_config.hash()
 
@@ -128,6 +154,8 @@ def es_runs(config, fresh: bool = False, progress: bool = True) -> pd.DataFrame:
                 if progress:
                     print(f"  {task} ({strategy}): round {done}/{config.rounds} done, "
                           f"{time.perf_counter() - start:.0f} s", flush=True)
+                if on_round is not None:
+                    on_round(task, done)
 
             frame, results = run_ticket_experiments(
                 task, strategy, config.criteria, rounds=config.rounds, prune_fraction=config.prune_fraction,
@@ -362,6 +390,6 @@ def task_title(task: str, strategy: str) -> str:
 __all__ = [
     "CLAIMS", "CRITERION_STYLE", "DECOMPOSITION", "PAPER_STRATEGY", "aggregate_curves", "curve_key",
     "draw_curves", "es_runs", "gd_runs", "high_sparsity_rounds", "magnitude_agreement", "mean_sem",
-    "normalise_per_task", "per_seed_high_sparsity", "seeds_for", "strategy_for", "study_b_claims",
-    "task_title", "ticket_decomposition",
+    "normalise_per_task", "per_seed_high_sparsity", "run_records", "seeds_for", "strategy_for",
+    "study_b_claims", "task_title", "ticket_decomposition",
 ]
