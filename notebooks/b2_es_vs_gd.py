@@ -172,5 +172,4 @@ else:
 # against the ES's 0.76 — and keeps that lead down to 12.5 % of the kernels. Below about 6 % it
 # collapses (Pendulum below −1,000, digits 0.2–0.3 accuracy at 1.56–3.1 %) while the ES tickets
 # degrade slowly, so at high sparsity ES beats GD on both tasks: the paper's crossing reproduces,
-# with GD ahead before it. The aggregated panels have only two tasks (one for the ES ticket effect
-# panel's GD counterpart per task), where the paper averages twelve.
+# with GD ahead before it. The aggregated panels average two tasks where the paper averages twelve.
