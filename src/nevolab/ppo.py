@@ -64,6 +64,7 @@ from jax.flatten_util import ravel_pytree
 
 from nevolab.pruning import (
     PruneInputs,
+    gd_imp_row,
     get_criterion,
     kept_counts,
     next_ticket,
@@ -545,17 +546,9 @@ def run_ppo_imp(task: str | ControlTask = "pendulum", rounds: int = 20, prune_fr
         score, curve = np.asarray(score), np.asarray(curve)
         for i, seed in enumerate(seeds):
             final_return = float(curve[i, -1])
-            rows.append({
-                "task": built.name, "method": "GD", "strategy": "PPO", "criterion": "magnitude",
-                "label": "GD-IMP", "seed": seed, "round": r,
-                "weights_remaining": 100.0 * kept[r] / num_prunable,
-                "weights_remaining_nominal": 100.0 * (1.0 - prune_fraction) ** r,
-                "num_genes": int(num_params - num_prunable + kept[r]),
-                "test_performance": float(score[i]),
-                "final_mean_train_loss": -final_return,
-                "final_train_return": final_return,
-                **settings,
-            })
+            rows.append(gd_imp_row(built.name, "PPO", seed, r, kept, num_prunable, num_params, prune_fraction,
+                                   float(score[i]), final_mean_train_loss=-final_return,
+                                   final_train_return=final_return, **settings))
     return pd.DataFrame(rows)
 
 

@@ -674,6 +674,22 @@ class PruningResult:
         return pd.DataFrame(rows)
 
 
+def gd_imp_row(task: str, strategy: str, seed: int, round_: int, kept: np.ndarray, num_prunable: int,
+               num_params: int, prune_fraction: float, test_performance: float,
+               **extra: Any) -> dict[str, Any]:
+    """One row of a gradient-descent IMP table (Adam on images, PPO on control), with the columns of
+    the ES tables so that both plot on one axis; ``extra`` columns follow."""
+    return {
+        "task": task, "method": "GD", "strategy": strategy, "criterion": "magnitude", "label": "GD-IMP",
+        "seed": seed, "round": round_,
+        "weights_remaining": 100.0 * kept[round_] / num_prunable,
+        "weights_remaining_nominal": 100.0 * (1.0 - prune_fraction) ** round_,
+        "num_genes": int(num_params - num_prunable + kept[round_]),
+        "test_performance": test_performance,
+        **extra,
+    }
+
+
 def _fingerprint(problem: PruningProblem, config: ESConfig, criteria: Sequence[str], prune_fraction: float,
                  seeds: tuple[int, ...], num_params: int) -> str:
     record = {

@@ -36,6 +36,7 @@ from nevolab.pruning import (
     STRATEGIES,
     ESConfig,
     PruneInputs,
+    gd_imp_row,
     get_criterion,
     kept_counts,
     next_ticket,
@@ -310,17 +311,10 @@ def run_gd_imp(task: str | VisionTask = "digits", rounds: int = 20, prune_fracti
         accuracy, losses, _, masks, starts = round_fn(keys, masks, starts, original, jnp.int32(kept[r + 1]))
         accuracy, losses = np.asarray(accuracy), np.asarray(losses)
         for i, seed in enumerate(seeds):
-            rows.append({
-                "task": built.name, "method": "GD", "strategy": "Adam", "criterion": "magnitude",
-                "label": "GD-IMP", "seed": seed, "round": r,
-                "weights_remaining": 100.0 * kept[r] / num_prunable,
-                "weights_remaining_nominal": 100.0 * (1.0 - prune_fraction) ** r,
-                "num_genes": int(num_params - num_prunable + kept[r]),
-                "test_performance": float(accuracy[i]),
-                "final_mean_train_loss": float(losses[i, -1]),
-                "epochs": config.epochs, "batch_size": config.batch_size,
-                "learning_rate": config.learning_rate,
-            })
+            rows.append(gd_imp_row(built.name, "Adam", seed, r, kept, num_prunable, num_params,
+                                   prune_fraction, float(accuracy[i]),
+                                   final_mean_train_loss=float(losses[i, -1]), epochs=config.epochs,
+                                   batch_size=config.batch_size, learning_rate=config.learning_rate))
     return pd.DataFrame(rows)
 
 
