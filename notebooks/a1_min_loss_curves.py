@@ -46,9 +46,7 @@ fresh = False
 from nevolab import figures, plotting, stats, store
 from nevolab.studies import autoencoders as study_a
 
-config = figures.configure("a1_min_loss_curves", profile=profile, cases=cases, algorithms=algorithms,
-                           repeats=repeats, lstm_repeats=lstm_repeats, generations=generations, seed=seed,
-                           faithful=faithful, dct=dct)
+config = figures.configure_from("a1_min_loss_curves", globals())
 print(f"profile: {config.profile}   results key: {config.hash()}")
 config.table()
 
@@ -78,9 +76,7 @@ results, provenance = store.cached(
     seeds={"master_seed": config.seed, "repeats": config.repeats, "lstm_repeats": config.lstm_repeats,
            "data_seed": 1337},
 )
-machine = provenance["machine"]
-print(f"computed on {machine['cpu']} ({machine['cpu_count']} cores, {machine['platform']}), "
-      f"{provenance['date']}, commit {provenance['git_commit'][:12]}, {provenance['wall_time_s']:.0f} s")
+print(store.describe(provenance))
 
 # %% [markdown]
 # ## Figure

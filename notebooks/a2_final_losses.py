@@ -38,9 +38,7 @@ fresh = False
 from nevolab import figures, plotting, store
 from nevolab.studies import autoencoders as study_a
 
-config = figures.configure("a2_final_losses", profile=profile, cases=cases, algorithms=algorithms,
-                           repeats=repeats, lstm_repeats=lstm_repeats, generations=generations, seed=seed,
-                           quirk_cases=quirk_cases)
+config = figures.configure_from("a2_final_losses", globals())
 print(f"profile: {config.profile}   results key: {config.hash()}")
 config.table()
 
@@ -67,9 +65,7 @@ def compute():
 
 final, provenance = store.cached(config, compute, fresh=fresh,
                                  seeds={"master_seed": config.seed, "data_seed": 1337})
-machine = provenance["machine"]
-print(f"computed on {machine['cpu']} ({machine['cpu_count']} cores, {machine['platform']}), "
-      f"{provenance['date']}, commit {provenance['git_commit'][:12]}")
+print(store.describe(provenance))
 
 # %% [markdown]
 # ## Figure: final running-min loss per algorithm (corrected algorithms)

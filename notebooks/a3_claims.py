@@ -36,8 +36,7 @@ fresh = False
 from nevolab import figures, store
 from nevolab.studies import autoencoders as study_a
 
-config = figures.configure("a3_claims", profile=profile, repeats=repeats, lstm_repeats=lstm_repeats,
-                           generations=generations, seed=seed, faithful=faithful)
+config = figures.configure_from("a3_claims", globals())
 print(f"profile: {config.profile}   results key: {config.hash()}")
 config.table()
 

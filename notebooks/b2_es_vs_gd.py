@@ -74,7 +74,6 @@ config.table()
 # those). GD-IMP runs are cached per task under `data/results/study_b_runs/`.
 
 # %%
-import numpy as np
 import pandas as pd
 
 
@@ -134,9 +133,7 @@ for ax, table, curves, title in ((axes[0], ticket, ticket_curves, "aggregated ES
         ax.set_axis_off()
         ax.text(0.5, 0.5, "no task with a GD baseline", ha="center", va="center")
         continue
-    study_b.draw_curves(ax, table.assign(method=np.where(table.curve == "gd", "GD", "ES"),
-                                         criterion=table.curve, test_performance=table["mean"]),
-                        curves, value="test_performance", by="none")
+    study_b.draw_curves(ax, table, curves, by="none")
     ax.set_ylabel("normalised performance")
     ax.set_title(f"{title} ({table.tasks.max()} task{'s' if table.tasks.max() > 1 else ''})")
     ax.legend(fontsize=8)

@@ -60,11 +60,7 @@ fresh = False
 from nevolab import figures, plotting, store
 from nevolab.studies import lowrank_lm as study_c
 
-config = figures.configure("c1_lm_fitness_curves", profile=profile, variants=variants, population=population,
-                           elites=elites, generations=generations, seeds=seeds, tokenizer=tokenizer,
-                           sequence_length=sequence_length, num_sequences=num_sequences, rank=rank,
-                           embedding_rank=embedding_rank, mutation_rate=mutation_rate, num_blocks=num_blocks,
-                           adam_learning_rate=adam_learning_rate)
+config = figures.configure_from("c1_lm_fitness_curves", globals())
 print(f"profile: {config.profile}   results key: {config.hash()}")
 print(f"scale: population {config.population} (paper 512), {config.generations} generations (paper 300), "
       f"{config.num_sequences} windows of {config.sequence_length} {config.tokenizer} tokens "
@@ -102,9 +98,7 @@ def compute():
 
 results, provenance = store.cached(config, compute, fresh=fresh,
                                    seeds={"seeds": list(range(config.seeds)), "data_seed": 0})
-machine = provenance["machine"]
-print(f"computed on {machine['cpu']} ({machine['cpu_count']} cores, {machine['platform']}), "
-      f"{provenance['date']}, commit {provenance['git_commit'][:12]}, {provenance['wall_time_s']:.0f} s")
+print(store.describe(provenance))
 ga = results[results.variant != "adam"]
 adam = results[results.variant == "adam"]
 

@@ -52,10 +52,7 @@ fresh = False
 from nevolab import figures, plotting, store
 from nevolab.studies import lowrank_lm as study_c
 
-config = figures.configure("c2_mutation_effects", profile=profile, variants=variants, population=population,
-                           elites=elites, generations=generations, seeds=seeds, tokenizer=tokenizer,
-                           sequence_length=sequence_length, num_sequences=num_sequences, rank=rank,
-                           embedding_rank=embedding_rank, mutation_rate=mutation_rate, num_blocks=num_blocks)
+config = figures.configure_from("c2_mutation_effects", globals())
 print(f"profile: {config.profile}   results key: {config.hash()}")
 print(f"scale: population {config.population} (paper 512), {config.generations} generations (paper 300), "
       f"{config.num_sequences} windows of {config.sequence_length} {config.tokenizer} tokens "
@@ -76,9 +73,7 @@ import pandas as pd
 children, provenance = store.cached(config, lambda: study_c.runs_for_config(config, fresh=fresh)[1],
                                     fresh=fresh, seeds={"seeds": list(range(config.seeds)), "data_seed": 0})
 curves, _ = study_c.runs_for_config(config)  # cached by now
-machine = provenance["machine"]
-print(f"computed on {machine['cpu']} ({machine['cpu_count']} cores, {machine['platform']}), "
-      f"{provenance['date']}, commit {provenance['git_commit'][:12]}")
+print(store.describe(provenance))
 labels = {v: study_c.variant_label(v, config.rank, config.embedding_rank) for v in config.variants}
 colors = {v: plotting.METHOD_COLORS[study_c.VARIANT_COLOR_KEYS[v]] for v in config.variants}
 

@@ -62,10 +62,7 @@ fresh = False
 from nevolab import figures, store
 from nevolab.studies import lowrank_lm as study_c
 
-config = figures.configure("c3_claims", profile=profile, variants=variants, population=population,
-                           elites=elites, generations=generations, seeds=seeds, tokenizer=tokenizer,
-                           sequence_length=sequence_length, num_sequences=num_sequences, rank=rank,
-                           embedding_rank=embedding_rank, mutation_rate=mutation_rate, num_blocks=num_blocks)
+config = figures.configure_from("c3_claims", globals())
 print(f"profile: {config.profile}   results key: {config.hash()}")
 print(f"scale: population {config.population} (paper 512), {config.generations} generations (paper 300), "
       f"{config.num_sequences} windows of {config.sequence_length} {config.tokenizer} tokens "

@@ -22,7 +22,14 @@ import numpy as np
 import pandas as pd
 
 from nevolab.pruning import prunable_flat
-from nevolab.studies.tickets import PAPER_SEEDS, make_task, run_gd_imp, run_ticket_experiments, task_family
+from nevolab.studies.tickets import (
+    PAPER_SEEDS,
+    GDConfig,
+    make_task,
+    run_gd_imp,
+    run_ticket_experiments,
+    task_family,
+)
 
 RUNS_NOTEBOOK = "study_b_runs"
 RUNS_VERSION = 1  # bump when a library change alters the numbers of a run
@@ -140,34 +147,30 @@ def es_runs(config, fresh: bool = False, progress: bool = True,
 
     frames = []
     for task in config.tasks:
-        strategy = strategy_for(task, config.strategy)
-        generations, population = _budget(task, config)
         values = _es_values(task, config)
         run_config = _runs_config("es", values)
         checkpoints = store.results_dir() / RUNS_NOTEBOOK / "checkpoints" / run_config.hash()
 
-        def compute(task=task, strategy=strategy, generations=generations, population=population,
-                    checkpoints=checkpoints) -> pd.DataFrame:
+        def compute(task=task, values=values, checkpoints=checkpoints) -> pd.DataFrame:
             start = time.perf_counter()
 
             def report(done: int) -> None:
                 if progress:
-                    print(f"  {task} ({strategy}): round {done}/{config.rounds} done, "
+                    print(f"  {task} ({values['strategy']}): round {done}/{config.rounds} done, "
                           f"{time.perf_counter() - start:.0f} s", flush=True)
                 if on_round is not None:
                     on_round(task, done)
 
-            frame, results = run_ticket_experiments(
-                task, strategy, config.criteria, rounds=config.rounds, prune_fraction=config.prune_fraction,
-                generations=generations, population_size=population, seeds=seeds_for(config.seeds),
-                checkpoint_dir=None if fresh else checkpoints, task_kwargs=_task_kwargs(task, config),
-                return_results=True, on_round=report)
             built = make_task(task, **_task_kwargs(task, config))
+            frame, results = run_ticket_experiments(
+                built, values["strategy"], config.criteria, rounds=config.rounds,
+                prune_fraction=config.prune_fraction, generations=values["generations"],
+                population_size=values["population"], seeds=values["seeds"],
+                checkpoint_dir=None if fresh else checkpoints, return_results=True, on_round=report)
             prunable = prunable_flat(built.init_params(jax.random.PRNGKey(0)))
-            agreement = {c: magnitude_agreement(r, prunable) for c, r in results.items()}
-            frame["snr_magnitude_agreement"] = [
-                agreement[row.criterion][row["round"], list(results[row.criterion].seeds).index(row.seed)]
-                for _, row in frame.iterrows()]
+            # Rows come criterion by criterion, each round-major with seeds inside (to_frame's order).
+            frame["snr_magnitude_agreement"] = np.concatenate(
+                [magnitude_agreement(results[c], prunable).ravel() for c in config.criteria])
             frame.insert(0, "task_key", task)
             return frame
 
@@ -189,7 +192,7 @@ def gd_runs(config, fresh: bool = False) -> pd.DataFrame:
         if family == "vision":
             values = {"task": task, "rounds": config.rounds, "prune_fraction": config.prune_fraction,
                       "seeds": seeds_for(config.seeds), "epochs": config.gd_epochs,
-                      "batch_size": 128, "learning_rate": 3e-4}
+                      "batch_size": GDConfig.batch_size, "learning_rate": GDConfig.learning_rate}
 
             def compute(task=task) -> pd.DataFrame:
                 return run_gd_imp(task, rounds=config.rounds, prune_fraction=config.prune_fraction,
@@ -353,11 +356,16 @@ def study_b_claims(frame: pd.DataFrame, threshold: float = 10.0, seed: int = 0) 
 
 def draw_curves(ax, frame: pd.DataFrame, curves: Sequence[str], value: str = "test_performance",
                 by: str = "seed") -> None:
-    """Mean ± standard error over ``by`` of ``value`` against weights remaining, one line per curve
-    (criterion, or ``"gd"``), on a log x axis running from 100 % down, as the paper's figures."""
+    """Mean ± standard error over seeds of ``value`` against weights remaining, one line per curve
+    (criterion, or ``"gd"``), on a log x axis running from 100 % down, as the paper's figures.
+
+    ``by="seed"``: ``frame`` holds one row per seed; otherwise it is already summarised (``mean`` and
+    ``sem`` columns, as :func:`aggregate_curves` returns). A ``curve`` column, if present, names the
+    curves; else :func:`curve_key` derives them."""
     from nevolab import plotting
 
-    frame = frame.assign(curve=curve_key(frame))
+    if "curve" not in frame:
+        frame = frame.assign(curve=curve_key(frame))
     for curve in curves:
         rows = frame[frame.curve == curve]
         if rows.empty:
