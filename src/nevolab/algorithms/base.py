@@ -23,6 +23,9 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
+# Longest axis that stable_argsort ranks by pairwise comparisons (n^2 work) rather than by sorting.
+SMALL_SORT = 32
+
 
 @struct.dataclass
 class PopulationState:
@@ -75,3 +78,56 @@ def generation_metrics(state: PopulationState, fitness: jax.Array, num_evaluatio
         "max_fitness": jnp.max(fitness),
         "num_evaluations": jnp.asarray(num_evaluations, jnp.int32),
     }
+
+
+@jax.custom_batching.custom_vmap
+def materialize(values: jax.Array) -> jax.Array:
+    """Floating-point ``values``, computed into a buffer of their own instead of fused into consumers.
+
+    XLA fuses an elementwise producer into each consumer, even one that reads every element many
+    times (a pairwise comparison reads it n times), and then recomputes the producer that often:
+    ruinous when the producer is a PRNG kernel. ``lax.optimization_barrier`` does not prevent it on
+    XLA:CPU (it is expanded before fusion); a conditional does, as XLA never fuses across one. The
+    predicate is False only when the first element is NaN, and that branch returns ``values + 0``,
+    which equals ``values`` elementwise; the branches must differ or XLA removes the conditional.
+    """
+    if not jnp.issubdtype(values.dtype, jnp.inexact):
+        raise TypeError(f"materialize takes floating-point values; got {values.dtype}")
+    first = values.reshape(-1)[:1]
+    not_nan = jnp.all(first == first)
+    return jax.lax.cond(not_nan, lambda v: v, lambda v: v + 0, values)
+
+
+@materialize.def_vmap
+def _materialize_vmap(axis_size: int, in_batched: list[bool], values: jax.Array):
+    # Materialise the whole batch with one unbatched predicate: a batched one would turn the
+    # conditional into a select, which XLA fuses.
+    del axis_size
+    return materialize(values), in_batched[0]
+
+
+def stable_argsort(values: jax.Array, axis: int = -1) -> jax.Array:
+    """``jnp.argsort(values, axis=axis, stable=True)`` for NaN-free floating-point ``values``,
+    without a sort when the axis is short.
+
+    XLA:CPU sorts small arrays slowly (a comparator call per comparison, one sort per column of a
+    batch), which dominated whole CoSyNE runs. Up to ``SMALL_SORT`` elements, the ranks are counted
+    from all pairwise comparisons instead (ties broken by index, as a stable sort does): elementwise
+    work that XLA fuses into one loop, giving the same permutation.
+    """
+    axis = axis % values.ndim
+    length = values.shape[axis]
+    if length > SMALL_SORT:
+        return jnp.argsort(values, axis=axis, stable=True)
+    # Materialise ``values`` first: otherwise XLA fuses their producer (often a PRNG kernel) into
+    # the comparisons below and recomputes it for every pair.
+    moved = jnp.moveaxis(materialize(values), axis, -1)
+    index = jnp.arange(length)
+    # rank[..., i] = #{k: v_k < v_i} + #{k < i: v_k == v_i}: where element i lands in sorted order.
+    smaller = moved[..., None, :] < moved[..., :, None]
+    tied_before = (moved[..., None, :] == moved[..., :, None]) & (index[None, :] < index[:, None])
+    rank = jnp.sum(smaller | tied_before, axis=-1, dtype=jnp.int32)
+    # order[..., r] = the i whose rank is r.
+    order = jnp.sum(jnp.where(rank[..., None, :] == index[:, None], index[None, :], 0), axis=-1,
+                    dtype=jnp.int32)
+    return jnp.moveaxis(order, -1, axis)

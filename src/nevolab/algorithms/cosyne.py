@@ -28,6 +28,7 @@ from nevolab.algorithms.base import (
     generation_metrics,
     init_population_state,
     sanitize_fitness,
+    stable_argsort,
     update_best,
 )
 
@@ -79,7 +80,7 @@ class CoSyNE:
         metrics = generation_metrics(state, fitness, self.population_size)
 
         key_parents, key_mask, key_mutate_where, key_noise, key_permute = jax.random.split(key, 5)
-        ranking = jnp.argsort(fitness)  # best first
+        ranking = stable_argsort(fitness)  # best first
         num_pairs = self.children // 2
         # Parents: two per pair, uniformly with replacement from the best quarter.
         parent_ranks = jax.random.randint(key_parents, (num_pairs, 2), 0, self.num_parents)
@@ -104,7 +105,7 @@ class CoSyNE:
         # Independent permutation of every column over the surviving rows.
         num_survivors = self.population_size - self.children
         scores = jax.random.uniform(key_permute, (num_survivors, self.num_dims))
-        permutation = jnp.argsort(scores, axis=0)
+        permutation = stable_argsort(scores, axis=0)
         survivors = population[survivor_rows]
         shuffled = jnp.take_along_axis(survivors, permutation, axis=0)
         population = population.at[survivor_rows].set(shuffled)

@@ -60,6 +60,7 @@ from nevolab.algorithms.base import (
     generation_metrics,
     init_population_state,
     sanitize_fitness,
+    stable_argsort,
     update_best,
 )
 
@@ -128,7 +129,7 @@ def distinct_indices(scores: jax.Array, num: int, exclude: jax.Array | None = No
     if exclude is not None:
         # Uniform scores are < 1, so the excluded member sorts last and is never among the first num.
         scores = scores.at[exclude].set(2.0)
-    return jnp.argsort(scores)[:num]
+    return stable_argsort(scores)[:num]
 
 
 class DifferentialEvolution:

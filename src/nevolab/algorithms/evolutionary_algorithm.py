@@ -54,6 +54,7 @@ from nevolab.algorithms.base import (
     generation_metrics,
     init_population_state,
     sanitize_fitness,
+    stable_argsort,
     update_best,
 )
 
@@ -187,7 +188,7 @@ class MuRhoLambdaEA:
         if self.selection == "none":
             return population
         mu = self.num_selected
-        ranking = jnp.argsort(fitness)  # best first
+        ranking = stable_argsort(fitness)  # best first
         if self.selection == "truncation":
             chosen = ranking[:mu]
         elif self.selection == "rank":

@@ -1,0 +1,66 @@
+"""The speed-only XLA:CPU choices: sort-free ranking, materialisation, unrolled threefry."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from nevolab.algorithms.base import SMALL_SORT, materialize, stable_argsort
+
+
+def _draws(key):
+    key_a, key_b = jax.random.split(jax.random.fold_in(key, 7))
+    return (jax.random.uniform(key_a, (5, 33)), jax.random.normal(key_b, (17,)),
+            jax.random.bits(key, (3, 4), jnp.uint32), jax.random.cauchy(key_b, (64,)))
+
+
+@pytest.mark.parametrize(("shape", "axis"), [((8,), 0), ((4, 98), 0), ((3, 5, 7), 1), ((10, 6, 4), -1),
+                                             ((SMALL_SORT + 1,), 0)])
+def test_stable_argsort_equals_a_stable_sort_with_ties_and_infinities(shape, axis):
+    for trial in range(12):
+        values = jax.random.uniform(jax.random.key(trial), shape)
+        if trial % 2:
+            values = jnp.round(values * 3) / 3  # many ties: index order must break them
+        if trial % 3 == 0:
+            values = values.at[(0,) * len(shape)].set(jnp.inf)  # sanitised losses are +inf
+        expected = jnp.argsort(values, axis=axis, stable=True)
+        np.testing.assert_array_equal(stable_argsort(values, axis), expected)
+        np.testing.assert_array_equal(jax.jit(stable_argsort, static_argnums=1)(values, axis), expected)
+
+
+def test_stable_argsort_under_vmap_and_jit():
+    values = jax.random.uniform(jax.random.key(3), (6, 4, 9))
+    got = jax.jit(jax.vmap(lambda v: stable_argsort(v, axis=0)))(values)
+    np.testing.assert_array_equal(got, jnp.argsort(values, axis=1, stable=True))
+
+
+def test_materialize_is_the_identity_also_batched_and_for_nan():
+    values = jnp.asarray([[jnp.nan, -0.0, 2.0], [1.0, jnp.inf, -3.0]])
+    np.testing.assert_array_equal(jax.jit(materialize)(values), values)
+    np.testing.assert_array_equal(jax.jit(jax.vmap(materialize))(values), values)
+    with pytest.raises(TypeError, match="floating-point"):
+        materialize(jnp.arange(3))
+
+
+def test_materialize_keeps_its_conditional_under_vmap():
+    # A batched predicate would have turned the conditional into a (fusible) select.
+    text = jax.jit(jax.vmap(materialize)).lower(jnp.ones((4, 3))).as_text()
+    assert "stablehlo.case" in text or "stablehlo.if" in text
+
+
+def test_unrolled_threefry_gives_the_same_bits_as_the_rolled_lowering():
+    from jax._src.interpreters import mlir
+    from jax._src.random import threefry2x32 as threefry
+
+    key = jax.random.key(42)
+    unrolled_text = jax.jit(lambda k: _draws(k)).lower(key).as_text()
+    assert "stablehlo.while" not in unrolled_text  # nevolab's import installed the unrolled rule
+    unrolled = jax.jit(lambda k: _draws(k))(key)
+    mlir.register_lowering(threefry.threefry2x32_p, threefry._threefry2x32_cpu_lowering_rule, platform="cpu")
+    try:
+        assert "stablehlo.while" in jax.jit(lambda k: _draws(k)).lower(key).as_text()
+        rolled = jax.jit(lambda k: _draws(k))(key)
+    finally:
+        mlir.register_lowering(threefry.threefry2x32_p, threefry._threefry2x32_lowering_rule, platform="cpu")
+    for a, b in zip(unrolled, rolled, strict=True):
+        np.testing.assert_array_equal(a, b)
