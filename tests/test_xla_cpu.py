@@ -38,8 +38,20 @@ def test_materialize_is_the_identity_also_batched_and_for_nan():
     values = jnp.asarray([[jnp.nan, -0.0, 2.0], [1.0, jnp.inf, -3.0]])
     np.testing.assert_array_equal(jax.jit(materialize)(values), values)
     np.testing.assert_array_equal(jax.jit(jax.vmap(materialize))(values), values)
-    with pytest.raises(TypeError, match="floating-point"):
-        materialize(jnp.arange(3))
+
+
+@pytest.mark.parametrize("dtype", [jnp.int32, jnp.int8, jnp.uint32, jnp.uint8, jnp.bool_])
+def test_materialize_is_the_identity_for_integers_and_booleans(dtype):
+    raw = np.array([[0, 1, 2], [3, 4, 5]]) if dtype != jnp.bool_ else np.array([[0, 1, 1], [0, 0, 1]])
+    values = jnp.asarray(raw).astype(dtype)
+    if jnp.issubdtype(dtype, jnp.integer):  # the extremes of the range, too
+        values = values.at[0, 0].set(jnp.iinfo(dtype).min).at[1, 2].set(jnp.iinfo(dtype).max)
+    for fn in (jax.jit(materialize), jax.jit(jax.vmap(materialize))):
+        result = fn(values)
+        assert result.dtype == values.dtype
+        np.testing.assert_array_equal(result, values)
+    text = jax.jit(jax.vmap(materialize)).lower(values).as_text()
+    assert "stablehlo.case" in text or "stablehlo.if" in text
 
 
 def test_materialize_keeps_its_conditional_under_vmap():

@@ -82,20 +82,29 @@ def generation_metrics(state: PopulationState, fitness: jax.Array, num_evaluatio
 
 @jax.custom_batching.custom_vmap
 def materialize(values: jax.Array) -> jax.Array:
-    """Floating-point ``values``, computed into a buffer of their own instead of fused into consumers.
+    """``values``, computed into a buffer of their own instead of fused into their consumers.
 
     XLA fuses an elementwise producer into each consumer, even one that reads every element many
-    times (a pairwise comparison reads it n times), and then recomputes the producer that often:
-    ruinous when the producer is a PRNG kernel. ``lax.optimization_barrier`` does not prevent it on
-    XLA:CPU (it is expanded before fusion); a conditional does, as XLA never fuses across one. The
-    predicate is False only when the first element is NaN, and that branch returns ``values + 0``,
-    which equals ``values`` elementwise; the branches must differ or XLA removes the conditional.
+    times (a pairwise comparison reads it n times, a gather of rows reads a row index once per
+    column), and then recomputes the producer that often: ruinous when it is a PRNG kernel.
+    ``lax.optimization_barrier`` does not prevent this on XLA:CPU (it is expanded before fusion); a
+    conditional does, as XLA never fuses across one. The result always equals ``values``: the
+    predicate is False only for a NaN first element, whose branch returns ``values + 0`` (equal
+    elementwise); for integers and booleans it is always True. The branches must differ, or XLA
+    removes the conditional.
     """
-    if not jnp.issubdtype(values.dtype, jnp.inexact):
-        raise TypeError(f"materialize takes floating-point values; got {values.dtype}")
     first = values.reshape(-1)[:1]
-    not_nan = jnp.all(first == first)
-    return jax.lax.cond(not_nan, lambda v: v, lambda v: v + 0, values)
+    if jnp.issubdtype(values.dtype, jnp.inexact):
+        return jax.lax.cond(jnp.all(first == first), lambda v: v, lambda v: v + 0, values)
+    if values.dtype == jnp.bool_:
+        return materialize(values.astype(jnp.int8)).astype(jnp.bool_)
+    if jnp.issubdtype(values.dtype, jnp.unsignedinteger):  # XLA folds "unsigned >= 0"
+        signed = jnp.dtype(f"int{values.dtype.itemsize * 8}")
+        as_signed = jax.lax.bitcast_convert_type(values, signed)
+        return jax.lax.bitcast_convert_type(materialize(as_signed), values.dtype)
+    # Always True for a signed integer; the other branch is never taken.
+    always = jnp.all(first >= jnp.iinfo(values.dtype).min)
+    return jax.lax.cond(always, lambda v: v, jnp.zeros_like, values)
 
 
 @materialize.def_vmap

@@ -53,6 +53,7 @@ from nevolab.algorithms.base import (
     PopulationState,
     generation_metrics,
     init_population_state,
+    materialize,
     sanitize_fitness,
     stable_argsort,
     update_best,
@@ -213,7 +214,8 @@ class MuRhoLambdaEA:
             return pool[pick(jax.random.uniform(key, (self.population_size,)))]
         rho, dims = self.num_parents, self.num_dims
         # One bulk draw: rho parent picks, then (rho - 1) * num_dims numbers for the crossover steps.
-        uniforms = jax.random.uniform(key, (self.population_size, rho + (rho - 1) * dims))
+        # Materialised, or XLA recomputes the PRNG for every gene that reads a shared cut point.
+        uniforms = materialize(jax.random.uniform(key, (self.population_size, rho + (rho - 1) * dims)))
         parent_ids = pick(uniforms[:, :rho])
         step_uniforms = uniforms[:, rho:].reshape(self.population_size, rho - 1, dims)
         children = jax.vmap(lambda ids, u: fold_crossover(pool[ids], u, self.crossover))
