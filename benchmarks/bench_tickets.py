@@ -9,9 +9,11 @@
   256 with 8 rollouts of 200 steps per member, the paper's 2×64 tanh MLP. ``value`` is the
   steady-state training throughput, from the slope between a 2- and a 12-generation round (the
   paper's rounds are 2,000 generations, so per-round fixed costs vanish there); ``round_fixed_s``
-  is that fixed cost and ``round_steps_per_s`` the throughput of the whole 12-generation round.
+  is that fixed cost (a difference of timings, so within noise of zero it can come out
+  slightly negative) and ``round_steps_per_s`` the throughput of the whole 12-generation round.
   Only training steps are counted. ``rollout_fraction`` compares ``value`` with a bare vmapped
-  rollout of the same policy, measured in the same process.
+  rollout of the same policy, measured in the same process, interleaved with the two rounds (the
+  minimum of 5 repeats of each; ``median_*`` are the medians).
 * ``tickets.pendulum.rollout_steps_per_s``: the bare rollout alone: 256 × 8 episodes of 200 steps,
   ``vmap`` over members and episodes, no ES.
 * ``tickets.mnist.cnn_evals_per_s``: image evaluations per second of the paper's 28×28 CNN (11,274
@@ -31,7 +33,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nevolab.bench import median_seconds
+from nevolab.bench import interleaved_seconds, median_seconds
 from nevolab.datasets import ImageDataset
 from nevolab.pruning import _make_prune, _make_train, get_criterion, kept_counts, prunable_flat
 from nevolab.studies.tickets import es_config_for
@@ -40,7 +42,7 @@ from nevolab.tasks.vision import make_vision_task
 
 POPULATION, ROLLOUTS, GENERATIONS, SHORT_ROUND, HIDDEN = 256, 8, 12, 2, (64, 64)
 CNN_POPULATION, CNN_BATCH = 8, 1024
-REPEATS = 3
+INTERLEAVED_REPEATS = 5
 
 
 
@@ -49,16 +51,16 @@ def _pendulum():
     return make_control_task("Pendulum-v1", hidden_sizes=HIDDEN, num_rollouts=ROLLOUTS, test_rollouts=32)
 
 
-def _bare_rollout_steps_per_s(task) -> tuple[float, float]:
+def _bare_rollout(task) -> tuple:
+    """(function, arguments) of the bare rollout: every member's ``ROLLOUTS`` episodes, vmapped."""
     members = jax.vmap(task.init_params)(jax.random.split(jax.random.PRNGKey(0), POPULATION))
     rollout = jax.jit(lambda params, key: jax.vmap(task.mean_return, in_axes=(0, None, None))(
         params, key, ROLLOUTS))
-    first, seconds = median_seconds(rollout, members, jax.random.PRNGKey(1))
-    return POPULATION * ROLLOUTS * task.episode_length / seconds, first
+    return rollout, (members, jax.random.PRNGKey(1))
 
 
-def _es_round_seconds(task, generations: int) -> tuple[float, float, int]:
-    """(compile + first call, median seconds) of one full pruning round of ``generations``."""
+def _es_round(task, generations: int) -> tuple:
+    """(function, arguments) of one full pruning round of ``generations``, and the parameter count."""
     problem = task.as_pruning_problem()
     config = es_config_for("Sep_CMA_ES", "gymnax", POPULATION, generations)
     template = task.init_params(jax.random.PRNGKey(0))
@@ -74,35 +76,45 @@ def _es_round_seconds(task, generations: int) -> tuple[float, float, int]:
     def step(keys, mask, start, original):
         return prune(keys, mask, start, train(keys, mask, start), original, jnp.int32(kept[1]))
 
-    first, seconds = median_seconds(step, keys, mask, flat, flat)
-    return first, seconds, num_params
+    return step, (keys, mask, flat, flat), num_params
 
 
 def pendulum_es_steps_per_s() -> dict:
     task = _pendulum()
-    first, short_s, num_params = _es_round_seconds(task, SHORT_ROUND)
-    _, long_s, _ = _es_round_seconds(task, GENERATIONS)
-    # A round = fixed costs (strategy init, 2 x 32 test episodes, pruning) + G generations. The
-    # paper's rounds are 2,000 generations long, so the training throughput is the per-generation
-    # cost: the slope between a short and a long round.
-    per_generation = (long_s - short_s) / (GENERATIONS - SHORT_ROUND)
+    short_round, short_args, num_params = _es_round(task, SHORT_ROUND)
+    long_round, long_args, _ = _es_round(task, GENERATIONS)
+    # The three are timed interleaved, so the ratio compares like with like on a shared machine.
+    timed = interleaved_seconds({"short": (short_round, short_args), "long": (long_round, long_args),
+                                 "bare": _bare_rollout(task)}, repeats=INTERLEAVED_REPEATS)
     steps_per_generation = POPULATION * ROLLOUTS * task.episode_length
-    value = steps_per_generation / per_generation
-    bare, _ = _bare_rollout_steps_per_s(task)
-    round_value = GENERATIONS * steps_per_generation / long_s
+
+    def throughput(stat: str) -> dict:
+        # A round = fixed costs (strategy init, 2 x 32 test episodes, pruning) + G generations. The
+        # paper's rounds are 2,000 generations long, so the training throughput is the
+        # per-generation cost: the slope between a short and a long round.
+        per_generation = (timed["long"][stat] - timed["short"][stat]) / (GENERATIONS - SHORT_ROUND)
+        bare = steps_per_generation / timed["bare"][stat]
+        return {"es": steps_per_generation / per_generation, "bare": bare, "per_generation": per_generation,
+                "round": GENERATIONS * steps_per_generation / timed["long"][stat]}
+
+    best, typical = throughput("min"), throughput("median")
     return {
-        "value": value, "unit": "env_steps/s", "generations_per_s": 1.0 / per_generation,
-        "rollout_fraction": value / bare, "bare_rollout_steps_per_s": bare,
-        "round_fixed_s": long_s - GENERATIONS * per_generation,
-        "round_steps_per_s": round_value, "round_rollout_fraction": round_value / bare,
-        "compile_and_first_s": first, "population": POPULATION, "rollouts": ROLLOUTS,
+        "value": best["es"], "unit": "env_steps/s", "generations_per_s": 1.0 / best["per_generation"],
+        "rollout_fraction": best["es"] / best["bare"], "bare_rollout_steps_per_s": best["bare"],
+        "median_value": typical["es"], "median_rollout_fraction": typical["es"] / typical["bare"],
+        "round_fixed_s": timed["long"]["min"] - GENERATIONS * best["per_generation"],
+        "round_steps_per_s": best["round"], "round_rollout_fraction": best["round"] / best["bare"],
+        "compile_and_first_s": timed["short"]["first"], "timing": "min of interleaved repeats",
+        "repeats": INTERLEAVED_REPEATS, "population": POPULATION, "rollouts": ROLLOUTS,
         "generations": GENERATIONS, "short_round_generations": SHORT_ROUND, "num_params": num_params,
     }
 
 
 def pendulum_rollout_steps_per_s() -> dict:
     task = _pendulum()
-    value, first = _bare_rollout_steps_per_s(task)
+    rollout, args = _bare_rollout(task)
+    first, seconds = median_seconds(rollout, *args)
+    value = POPULATION * ROLLOUTS * task.episode_length / seconds
     return {"value": value, "unit": "env_steps/s", "compile_and_first_s": first,
             "population": POPULATION, "rollouts": ROLLOUTS, "episode_length": task.episode_length}
 

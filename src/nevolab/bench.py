@@ -33,6 +33,31 @@ def median_seconds(fn: Callable[..., Any], *args: Any, repeats: int = 3) -> tupl
     return first, statistics.median(times)
 
 
+def interleaved_seconds(calls: dict[str, tuple[Callable[..., Any], tuple]], repeats: int = 5
+                        ) -> dict[str, dict[str, float]]:
+    """Time several calls against each other: each is called once (compiling), then ``repeats``
+    rounds call every one in turn. Returns, per name, ``first`` (seconds of the first call),
+    ``min`` and ``median`` (of the timed calls).
+
+    A ratio of two timings taken minutes apart on a shared machine moves with the machine's load;
+    interleaving exposes both to the same load, and the minimum is the least disturbed estimate of
+    each (as ``timeit`` recommends).
+    """
+    first: dict[str, float] = {}
+    for name, (fn, args) in calls.items():
+        start = time.perf_counter()
+        jax.block_until_ready(fn(*args))
+        first[name] = time.perf_counter() - start
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(repeats):
+        for name, (fn, args) in calls.items():
+            start = time.perf_counter()
+            jax.block_until_ready(fn(*args))
+            times[name].append(time.perf_counter() - start)
+    return {name: {"first": first[name], "min": min(times[name]), "median": statistics.median(times[name])}
+            for name in calls}
+
+
 def discover() -> dict[str, Callable[[], dict[str, Any]]]:
     registry: dict[str, Callable[[], dict[str, Any]]] = {}
     for path in sorted((repo_root() / "benchmarks").glob("bench_*.py")):

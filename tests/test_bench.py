@@ -1,0 +1,31 @@
+"""The benchmark registry and its timing helper (never timings themselves)."""
+
+import jax.numpy as jnp
+
+from nevolab.bench import discover, interleaved_seconds
+
+
+def test_the_benchmark_names_the_issues_check_are_registered():
+    names = set(discover())
+    expected = {f"ae.{algorithm}.case2.run_s" for algorithm in
+                ("cosyne", "de", "ea", "cosyne_idct", "de_idct", "ea_idct")}
+    expected |= {"ae.cosyne.case2.repeats100_s", "ae.cosyne.case6.repeats500_s",
+                 "tickets.pendulum.es_steps_per_s", "tickets.pendulum.rollout_steps_per_s",
+                 "tickets.mnist.cnn_evals_per_s"}
+    assert expected <= names, sorted(expected - names)
+
+
+def test_interleaved_seconds_calls_every_function_in_turn():
+    order = []
+
+    def recorder(name):
+        def call(x):
+            order.append(name)
+            return jnp.asarray(x)
+        return call
+
+    timed = interleaved_seconds({"a": (recorder("a"), (1.0,)), "b": (recorder("b"), (2.0,))}, repeats=3)
+    assert order == ["a", "b"] * 4  # one first (compiling) call each, then three rounds
+    for stats in timed.values():
+        assert set(stats) == {"first", "min", "median"}
+        assert 0.0 <= stats["min"] <= stats["median"]
