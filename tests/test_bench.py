@@ -27,5 +27,6 @@ def test_interleaved_seconds_calls_every_function_in_turn():
     timed = interleaved_seconds({"a": (recorder("a"), (1.0,)), "b": (recorder("b"), (2.0,))}, repeats=3)
     assert order == ["a", "b"] * 4  # one first (compiling) call each, then three rounds
     for stats in timed.values():
-        assert set(stats) == {"first", "min", "median"}
+        assert set(stats) == {"first", "times", "min", "median"}
+        assert len(stats["times"]) == 3
         assert 0.0 <= stats["min"] <= stats["median"]

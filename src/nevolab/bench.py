@@ -34,14 +34,14 @@ def median_seconds(fn: Callable[..., Any], *args: Any, repeats: int = 3) -> tupl
 
 
 def interleaved_seconds(calls: dict[str, tuple[Callable[..., Any], tuple]], repeats: int = 5
-                        ) -> dict[str, dict[str, float]]:
+                        ) -> dict[str, dict[str, Any]]:
     """Time several calls against each other: each is called once (compiling), then ``repeats``
     rounds call every one in turn. Returns, per name, ``first`` (seconds of the first call),
-    ``min`` and ``median`` (of the timed calls).
+    ``times`` (the timed calls, round by round), their ``min`` and ``median``.
 
-    A ratio of two timings taken minutes apart on a shared machine moves with the machine's load;
-    interleaving exposes both to the same load, and the minimum is the least disturbed estimate of
-    each (as ``timeit`` recommends).
+    A ratio of two timings taken minutes apart on a shared machine moves with the machine's speed
+    (here it drifts by ±20 % within a minute); within one round both see the same machine, so a
+    ratio per round, summarised by its median over rounds, is the stable comparison.
     """
     first: dict[str, float] = {}
     for name, (fn, args) in calls.items():
@@ -54,8 +54,8 @@ def interleaved_seconds(calls: dict[str, tuple[Callable[..., Any], tuple]], repe
             start = time.perf_counter()
             jax.block_until_ready(fn(*args))
             times[name].append(time.perf_counter() - start)
-    return {name: {"first": first[name], "min": min(times[name]), "median": statistics.median(times[name])}
-            for name in calls}
+    return {name: {"first": first[name], "times": times[name], "min": min(times[name]),
+                   "median": statistics.median(times[name])} for name in calls}
 
 
 def discover() -> dict[str, Callable[[], dict[str, Any]]]:

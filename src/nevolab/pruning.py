@@ -53,6 +53,7 @@ import pandas as pd
 from flax import struct
 from jax.flatten_util import ravel_pytree
 
+from nevolab.algorithms.base import materialize
 from nevolab.masked import flatten_mask, scatter_genotype
 
 PyTree = Any
@@ -547,6 +548,9 @@ def _make_train(problem: PruningProblem, config: ESConfig, num_genes: int) -> Ca
         def generation(state, k):
             k_ask, k_eval, k_tell = jax.random.split(k, 3)
             population, state = es.ask(k_ask, state, es_params)
+            # Materialised once: otherwise XLA fuses the Gaussian sampling into each of its four
+            # consumers (decoding and the strategy's tell) and computes it four times.
+            population = materialize(population)
 
             def evaluate(genotype):
                 return problem.train_loss(decode(genotype), k_eval)
