@@ -1,11 +1,20 @@
-"""The speed-only XLA:CPU choices: sort-free ranking, materialisation, unrolled threefry."""
+"""The speed-only XLA:CPU choices: sort-free ranking, materialisation, unrolled threefry, select-chain
+gathers and the sparse Cauchy draw. Each must give exactly what the plain JAX expression gives."""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from nevolab.algorithms.base import SMALL_SORT, materialize, stable_argsort
+from nevolab.algorithms.base import (
+    SMALL_SORT,
+    inverse_permutation,
+    materialize,
+    sparse_cauchy,
+    stable_argsort,
+    take_along_rows,
+    take_rows,
+)
 
 
 def _draws(key):
@@ -76,3 +85,37 @@ def test_unrolled_threefry_gives_the_same_bits_as_the_rolled_lowering():
         mlir.register_lowering(threefry.threefry2x32_p, threefry._threefry2x32_lowering_rule, platform="cpu")
     for a, b in zip(unrolled, rolled, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_take_rows_and_take_along_rows_equal_gathers_bit_for_bit():
+    values = jax.random.normal(jax.random.key(0), (8, 98)).at[3, 5].set(-0.0).at[2, 7].set(jnp.nan)
+    rows = jax.random.randint(jax.random.key(1), (2, 3), 0, 8)
+    np.testing.assert_array_equal(jax.jit(take_rows)(values, rows), values[rows])
+    indices = jax.random.randint(jax.random.key(2), (4, 98), 0, 8)
+    np.testing.assert_array_equal(jax.jit(take_along_rows)(values, indices),
+                                  jnp.take_along_axis(values, indices, axis=0))
+    # Signed zeros survive (a one-hot sum would turn -0.0 into +0.0).
+    assert np.signbit(take_rows(values, jnp.asarray([3]))[0, 5])
+    batched = jax.jit(jax.vmap(take_rows))(jnp.stack([values, -values]), jnp.stack([rows, rows[::-1]]))
+    np.testing.assert_array_equal(batched[1], (-values)[rows[::-1]])
+
+
+def test_inverse_permutation_inverts():
+    permutations = jax.vmap(lambda k: jax.random.permutation(k, 8))(jax.random.split(jax.random.key(4), 5))
+    inverse = jax.jit(inverse_permutation)(permutations)
+    np.testing.assert_array_equal(np.take_along_axis(np.asarray(inverse), np.asarray(permutations), axis=1),
+                                  np.broadcast_to(np.arange(8), (5, 8)))
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.245])
+def test_sparse_cauchy_equals_masked_cauchy_bit_for_bit(scale):
+    def reference(key, where):
+        return jnp.where(where, scale * jax.random.cauchy(key, where.shape), 0.0)
+
+    for trial in range(5):
+        key_where, key_noise = jax.random.split(jax.random.key(trial))
+        where = jax.random.bernoulli(key_where, 0.05 + 0.2 * trial, (4, 98))
+        expected = jax.jit(reference)(key_noise, where)
+        np.testing.assert_array_equal(jax.jit(sparse_cauchy, static_argnums=2)(key_noise, where, scale),
+                                      expected)
+        assert np.all(expected[~np.asarray(where)] == 0)

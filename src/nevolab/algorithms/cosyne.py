@@ -27,8 +27,13 @@ from nevolab.algorithms.base import (
     PopulationState,
     generation_metrics,
     init_population_state,
+    inverse_permutation,
+    materialize,
     sanitize_fitness,
+    sparse_cauchy,
     stable_argsort,
+    take_along_rows,
+    take_rows,
     update_best,
 )
 
@@ -84,31 +89,36 @@ class CoSyNE:
         num_pairs = self.children // 2
         # Parents: two per pair, uniformly with replacement from the best quarter.
         parent_ranks = jax.random.randint(key_parents, (num_pairs, 2), 0, self.num_parents)
-        parents = population[ranking[parent_ranks]]  # (pairs, 2, dims)
+        parents = take_rows(population, ranking[parent_ranks])  # (pairs, 2, dims)
         take_first = jax.random.bernoulli(key_mask, 0.5, (num_pairs, 2, self.num_dims))
         offspring = jnp.where(take_first, parents[:, :1, :], parents[:, 1:, :])
         offspring = offspring.reshape(self.children, self.num_dims)
         # The original writes pair (sorted[i], sorted[i-1]) for i = -(children-1), ..., -1.
         child_rows = ranking[self.population_size - self.children:]
-        population = population.at[child_rows].set(offspring)
 
         mutate = jax.random.bernoulli(key_mutate_where, params.mutation_prob, (self.children, self.num_dims))
-        noise = params.gamma * jax.random.cauchy(key_noise, (self.children, self.num_dims))
-        if self.faithful:
-            mutated_rows = jnp.arange(self.population_size - self.children, self.population_size)
-            survivor_rows = jnp.arange(self.population_size - self.children)
-        else:
-            mutated_rows = child_rows
-            survivor_rows = ranking[: self.population_size - self.children]
-        population = population.at[mutated_rows].add(jnp.where(mutate, noise, 0.0))
-
+        noise = sparse_cauchy(key_noise, mutate, params.gamma)
         # Independent permutation of every column over the surviving rows.
         num_survivors = self.population_size - self.children
         scores = jax.random.uniform(key_permute, (num_survivors, self.num_dims))
         permutation = stable_argsort(scores, axis=0)
-        survivors = population[survivor_rows]
-        shuffled = jnp.take_along_axis(survivors, permutation, axis=0)
-        population = population.at[survivor_rows].set(shuffled)
+
+        if self.faithful:
+            population = population.at[child_rows].set(offspring)
+            mutated_rows = jnp.arange(num_survivors, self.population_size)
+            population = population.at[mutated_rows].add(noise)
+            survivor_rows = jnp.arange(num_survivors)
+            shuffled = jnp.take_along_axis(population[survivor_rows], permutation, axis=0)
+            population = population.at[survivor_rows].set(shuffled)
+        else:
+            # Survivors are the best-ranked rows and children the rest, so the new population in
+            # rank order is [shuffled survivors; mutated children]: one gather by each row's rank
+            # puts it back in place (three scatters did the same, more slowly).
+            survivors = take_rows(population, ranking[:num_survivors])
+            shuffled = take_along_rows(survivors, permutation)
+            # Materialised: fused into the gather, the mutation's PRNG and tan were recomputed per row.
+            in_rank_order = materialize(jnp.concatenate([shuffled, offspring + noise]))
+            population = take_rows(in_rank_order, inverse_permutation(ranking))
 
         # Fitness of the new rows is unknown until the next evaluation.
         state = state.replace(
