@@ -4,7 +4,13 @@ import pytest
 
 from nevolab.stats import verdict
 from nevolab.studies import autoencoders as study_a
-from nevolab.tasks.autoencoders import ff_num_params, make_gaussian_data
+from nevolab.tasks.autoencoders import (
+    ff_autoencoder_loss,
+    ff_autoencoder_loss_samples_minor,
+    ff_num_params,
+    init_ff_autoencoder,
+    make_gaussian_data,
+)
 
 
 def test_gaussian_data_matches_the_original_per_sample_loop():
@@ -14,6 +20,20 @@ def test_gaussian_data_matches_the_original_per_sample_loop():
     mean = rng.uniform(size=4)
     samples = np.concatenate([rng.multivariate_normal(mean, covariance, size=1) for _ in range(200)])
     np.testing.assert_array_equal(make_gaussian_data(4)[:5].reshape(-1, 4), samples.astype(np.float32))
+
+
+@pytest.mark.parametrize("dim", [4, 8])
+def test_population_form_of_the_feed_forward_loss_is_the_same_loss(dim):
+    import jax
+
+    params = jax.vmap(lambda key: init_ff_autoencoder(key, dim))(jax.random.split(jax.random.key(0), 16))
+    batch = jax.numpy.asarray(make_gaussian_data(dim)[7])
+    expected = jax.vmap(ff_autoencoder_loss, in_axes=(0, None))(params, batch)
+    got = jax.jit(jax.vmap(ff_autoencoder_loss_samples_minor, in_axes=(0, None)))(params, batch)
+    np.testing.assert_allclose(got, expected, rtol=2e-6)
+    problem = study_a.make_problem("I" if dim == 4 else "II")
+    assert problem.population_loss is ff_autoencoder_loss_samples_minor
+    assert problem.loss is ff_autoencoder_loss  # backprop differentiates the plain form
 
 
 def test_parameter_counts_match_the_paper():

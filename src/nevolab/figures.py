@@ -65,6 +65,7 @@ def register(spec: NotebookSpec) -> NotebookSpec:
 register(NotebookSpec(
     name="a1_min_loss_curves",
     title="Study A, Figure 1: min loss against wall time and against network evaluations",
+    version=study_a.TABLES_VERSION,
     description="Backprop, CoSyNE, DE, EA and their IDCT variants on the six autoencoder cases: "
                 "running-min loss against wall time (the paper's view) and against network evaluations.",
     params=(_cases_param(ALL_CASES), _algorithms_param(), *_study_a_scale_params(), FAITHFUL,
@@ -77,6 +78,7 @@ register(NotebookSpec(
 register(NotebookSpec(
     name="a2_final_losses",
     title="Study A, Figure 2: final-loss distributions, and whether the original code's quirks matter",
+    version=study_a.TABLES_VERSION,
     description="Distribution of the final running-min loss per algorithm and case, and the same with "
                 "the original code's quirks (faithful=True) against the corrected algorithms.",
     params=(_cases_param(ALL_CASES), _algorithms_param(), *_study_a_scale_params(),
@@ -89,6 +91,7 @@ register(NotebookSpec(
 register(NotebookSpec(
     name="a3_claims",
     title="Study A, Table: the paper's claims, tested",
+    version=study_a.TABLES_VERSION,
     description="Each claim of the Study A paper with its measured effect, a 95% bootstrap interval, a "
                 "rank test and a computed verdict.",
     params=(*_study_a_scale_params(), FAITHFUL),

