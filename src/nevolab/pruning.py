@@ -539,9 +539,16 @@ def _make_train(problem: PruningProblem, config: ESConfig, num_genes: int) -> Ca
     def train_one(key, mask, start_values):
         k_init, k_scan, k_test, _ = _round_keys(key)
         indices = jnp.nonzero(mask, size=num_genes)[0]
+        # Where each unmasked position's value sits in the genotype. Decoding gathers through it:
+        # the same values as scattering the genotype to ``indices``, but XLA:CPU scatters a
+        # population element by element and through a transposed copy, several times slower.
+        positions = jnp.clip(jnp.cumsum(mask) - 1, 0, num_genes - 1)
 
-        def decode(genotype):
-            return unravel(scatter_genotype(genotype, indices, background))
+        def decode_population(population):  # (members, num_genes) -> (members, num_params)
+            # take_along_axis (a gather with the members as batch) writes members-major rows;
+            # ``take(..., axis=1)`` made XLA build a genes-major array and transpose it.
+            sources = jnp.broadcast_to(positions, (population.shape[0], num_params))
+            return jnp.where(mask, jnp.take_along_axis(population, sources, axis=1), background)
 
         state = es.init(k_init, start_values[indices], es_params)
 
@@ -552,13 +559,14 @@ def _make_train(problem: PruningProblem, config: ESConfig, num_genes: int) -> Ca
             # consumers (decoding and the strategy's tell) and computes it four times.
             population = materialize(population)
 
-            def evaluate(genotype):
-                return problem.train_loss(decode(genotype), k_eval)
+            def evaluate(flat_params):
+                return problem.train_loss(unravel(flat_params), k_eval)
 
+            members = decode_population(population)
             if problem.population_chunk is None:
-                loss = jax.vmap(evaluate)(population)
+                loss = jax.vmap(evaluate)(members)
             else:
-                loss = jax.lax.map(evaluate, population, batch_size=problem.population_chunk)
+                loss = jax.lax.map(evaluate, members, batch_size=problem.population_chunk)
             state, _ = es.tell(k_tell, population, loss, state, es_params)
             state = _after_tell(config, state)
             finite = jnp.where(jnp.isfinite(loss), loss, jnp.nan)
