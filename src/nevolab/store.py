@@ -74,6 +74,20 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def vector_isa() -> str:
+    """The widest x86 vector extension the CPU has (``avx512f``, ``avx2``, ...), or ``""``.
+
+    XLA:CPU and its kernel libraries choose code by instruction set, so floating-point results
+    can differ in the last digits between CPUs with different vector units.
+    """
+    try:
+        flags = next((line.split(":", 1)[1].split() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                      if line.startswith("flags")), [])
+    except OSError:
+        return ""
+    return next((isa for isa in ("avx512f", "avx2", "avx", "sse4_2") if isa in flags), "")
+
+
 def machine() -> dict[str, Any]:
     """What the numbers were computed on."""
     import jax
@@ -81,6 +95,7 @@ def machine() -> dict[str, Any]:
     devices = jax.devices()
     return {
         "cpu": cpu_model(),
+        "vector_isa": vector_isa(),
         "cpu_count": os.cpu_count(),
         "platform": devices[0].platform,
         "device_kind": devices[0].device_kind,
