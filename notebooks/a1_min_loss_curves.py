@@ -81,7 +81,9 @@ print(store.describe(provenance))
 # %% [markdown]
 # ## Figure
 # Mean running-min loss over repeats, shaded ± one standard deviation. Wall time is the measured
-# time of one compiled run (this machine), spread evenly over its generations.
+# time of one compiled run, spread evenly over its generations, on the machine that computed the run
+# (named in its provenance record under `data/results/study_a_runs/`; cases of one figure row
+# always share a machine, so the comparison within a row is fair).
 
 # %%
 import matplotlib.pyplot as plt
