@@ -64,14 +64,17 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def cpu_model() -> str:
+def _cpuinfo(field: str) -> str:
+    """The first ``field`` line of /proc/cpuinfo (empty where there is none, e.g. off Linux)."""
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
     except OSError:
-        pass
-    return platform.processor() or platform.machine()
+        return ""
+    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith(field)), "")
+
+
+def cpu_model() -> str:
+    return _cpuinfo("model name") or platform.processor() or platform.machine()
 
 
 def vector_isa() -> str:
@@ -80,11 +83,7 @@ def vector_isa() -> str:
     XLA:CPU and its kernel libraries choose code by instruction set, so floating-point results
     can differ in the last digits between CPUs with different vector units.
     """
-    try:
-        flags = next((line.split(":", 1)[1].split() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                      if line.startswith("flags")), [])
-    except OSError:
-        return ""
+    flags = _cpuinfo("flags").split()
     return next((isa for isa in ("avx512f", "avx2", "avx", "sse4_2") if isa in flags), "")
 
 

@@ -137,9 +137,7 @@ def stable_argsort(values: jax.Array, axis: int = -1) -> jax.Array:
     tied_before = (moved[..., None, :] == moved[..., :, None]) & (index[None, :] < index[:, None])
     rank = jnp.sum(smaller | tied_before, axis=-1, dtype=jnp.int32)
     # order[..., r] = the i whose rank is r.
-    order = jnp.sum(jnp.where(rank[..., None, :] == index[:, None], index[None, :], 0), axis=-1,
-                    dtype=jnp.int32)
-    return jnp.moveaxis(order, -1, axis)
+    return jnp.moveaxis(inverse_permutation(rank), -1, axis)
 
 
 def inverse_permutation(permutation: jax.Array) -> jax.Array:
@@ -156,11 +154,8 @@ def take_rows(values: jax.Array, rows: jax.Array) -> jax.Array:
     XLA:CPU gathers element by element with index arithmetic per element; for the few rows of a
     small population a fused chain of ``where`` over the candidate rows is several times faster.
     """
-    chosen = jnp.broadcast_to(values[0], rows.shape + values.shape[1:])
     expand = (slice(None),) * rows.ndim + (None,) * (values.ndim - 1)
-    for row in range(1, values.shape[0]):
-        chosen = jnp.where((rows == row)[expand], values[row], chosen)
-    return chosen
+    return take_along_rows(values, jnp.broadcast_to(rows[expand], rows.shape + values.shape[1:]))
 
 
 def take_along_rows(values: jax.Array, indices: jax.Array) -> jax.Array:
