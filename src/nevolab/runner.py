@@ -100,14 +100,17 @@ def make_chunk(step: StepFn, chunk_length: int
 
 def run_vmapped(init_fn: Callable[[jax.Array], Any], step: StepFn, keys: jax.Array, num_generations: int,
                 data: Any = None, chunk_length: int | None = None, progress: bool = False,
-                description: str = "") -> tuple[Any, dict[str, np.ndarray]]:
+                description: str = "", compiler_options: dict[str, Any] | None = None
+                ) -> tuple[Any, dict[str, np.ndarray]]:
     """Run ``len(keys)`` independent runs of ``num_generations``, vmapped over keys.
 
     ``init_fn(key) -> state`` and ``step(state, run_key, generation, data) -> (state, metrics)`` are
     pure; ``data`` is shared by all runs.
     Without ``chunk_length`` the whole run is one compiled scan; with it, the host loops over
-    equal chunks and shows a tqdm bar (the result is identical). Returns the final states and the
-    metrics stacked as numpy arrays of shape (num_runs, num_generations).
+    equal chunks and shows a tqdm bar (the result is identical). ``compiler_options`` (XLA debug
+    options, e.g. :data:`nevolab.studies.autoencoders.RUN_COMPILER_OPTIONS`) are used to compile the
+    chunks. Returns the final states and the metrics stacked as numpy arrays of shape
+    (num_runs, num_generations).
     """
     if num_generations < 1:
         raise ValueError(f"num_generations must be at least 1; got {num_generations}")
@@ -124,7 +127,8 @@ def run_vmapped(init_fn: Callable[[jax.Array], Any], step: StepFn, keys: jax.Arr
     for start in starts:
         length = min(chunk_length, num_generations - start)
         if length not in compiled:
-            compiled[length] = jax.jit(jax.vmap(make_chunk(step, length), in_axes=(0, 0, None, None)))
+            compiled[length] = jax.jit(jax.vmap(make_chunk(step, length), in_axes=(0, 0, None, None)),
+                                       compiler_options=compiler_options)
         states, metrics = compiled[length](states, run_keys, jnp.asarray(start, jnp.int32), data)
         pieces.append(jax.tree_util.tree_map(np.asarray, metrics))
     stacked = {name: np.concatenate([piece[name] for piece in pieces], axis=1) for name in pieces[0]}

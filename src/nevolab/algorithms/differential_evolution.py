@@ -59,6 +59,7 @@ from nevolab.algorithms.base import (
     PopulationState,
     generation_metrics,
     init_population_state,
+    materialize,
     sanitize_fitness,
     stable_argsort,
     update_best,
@@ -202,7 +203,9 @@ class DifferentialEvolution:
         """``[targets; offspring]``, shape ``(2 * population_size, num_dims)``: evaluate all of it on one
         batch, then pass it and its losses to :meth:`tell`."""
         self._require_synchronous("ask")
-        uniforms = jax.random.uniform(key, (self.population_size, self._num_uniforms))
+        # Materialised: fused into its consumers, the PRNG would be recomputed for every gene of every
+        # offspring (and every pairwise comparison of the member scores).
+        uniforms = materialize(jax.random.uniform(key, (self.population_size, self._num_uniforms)))
         indices = jnp.arange(self.population_size)
         offspring = jax.vmap(lambda u, i: self._offspring(u, state, params, i, self.exclude_target))(
             uniforms, indices)

@@ -225,8 +225,10 @@ class MuRhoLambdaEA:
         """Gaussian noise on all genes of each individual picked for mutation."""
         key_which, key_noise = jax.random.split(key)
         probability = 1.0 - params.mutation_prob if self.faithful else params.mutation_prob
-        mutated = jax.random.uniform(key_which, (population.shape[0],)) < probability
-        noise = params.sigma * jax.random.normal(key_noise, population.shape)
+        # Both materialised: fused into the crossover's gather, each gene would recompute its row's
+        # mutation draw and its own normal (two threefry calls and an erfinv per gene).
+        mutated = materialize(jax.random.uniform(key_which, (population.shape[0],)) < probability)
+        noise = materialize(params.sigma * jax.random.normal(key_noise, population.shape))
         return population + jnp.where(mutated[:, None], noise, 0.0)
 
     def tell(self, key: jax.Array, population: jax.Array, fitness: jax.Array, state: PopulationState,
