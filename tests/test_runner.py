@@ -51,3 +51,30 @@ def test_nan_and_inf_losses_become_worst():
     assert np.isinf(losses[1]) and losses[1] > 0 and np.isinf(losses[2]) and losses[2] > 0
     assert float(losses[0]) == 0.0
     assert int(jnp.argmin(losses)) == 0
+
+
+def test_chunk_packs_and_restores_metrics_of_every_dtype_and_shape():
+    """make_chunk moves scalar metrics through the scan packed per dtype: the caller must get
+    back exactly the dict a plain scan of the step gives (names, order, dtypes and values)."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from nevolab.runner import make_chunk
+
+    def step(state, run_key, generation, data):
+        del run_key
+        value = state + data * generation.astype(jnp.float32)
+        metrics = {"loss": value, "count": generation * 2, "flag": value > 3.0,
+                   "vector": jnp.stack([value, -value]), "loss_squared": value ** 2}
+        return value, metrics
+
+    state, metrics = jax.jit(make_chunk(step, 7))(jnp.float32(0.5), jax.random.key(0), jnp.int32(3),
+                                                  jnp.float32(0.25))
+    expected_state, expected = jax.lax.scan(
+        lambda carry, g: step(carry, None, g, jnp.float32(0.25)), jnp.float32(0.5), 3 + jnp.arange(7))
+    assert list(metrics) == list(expected)
+    np.testing.assert_array_equal(state, expected_state)
+    for name, value in expected.items():
+        assert metrics[name].dtype == value.dtype and metrics[name].shape == value.shape, name
+        np.testing.assert_array_equal(metrics[name], value)

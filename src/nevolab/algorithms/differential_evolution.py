@@ -126,11 +126,13 @@ def binomial_crossover(target: jax.Array, mutant: jax.Array, crossover_rate: flo
 
 def distinct_indices(scores: jax.Array, num: int, exclude: jax.Array | None = None) -> jax.Array:
     """``num`` distinct member indices, uniformly, from U[0, 1) ``scores`` (one per member); never
-    ``exclude`` when it is given."""
+    ``exclude`` when it is given. The scores should be materialised (they are only read here,
+    by every pairwise comparison of the ranking)."""
     if exclude is not None:
         # Uniform scores are < 1, so the excluded member sorts last and is never among the first num.
-        scores = scores.at[exclude].set(2.0)
-    return stable_argsort(scores)[:num]
+        # (A select rather than ``.at[].set``: it fuses into the ranking; a scatter is a kernel.)
+        scores = jnp.where(jnp.arange(scores.shape[-1]) == exclude, 2.0, scores)
+    return stable_argsort(scores, materialize_input=False)[:num]
 
 
 class DifferentialEvolution:
