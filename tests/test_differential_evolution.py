@@ -133,6 +133,12 @@ def test_distinct_indices_are_distinct_and_skip_the_excluded_member():
         return excluding, jax.vmap(lambda row: distinct_indices(row, 4))(s)
 
     picked, with_target = compile_fast(pick, scores)(scores)
+    # Exactly the first four of a stable sort (ties included), with the excluded member last.
+    tied = np.round(scores * 4) / 4
+    np.testing.assert_array_equal(compile_fast(lambda s: jax.vmap(lambda row: distinct_indices(row, 4))(s),
+                                               tied)(tied), np.argsort(tied, axis=1, kind="stable")[:, :4])
+    np.testing.assert_array_equal(picked, np.argsort(np.where(np.arange(5) == 2, 2.0, scores), axis=1,
+                                                     kind="stable")[:, :4])
     assert not np.any(picked == 2)
     assert all(len(set(row)) == 4 for row in np.asarray(picked).tolist())
     assert np.any(with_target == 2)  # without exclusion every member can be drawn

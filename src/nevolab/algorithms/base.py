@@ -115,16 +115,14 @@ def _materialize_vmap(axis_size: int, in_batched: list[bool], values: jax.Array)
     return materialize(values), in_batched[0]
 
 
-def stable_argsort(values: jax.Array, axis: int = -1, materialize_input: bool = True) -> jax.Array:
+def stable_argsort(values: jax.Array, axis: int = -1) -> jax.Array:
     """``jnp.argsort(values, axis=axis, stable=True)`` for NaN-free floating-point ``values``,
     without a sort when the axis is short.
 
     XLA:CPU sorts small arrays slowly (a comparator call per comparison, one sort per column of a
     batch), which dominated whole CoSyNE runs. Up to ``SMALL_SORT`` elements, the ranks are counted
     from all pairwise comparisons instead (ties broken by index, as a stable sort does): elementwise
-    work that XLA fuses into one loop, giving the same permutation. ``materialize_input=False``
-    skips materialising ``values`` (see below) when their producer is already cheap to recompute,
-    saving the two kernels a materialisation costs.
+    work that XLA fuses into one loop, giving the same permutation.
     """
     axis = axis % values.ndim
     length = values.shape[axis]
@@ -132,7 +130,7 @@ def stable_argsort(values: jax.Array, axis: int = -1, materialize_input: bool = 
         return jnp.argsort(values, axis=axis, stable=True)
     # Materialise ``values`` first: otherwise XLA fuses their producer (often a PRNG kernel) into
     # the comparisons below and recomputes it for every pair.
-    moved = jnp.moveaxis(materialize(values) if materialize_input else values, axis, -1)
+    moved = jnp.moveaxis(materialize(values), axis, -1)
     index = jnp.arange(length)
     # rank[..., i] = #{k: v_k < v_i} + #{k < i: v_k == v_i}: where element i lands in sorted order.
     smaller = moved[..., None, :] < moved[..., :, None]

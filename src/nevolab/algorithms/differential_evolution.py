@@ -61,7 +61,6 @@ from nevolab.algorithms.base import (
     init_population_state,
     materialize,
     sanitize_fitness,
-    stable_argsort,
     update_best,
 )
 
@@ -126,13 +125,22 @@ def binomial_crossover(target: jax.Array, mutant: jax.Array, crossover_rate: flo
 
 def distinct_indices(scores: jax.Array, num: int, exclude: jax.Array | None = None) -> jax.Array:
     """``num`` distinct member indices, uniformly, from U[0, 1) ``scores`` (one per member); never
-    ``exclude`` when it is given. The scores should be materialised (they are only read here,
-    by every pairwise comparison of the ranking)."""
+    ``exclude`` when it is given.
+
+    The members with the ``num`` smallest scores, in ascending order with ties to the lower index:
+    the first ``num`` entries of a stable argsort, found by ``num`` successive argmins (a few
+    short reductions instead of ranking every member against every other).
+    """
+    index = jnp.arange(scores.shape[-1])
     if exclude is not None:
-        # Uniform scores are < 1, so the excluded member sorts last and is never among the first num.
-        # (A select rather than ``.at[].set``: it fuses into the ranking; a scatter is a kernel.)
-        scores = jnp.where(jnp.arange(scores.shape[-1]) == exclude, 2.0, scores)
-    return stable_argsort(scores, materialize_input=False)[:num]
+        # Uniform scores are < 1, so the excluded member is never among the first num.
+        scores = jnp.where(index == exclude, 2.0, scores)
+    picked = []
+    for _ in range(num):  # num is static and at most 4
+        first = jnp.argmin(scores, axis=-1)  # the lowest index among equal minima, as a stable sort
+        picked.append(first)
+        scores = jnp.where(index == first, jnp.inf, scores)
+    return jnp.stack(picked, axis=-1)
 
 
 class DifferentialEvolution:
