@@ -10,6 +10,7 @@ from nevolab.tasks.autoencoders import (
     ff_num_params,
     init_ff_autoencoder,
     make_gaussian_data,
+    mean_of_squares,
 )
 
 
@@ -34,6 +35,15 @@ def test_population_form_of_the_feed_forward_loss_is_the_same_loss(dim):
     problem = study_a.make_problem("I" if dim == 4 else "II")
     assert problem.population_loss is ff_autoencoder_loss_samples_minor
     assert problem.loss is ff_autoencoder_loss  # backprop differentiates the plain form
+
+
+@pytest.mark.parametrize("shape", [(8, 40), (4, 40), (3, 13), (1, 8)])
+def test_mean_of_squares_is_the_mean_squared_error(shape):
+    import jax
+
+    errors = jax.random.normal(jax.random.key(shape[1]), shape) * 3.0
+    np.testing.assert_allclose(jax.jit(mean_of_squares)(errors), np.mean(np.asarray(errors, np.float64) ** 2),
+                               rtol=1e-6)
 
 
 def test_parameter_counts_match_the_paper():
