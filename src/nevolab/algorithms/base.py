@@ -130,22 +130,34 @@ def stable_argsort(values: jax.Array, axis: int = -1) -> jax.Array:
         return jnp.argsort(values, axis=axis, stable=True)
     # Materialise ``values`` first: otherwise XLA fuses their producer (often a PRNG kernel) into
     # the comparisons below and recomputes it for every pair.
-    moved = jnp.moveaxis(materialize(values), axis, -1)
-    index = jnp.arange(length)
-    # rank[..., i] = #{k: v_k < v_i} + #{k < i: v_k == v_i}: where element i lands in sorted order.
-    smaller = moved[..., None, :] < moved[..., :, None]
-    tied_before = (moved[..., None, :] == moved[..., :, None]) & (index[None, :] < index[:, None])
-    rank = jnp.sum(smaller | tied_before, axis=-1, dtype=jnp.int32)
-    # order[..., r] = the i whose rank is r.
-    return jnp.moveaxis(inverse_permutation(rank), -1, axis)
+    values = materialize(values)
+    # The compared element k gets its own axis right after ``axis`` (which holds i), so that the
+    # sums below run over a non-minor axis when ``axis`` is not the last one: vector work over the
+    # trailing axis, rather than a transposed copy and short sequential sums.
+    v_i = jnp.expand_dims(values, axis + 1)
+    v_k = jnp.expand_dims(values, axis)
+    shape = [1] * (values.ndim + 1)
+    shape[axis], shape[axis + 1] = length, length
+    i_index = jax.lax.broadcasted_iota(jnp.int32, shape, axis)
+    k_index = jax.lax.broadcasted_iota(jnp.int32, shape, axis + 1)
+    # rank[i] = #{k: v_k < v_i} + #{k < i: v_k == v_i}: where element i lands in sorted order.
+    before = (v_k < v_i) | ((v_k == v_i) & (k_index < i_index))
+    rank = jnp.sum(before, axis=axis + 1, dtype=jnp.int32)
+    # order[r] = the i whose rank is r.
+    return inverse_permutation(rank, axis)
 
 
-def inverse_permutation(permutation: jax.Array) -> jax.Array:
-    """``inverse[permutation[i]] = i`` for a permutation of ``0..n-1`` along the last axis, by a
+def inverse_permutation(permutation: jax.Array, axis: int = -1) -> jax.Array:
+    """``inverse[permutation[i]] = i`` for a permutation of ``0..n-1`` along ``axis``, by a
     scatter-free comparison (fused elementwise work, fast for the small n of CoSyNE's rankings)."""
-    index = jnp.arange(permutation.shape[-1])
-    return jnp.sum(jnp.where(permutation[..., None, :] == index[:, None], index[None, :], 0), axis=-1,
-                   dtype=jnp.int32)
+    axis = axis % permutation.ndim
+    length = permutation.shape[axis]
+    shape = [1] * (permutation.ndim + 1)
+    shape[axis], shape[axis + 1] = length, length
+    r_index = jax.lax.broadcasted_iota(jnp.int32, shape, axis)  # the output position r
+    i_index = jax.lax.broadcasted_iota(jnp.int32, shape, axis + 1)  # the input position i
+    hits = jnp.expand_dims(permutation, axis) == r_index
+    return jnp.sum(jnp.where(hits, i_index, 0), axis=axis + 1, dtype=jnp.int32)
 
 
 def take_rows(values: jax.Array, rows: jax.Array) -> jax.Array:
