@@ -146,7 +146,7 @@ def run_vmapped(init_fn: Callable[[jax.Array], Any], step: StepFn, keys: jax.Arr
     pure; ``data`` is shared by all runs.
     Without ``chunk_length`` the whole run is one compiled scan; with it, the host loops over
     equal chunks and shows a tqdm bar (the result is identical). ``compiler_options`` (XLA debug
-    options, e.g. :data:`nevolab.studies.autoencoders.RUN_COMPILER_OPTIONS`) are used to compile the
+    options, e.g. :func:`nevolab.studies.autoencoders.run_compiler_options`) are used to compile the
     chunks. Returns the final states and the metrics stacked as numpy arrays of shape
     (num_runs, num_generations).
     """
