@@ -10,10 +10,9 @@ from __future__ import annotations
 import time
 
 import jax
-import jax.numpy as jnp
 
 from nevolab.bench import median_seconds
-from nevolab.runner import INIT_COMPILER_OPTIONS, make_chunk
+from nevolab.runner import compile_chunk, initial_arguments
 from nevolab.studies import autoencoders as study_a
 
 GENERATIONS = 2000
@@ -22,23 +21,10 @@ GENERATIONS = 2000
 def _compiled(case: str, algorithm: str, repeats: int | None):
     problem = study_a.make_problem(case, num_batches=GENERATIONS)
     init_fn, step = study_a.make_train(problem, algorithm, study_a.best_hyperparameters(case, algorithm))
-    chunk = make_chunk(step, GENERATIONS)
-    options = study_a.run_compiler_options(case)  # as the book's runs are compiled
-    key = jax.random.key(0)
-    if repeats is None:
-        run_key, init_key = jax.random.split(key)
-        state = jax.jit(init_fn, compiler_options=INIT_COMPILER_OPTIONS)(init_key)
-        args = (state, run_key, jnp.int32(0), problem.batches)
-        start = time.perf_counter()
-        compiled = jax.jit(chunk).lower(*args).compile(compiler_options=options)
-    else:
-        keys = jax.random.split(key, repeats)
-        run_keys, init_keys = jax.vmap(lambda k: tuple(jax.random.split(k)))(keys)
-        states = jax.jit(jax.vmap(init_fn), compiler_options=INIT_COMPILER_OPTIONS)(init_keys)
-        args = (states, run_keys, jnp.int32(0), problem.batches)
-        start = time.perf_counter()
-        compiled = (jax.jit(jax.vmap(chunk, in_axes=(0, 0, None, None))).lower(*args)
-                    .compile(compiler_options=options))
+    args = initial_arguments(init_fn, jax.random.key(0), problem.batches, repeats)
+    start = time.perf_counter()
+    compiled = compile_chunk(step, GENERATIONS, args, vmapped=repeats is not None,
+                             compiler_options=study_a.run_compiler_options(case))  # as the book's runs
     return compiled, args, time.perf_counter() - start
 
 

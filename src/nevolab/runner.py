@@ -115,25 +115,50 @@ def pack_scalars(metrics: dict[str, Any]) -> tuple[dict[str, Any], Callable[[dic
     """Stack the scalar entries of ``metrics`` into one vector per dtype; returns the packed dict
     and a function that restores the original dict from it (or from a stack of packed dicts along
     a leading axis, as a scan produces)."""
+    values = {name: jnp.asarray(value) for name, value in metrics.items()}
     groups: dict[str, list[str]] = {}
-    packed: dict[str, Any] = {}
-    for name, value in metrics.items():
-        value = jnp.asarray(value)
+    for name, value in values.items():
         if value.ndim == 0:
             groups.setdefault(str(value.dtype), []).append(name)
-        else:
-            packed[name] = value
-    for dtype, names in groups.items():
-        packed[f"__scalars_{dtype}"] = jnp.stack([jnp.asarray(metrics[name]) for name in names])
+    packed = {name: value for name, value in values.items() if value.ndim}
+    packed.update({f"__scalars_{dtype}": jnp.stack([values[name] for name in names])
+                   for dtype, names in groups.items()})
 
     def unpack(stacked: dict[str, Any]) -> dict[str, Any]:
-        out = {name: stacked[name] for name in metrics if name in stacked}
+        out = {name: stacked[name] for name in values if name in stacked}
         for dtype, names in groups.items():
-            vectors = stacked[f"__scalars_{dtype}"]
-            out.update({name: vectors[..., index] for index, name in enumerate(names)})
-        return {name: out[name] for name in metrics}
+            out.update({name: stacked[f"__scalars_{dtype}"][..., index] for index, name in enumerate(names)})
+        return {name: out[name] for name in values}
 
     return packed, unpack
+
+
+def initial_arguments(init_fn: Callable[[jax.Array], Any], key: jax.Array, data: Any = None,
+                      repeats: int | None = None) -> tuple:
+    """The arguments of a whole-run chunk starting at generation 0: one run from ``key``, or
+    ``repeats`` runs (leading axis) from keys split from it, initialised as :func:`run_vmapped` does."""
+    if repeats is None:
+        run_key, init_key = jax.random.split(key)
+        return jax.jit(init_fn, compiler_options=INIT_COMPILER_OPTIONS)(init_key), run_key, jnp.int32(0), data
+    states, run_keys = init_runs(init_fn, jax.random.split(key, repeats))
+    return states, run_keys, jnp.int32(0), data
+
+
+def init_runs(init_fn: Callable[[jax.Array], Any], keys: jax.Array) -> tuple[Any, jax.Array]:
+    """The initial states of ``len(keys)`` runs and their run keys: each key splits into a run key
+    and an initialisation key."""
+    run_keys, init_keys = jax.vmap(lambda k: tuple(jax.random.split(k)))(keys)
+    return jax.jit(jax.vmap(init_fn), compiler_options=INIT_COMPILER_OPTIONS)(init_keys), run_keys
+
+
+def compile_chunk(step: StepFn, num_generations: int, args: tuple, vmapped: bool = False,
+                  compiler_options: dict[str, Any] | None = None) -> Callable:
+    """:func:`make_chunk` compiled ahead of time for ``args`` (from :func:`initial_arguments`;
+    ``vmapped`` when they hold several runs), so that timing ``compiled(*args)`` excludes compilation."""
+    chunk = make_chunk(step, num_generations)
+    if vmapped:
+        chunk = jax.vmap(chunk, in_axes=(0, 0, None, None))
+    return jax.jit(chunk).lower(*args).compile(compiler_options=compiler_options)
 
 
 def run_vmapped(init_fn: Callable[[jax.Array], Any], step: StepFn, keys: jax.Array, num_generations: int,
@@ -153,8 +178,7 @@ def run_vmapped(init_fn: Callable[[jax.Array], Any], step: StepFn, keys: jax.Arr
     if num_generations < 1:
         raise ValueError(f"num_generations must be at least 1; got {num_generations}")
     chunk_length = min(chunk_length or num_generations, num_generations)
-    run_keys, init_keys = jax.vmap(lambda k: tuple(jax.random.split(k)))(keys)
-    states = jax.jit(jax.vmap(init_fn), compiler_options=INIT_COMPILER_OPTIONS)(init_keys)
+    states, run_keys = init_runs(init_fn, keys)
     compiled: dict[int, Callable] = {}
     pieces: list[dict[str, np.ndarray]] = []
     starts = range(0, num_generations, chunk_length)

@@ -136,10 +136,7 @@ def stable_argsort(values: jax.Array, axis: int = -1) -> jax.Array:
     # trailing axis, rather than a transposed copy and short sequential sums.
     v_i = jnp.expand_dims(values, axis + 1)
     v_k = jnp.expand_dims(values, axis)
-    shape = [1] * (values.ndim + 1)
-    shape[axis], shape[axis + 1] = length, length
-    i_index = jax.lax.broadcasted_iota(jnp.int32, shape, axis)
-    k_index = jax.lax.broadcasted_iota(jnp.int32, shape, axis + 1)
+    i_index, k_index = _pair_indices(values.ndim, axis, length)
     # rank[i] = #{k: v_k < v_i} + #{k < i: v_k == v_i}: where element i lands in sorted order.
     before = (v_k < v_i) | ((v_k == v_i) & (k_index < i_index))
     rank = jnp.sum(before, axis=axis + 1, dtype=jnp.int32)
@@ -147,15 +144,21 @@ def stable_argsort(values: jax.Array, axis: int = -1) -> jax.Array:
     return inverse_permutation(rank, axis)
 
 
+def _pair_indices(ndim: int, axis: int, length: int) -> tuple[jax.Array, jax.Array]:
+    """Index grids for all pairs along ``axis`` of an ``ndim``-array: the first index on ``axis``,
+    the second on a new axis inserted right after it (size 1 on every other axis)."""
+    shape = [1] * (ndim + 1)
+    shape[axis], shape[axis + 1] = length, length
+    return (jax.lax.broadcasted_iota(jnp.int32, shape, axis),
+            jax.lax.broadcasted_iota(jnp.int32, shape, axis + 1))
+
+
 def inverse_permutation(permutation: jax.Array, axis: int = -1) -> jax.Array:
     """``inverse[permutation[i]] = i`` for a permutation of ``0..n-1`` along ``axis``, by a
     scatter-free comparison (fused elementwise work, fast for the small n of CoSyNE's rankings)."""
     axis = axis % permutation.ndim
-    length = permutation.shape[axis]
-    shape = [1] * (permutation.ndim + 1)
-    shape[axis], shape[axis + 1] = length, length
-    r_index = jax.lax.broadcasted_iota(jnp.int32, shape, axis)  # the output position r
-    i_index = jax.lax.broadcasted_iota(jnp.int32, shape, axis + 1)  # the input position i
+    # r: the output position (at ``axis``); i: the input position (on the axis inserted after it).
+    r_index, i_index = _pair_indices(permutation.ndim, axis, permutation.shape[axis])
     hits = jnp.expand_dims(permutation, axis) == r_index
     return jnp.sum(jnp.where(hits, i_index, 0), axis=axis + 1, dtype=jnp.int32)
 

@@ -25,7 +25,13 @@ from nevolab.algorithms.differential_evolution import DifferentialEvolution
 from nevolab.algorithms.evolutionary_algorithm import MuRhoLambdaEA
 from nevolab.algorithms.study_a_configs import best_config
 from nevolab.encodings import Encoding, make_encoding
-from nevolab.runner import evaluate_population, make_generation_step, run_vmapped
+from nevolab.runner import (
+    compile_chunk,
+    evaluate_population,
+    initial_arguments,
+    make_generation_step,
+    run_vmapped,
+)
 from nevolab.tasks import autoencoders as ff
 
 PyTree = Any
@@ -221,20 +227,16 @@ def recorded_generations(num_generations: int, num_points: int = 50) -> np.ndarr
 def time_single_run(init_fn, step, num_generations: int, key: jax.Array, data: Any = None,
                     repeats: int = 3, compiler_options: dict[str, Any] | None = None) -> float:
     """Median wall time (s) of one compiled run of ``num_generations``, compilation excluded."""
-    from nevolab.runner import INIT_COMPILER_OPTIONS, make_chunk
-
-    run_key, init_key = jax.random.split(key)
-    state = jax.jit(init_fn, compiler_options=INIT_COMPILER_OPTIONS)(init_key)
-    compiled = (jax.jit(make_chunk(step, num_generations)).lower(state, run_key, jnp.int32(0), data)
-                .compile(compiler_options=compiler_options))
+    args = initial_arguments(init_fn, key, data)
+    compiled = compile_chunk(step, num_generations, args, compiler_options=compiler_options)
     start = time.perf_counter()
-    jax.block_until_ready(compiled(state, run_key, jnp.int32(0), data))
+    jax.block_until_ready(compiled(*args))
     times = [time.perf_counter() - start]
     if times[0] > 1.0:  # long runs: one measurement is precise enough
         return times[0]
     for _ in range(repeats):
         start = time.perf_counter()
-        jax.block_until_ready(compiled(state, run_key, jnp.int32(0), data))
+        jax.block_until_ready(compiled(*args))
         times.append(time.perf_counter() - start)
     return float(np.median(times))
 
