@@ -62,8 +62,8 @@ def test_chunk_packs_and_restores_metrics_of_every_dtype_and_shape():
 
     from nevolab.runner import make_chunk
 
-    def step(state, run_key, generation, data):
-        del run_key
+    def step(state, keys, generation, data):
+        del keys
         value = state + data * generation.astype(jnp.float32)
         metrics = {"loss": value, "count": generation * 2, "flag": value > 3.0,
                    "vector": jnp.stack([value, -value]), "loss_squared": value ** 2}
@@ -78,3 +78,34 @@ def test_chunk_packs_and_restores_metrics_of_every_dtype_and_shape():
     for name, value in expected.items():
         assert metrics[name].dtype == value.dtype and metrics[name].shape == value.shape, name
         np.testing.assert_array_equal(metrics[name], value)
+
+
+def test_make_chunk_derives_each_generations_keys_before_the_scan():
+    """A step gets ``step.derive_keys(run_key, generation)`` (default ``fold_in(run_key,
+    generation)``), derived for all generations up front: the draws equal those of a plain loop."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from nevolab.runner import make_chunk
+
+    def draw(state, keys, generation, data):
+        del generation, data
+        key_a, key_b = keys
+        return state + 1, {"a": jax.random.uniform(key_a), "b": jax.random.normal(key_b, (3,))}
+
+    draw.derive_keys = lambda run_key, g: tuple(jax.random.split(jax.random.fold_in(run_key, g)))
+    run_key = jax.random.key(7)
+    _, metrics = jax.jit(make_chunk(draw, 5))(jnp.int32(0), run_key, jnp.int32(10), None)
+    for i, generation in enumerate(range(10, 15)):
+        key_a, key_b = jax.random.split(jax.random.fold_in(run_key, generation))
+        assert float(metrics["a"][i]) == float(jax.random.uniform(key_a))
+        np.testing.assert_array_equal(metrics["b"][i], jax.random.normal(key_b, (3,)))
+
+    def plain(state, key, generation, data):
+        del generation, data
+        return state, {"u": jax.random.uniform(key)}
+
+    _, metrics = jax.jit(make_chunk(plain, 3))(jnp.int32(0), run_key, jnp.int32(4), None)
+    expected = [float(jax.random.uniform(jax.random.fold_in(run_key, g))) for g in (4, 5, 6)]
+    assert metrics["u"].tolist() == expected

@@ -3,7 +3,8 @@
 The run loop follows the purejaxrl pattern: a run is a pure function of its PRNG key, one
 ``lax.scan`` over generations, and many runs are ``jit(vmap(train))(keys)``. Per-generation keys
 are ``fold_in(run_key, generation)``, so a run gives the same numbers whether it is executed in
-one scan or in host-side chunks (which is how long runs show a progress bar).
+one scan or in host-side chunks (which is how long runs show a progress bar). A chunk derives the
+keys of all its generations before its scan (see :func:`make_chunk`).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from nevolab.algorithms.base import sanitize_fitness
 PyTree = Any
 # fitness_fn(genotypes (n, num_dims), generation (), data) -> losses (n,)
 FitnessFn = Callable[[jax.Array, jax.Array, Any], jax.Array]
-# step(state, run_key, generation, data) -> (state, metrics)
-StepFn = Callable[[Any, jax.Array, jax.Array, Any], tuple[Any, dict[str, jax.Array]]]
+# step(state, keys, generation, data) -> (state, metrics); keys = step.derive_keys(run_key, generation)
+# if the step has that attribute, else generation_key(run_key, generation).
+StepFn = Callable[[Any, Any, jax.Array, Any], tuple[Any, dict[str, jax.Array]]]
 
 
 # Initialisation runs once, so it is compiled without LLVM optimisation: XLA:CPU spends tens of
@@ -64,26 +66,38 @@ def evaluate_population(loss_fn: Callable[..., jax.Array], genotypes: jax.Array,
     return sanitize_fitness(losses[:num_individuals])
 
 
+def generation_key(run_key: jax.Array, generation: jax.Array) -> jax.Array:
+    """The key of one generation of a run: ``fold_in(run_key, generation)``."""
+    return jax.random.fold_in(run_key, generation)
+
+
 def make_generation_step(algorithm: Algorithm, params: Any, fitness_fn: FitnessFn) -> StepFn:
     """One generation: ask, evaluate, tell (or the algorithm's own ``step`` if it has one).
 
-    ``data`` (e.g. the training batches) is an argument rather than a closed-over constant: XLA
-    constant-folds captured arrays, which makes compilation slow.
+    The step's keys are the generation's key split into (ask, tell) keys, or the generation's key
+    itself for an algorithm with its own ``step`` (``step.derive_keys``). ``data`` (e.g. the
+    training batches) is an argument rather than a closed-over constant: XLA constant-folds
+    captured arrays, which makes compilation slow.
     """
+    own_step = hasattr(algorithm, "step")
 
-    def step(state: Any, run_key: jax.Array, generation: jax.Array, data: Any
+    def derive_keys(run_key: jax.Array, generation: jax.Array) -> Any:
+        key = generation_key(run_key, generation)
+        return key if own_step else tuple(jax.random.split(key))
+
+    def step(state: Any, keys: Any, generation: jax.Array, data: Any
              ) -> tuple[Any, dict[str, jax.Array]]:
-        key = jax.random.fold_in(run_key, generation)
-        if hasattr(algorithm, "step"):
-            return algorithm.step(key, state, params,
+        if own_step:
+            return algorithm.step(keys, state, params,
                                   lambda genotypes: fitness_fn(genotypes, generation, data))
-        key_ask, key_tell = jax.random.split(key)
+        key_ask, key_tell = keys
         population, state = algorithm.ask(key_ask, state, params)
         fitness = sanitize_fitness(fitness_fn(population, generation, data))
         state, metrics = algorithm.tell(key_tell, population, fitness, state, params)
         metrics.setdefault("num_evaluations", jnp.asarray(population.shape[0], jnp.int32))
         return state, metrics
 
+    step.derive_keys = derive_keys  # type: ignore[attr-defined]
     return step
 
 
@@ -91,21 +105,28 @@ def make_chunk(step: StepFn, chunk_length: int
                ) -> Callable[[Any, jax.Array, jax.Array, Any], tuple[Any, dict[str, jax.Array]]]:
     """``chunk_length`` generations from ``first_generation`` in one ``lax.scan``.
 
-    The scalar metrics of a generation leave the scan packed into one vector per dtype and are
-    unpacked afterwards: each separate scan output costs a kernel per generation (a dynamic
-    update slice), a noticeable share of a generation that takes tens of microseconds.
+    The keys of every generation (``step.derive_keys(run_key, generation)``, or
+    :func:`generation_key`) are derived before the scan and read by it: derived inside, the
+    derivation (threefry hashes) is fused into each PRNG kernel that uses a key and recomputed for
+    every element it draws, which cost CoSyNE 5-10 % of a run. The scalar metrics of a generation
+    leave the scan packed into one vector per dtype and are unpacked afterwards: each separate scan
+    output costs a kernel per generation (a dynamic update slice), a noticeable share of a
+    generation that takes tens of microseconds.
     """
+    derive_keys = getattr(step, "derive_keys", generation_key)
 
     def chunk(state: Any, run_key: jax.Array, first_generation: jax.Array, data: Any) -> tuple[Any, dict]:
         generations = first_generation + jnp.arange(chunk_length)
+        keys = jax.vmap(derive_keys, in_axes=(None, 0))(run_key, generations)
         layout: dict[str, Any] = {}
 
-        def body(carry: Any, generation: jax.Array) -> tuple[Any, Any]:
-            carry, metrics = step(carry, run_key, generation, data)
+        def body(carry: Any, inputs: tuple[jax.Array, Any]) -> tuple[Any, Any]:
+            generation, generation_keys = inputs
+            carry, metrics = step(carry, generation_keys, generation, data)
             packed, layout["unpack"] = pack_scalars(metrics)
             return carry, packed
 
-        state, packed = jax.lax.scan(body, state, generations)
+        state, packed = jax.lax.scan(body, state, (generations, keys))
         return state, layout["unpack"](packed)
 
     return chunk
@@ -167,7 +188,7 @@ def run_vmapped(init_fn: Callable[[jax.Array], Any], step: StepFn, keys: jax.Arr
                 ) -> tuple[Any, dict[str, np.ndarray]]:
     """Run ``len(keys)`` independent runs of ``num_generations``, vmapped over keys.
 
-    ``init_fn(key) -> state`` and ``step(state, run_key, generation, data) -> (state, metrics)`` are
+    ``init_fn(key) -> state`` and ``step(state, keys, generation, data) -> (state, metrics)`` are
     pure; ``data`` is shared by all runs.
     Without ``chunk_length`` the whole run is one compiled scan; with it, the host loops over
     equal chunks and shows a tqdm bar (the result is identical). ``compiler_options`` (XLA debug

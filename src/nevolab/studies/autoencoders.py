@@ -132,8 +132,8 @@ def _make_backprop_train(problem: Problem, hyper: dict[str, Any]):
         params = problem.init_params(key)
         return params, optimizer.init(params), jnp.asarray(jnp.inf)
 
-    def step(state, run_key, generation, batches):
-        del run_key
+    def step(state, keys, generation, batches):
+        del keys  # Adagrad on a fixed batch sequence draws no random numbers
         params, opt_state, best = state
         loss, grads = jax.value_and_grad(problem.loss)(params, problem.batch(batches, generation))
         loss = sanitize_fitness(loss)
