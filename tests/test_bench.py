@@ -30,3 +30,20 @@ def test_interleaved_seconds_calls_every_function_in_turn():
         assert set(stats) == {"first", "times", "min", "median"}
         assert len(stats["times"]) == 3
         assert 0.0 <= stats["min"] <= stats["median"]
+
+
+def test_the_single_run_worker_reports_a_run_measured_with_one_intra_op_thread():
+    """``nevolab bench`` times a single Study A run in a worker process started with
+    ``PJRT_NPROC=1``; the worker must run and report its measurement (its value is not checked)."""
+    import importlib.util
+
+    from nevolab.store import repo_root
+
+    path = repo_root() / "benchmarks" / "bench_autoencoders.py"
+    spec = importlib.util.spec_from_file_location("bench_autoencoders_under_test", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.SINGLE_RUN_ENVIRONMENT == {"PJRT_NPROC": "1"}
+    reported = module._single_run_in_worker("II", "ea_idct")
+    assert set(reported) == {"value", "compile_s"}
+    assert reported["value"] > 0.0
