@@ -172,13 +172,19 @@ def init_runs(init_fn: Callable[[jax.Array], Any], keys: jax.Array) -> tuple[Any
     return jax.jit(jax.vmap(init_fn), compiler_options=INIT_COMPILER_OPTIONS)(init_keys), run_keys
 
 
+def vmap_runs(chunk: Callable) -> Callable:
+    """A chunk over several runs: states and run keys have a leading runs axis; the first
+    generation and the data are shared."""
+    return jax.vmap(chunk, in_axes=(0, 0, None, None))
+
+
 def compile_chunk(step: StepFn, num_generations: int, args: tuple, vmapped: bool = False,
                   compiler_options: dict[str, Any] | None = None) -> Callable:
     """:func:`make_chunk` compiled ahead of time for ``args`` (from :func:`initial_arguments`;
     ``vmapped`` when they hold several runs), so that timing ``compiled(*args)`` excludes compilation."""
     chunk = make_chunk(step, num_generations)
     if vmapped:
-        chunk = jax.vmap(chunk, in_axes=(0, 0, None, None))
+        chunk = vmap_runs(chunk)
     return jax.jit(chunk).lower(*args).compile(compiler_options=compiler_options)
 
 
@@ -210,8 +216,7 @@ def run_vmapped(init_fn: Callable[[jax.Array], Any], step: StepFn, keys: jax.Arr
     for start in starts:
         length = min(chunk_length, num_generations - start)
         if length not in compiled:
-            compiled[length] = jax.jit(jax.vmap(make_chunk(step, length), in_axes=(0, 0, None, None)),
-                                       compiler_options=compiler_options)
+            compiled[length] = jax.jit(vmap_runs(make_chunk(step, length)), compiler_options=compiler_options)
         states, metrics = compiled[length](states, run_keys, jnp.asarray(start, jnp.int32), data)
         pieces.append(jax.tree_util.tree_map(np.asarray, metrics))
     stacked = {name: np.concatenate([piece[name] for piece in pieces], axis=1) for name in pieces[0]}

@@ -100,13 +100,6 @@ def ff_autoencoder_loss_samples_minor(params: tuple[tuple[jax.Array, jax.Array],
     return mean_of_squares(hidden - inputs.T)
 
 
-def _sum_rows(rows: list[jax.Array]) -> jax.Array:
-    total = rows[0]
-    for row in rows[1:]:
-        total = total + row
-    return total
-
-
 def mean_of_squares(errors: jax.Array, lanes: int = 8) -> jax.Array:
     """``jnp.mean(errors ** 2)`` of a (features, samples) array, summed as elementwise adds.
 
@@ -115,9 +108,9 @@ def mean_of_squares(errors: jax.Array, lanes: int = 8) -> jax.Array:
     batch cost more that way than its four layers. Here the features are added row by row (vector
     adds over the samples), then blocks of ``lanes`` samples, leaving one short reduction.
     """
-    per_sample = _sum_rows([row * row for row in errors])  # (samples,)
+    per_sample = functools.reduce(jnp.add, [row * row for row in errors])  # (samples,)
     if per_sample.shape[0] % lanes == 0:
-        per_sample = _sum_rows(list(per_sample.reshape(-1, lanes)))
+        per_sample = functools.reduce(jnp.add, list(per_sample.reshape(-1, lanes)))
     return jnp.sum(per_sample) / errors.size
 
 
