@@ -24,18 +24,20 @@ import jax
 
 from nevolab.bench import median_seconds
 from nevolab.runner import compile_chunk, initial_arguments
-from nevolab.studies import autoencoders as study_a
+from nevolab.studies.a.runs import best_hyperparameters
+from nevolab.studies.a.train import AERun, make_train
 
 GENERATIONS = 2000
 
 
 def _compiled(case: str, algorithm: str, repeats: int | None):
-    problem = study_a.make_problem(case, num_batches=GENERATIONS)
-    init_fn, step = study_a.make_train(problem, algorithm, study_a.best_hyperparameters(case, algorithm))
-    args = initial_arguments(init_fn, jax.random.key(0), problem.batches, repeats)
+    run = AERun(case=case, algorithm=algorithm, hyperparameters=best_hyperparameters(case, algorithm),
+                repeats=repeats or 1, generations=GENERATIONS, seed=0)
+    program = make_train(run)  # the book's program and compiler options
+    args = initial_arguments(program.init_fn, jax.random.key(0), program.data, repeats)
     start = time.perf_counter()
-    compiled = compile_chunk(step, GENERATIONS, args, vmapped=repeats is not None,
-                             compiler_options=study_a.run_compiler_options(case))  # as the book's runs
+    compiled = compile_chunk(program.step, GENERATIONS, args, vmapped=repeats is not None,
+                             compiler_options=program.compiler_options)
     return compiled, args, time.perf_counter() - start
 
 

@@ -43,10 +43,11 @@ fresh = False
 # values used on this page with the paper's.
 
 # %%
-from nevolab import figures, plotting, stats, store
-from nevolab.studies import autoencoders as study_a
+from nevolab import plotting, registry, stats, store
+from nevolab.studies.a import runs
+from nevolab.studies.a.cases import CASES
 
-config = figures.configure_from("a1_min_loss_curves", globals())
+config = registry.configure_from("a1_min_loss_curves", globals())
 print(f"profile: {config.profile}   results key: {config.hash()}")
 config.table()
 
@@ -57,7 +58,7 @@ config.table()
 import pandas as pd
 
 pd.DataFrame(
-    [{"case": c, "algorithm": a, **study_a.best_hyperparameters(c, a)}
+    [{"case": c, "algorithm": a, **runs.best_hyperparameters(c, a)}
      for c in config.cases for a in config.algorithms]
 ).set_index(["case", "algorithm"])
 
@@ -69,9 +70,7 @@ pd.DataFrame(
 # %%
 results, provenance = store.cached(
     config,
-    lambda: study_a.run_study(config.cases, config.algorithms, config.repeats, config.lstm_repeats,
-                              config.generations, config.seed, faithful=config.faithful,
-                              per_layer_dct=config.dct == "per_layer", fresh=fresh),
+    lambda: runs.curves(runs.run_configs(config), fresh=fresh),
     fresh=fresh,
     seeds={"master_seed": config.seed, "repeats": config.repeats, "lstm_repeats": config.lstm_repeats,
            "data_seed": 1337},
@@ -97,9 +96,9 @@ for row, case in enumerate(config.cases):
             subset = results[(results.case == case) & (results.algorithm == algorithm)]
             plotting.mean_band(ax, subset, x, "best_loss", algorithm)
         ax.set_xscale("log")
-        if study_a.CASES[case].kind == "lstm":
+        if CASES[case].kind == "lstm":
             ax.set_yscale("log")
-        ax.set_title(f"{study_a.CASES[case].label}")
+        ax.set_title(f"{CASES[case].label}")
         ax.set_xlabel("wall time of one run (s)" if x == "time_s" else "network evaluations")
         ax.set_ylabel("min loss (running minimum)")
 axes[0, 1].legend(loc="upper right")

@@ -35,10 +35,11 @@ fresh = False
 # ## Parameters
 
 # %%
-from nevolab import figures, plotting, store
-from nevolab.studies import autoencoders as study_a
+from nevolab import plotting, registry, store
+from nevolab.studies.a import runs
+from nevolab.studies.a.cases import ALGORITHMS, CASES
 
-config = figures.configure_from("a2_final_losses", globals())
+config = registry.configure_from("a2_final_losses", globals())
 print(f"profile: {config.profile}   results key: {config.hash()}")
 config.table()
 
@@ -48,19 +49,10 @@ config.table()
 # this page's table of final losses is cached under `data/results/a2_final_losses/`.
 
 # %%
-import pandas as pd
 
 
 def compute():
-    corrected = study_a.final_losses(study_a.run_study(
-        config.cases, config.algorithms, config.repeats, config.lstm_repeats, config.generations,
-        config.seed, faithful=False, fresh=fresh))
-    quirky_algorithms = [a for a in config.algorithms if a != "backprop"]  # backprop has no quirk
-    faithful = study_a.final_losses(study_a.run_study(
-        config.quirk_cases, quirky_algorithms, config.repeats, config.lstm_repeats, config.generations,
-        config.seed, faithful=True, fresh=fresh)) if quirky_algorithms else corrected.iloc[:0]
-    return pd.concat([corrected.assign(code="corrected"), faithful.assign(code="faithful")],
-                     ignore_index=True)
+    return runs.final_losses_by_code(config, fresh=fresh)
 
 
 final, provenance = store.cached(config, compute, fresh=fresh,
@@ -81,7 +73,7 @@ corrected = final[final.code == "corrected"]
 columns = min(3, len(config.cases))
 rows = -(-len(config.cases) // columns)
 fig, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.8 * rows), squeeze=False)
-order = [a for a in study_a.ALGORITHMS if a in config.algorithms]
+order = [a for a in ALGORITHMS if a in config.algorithms]
 palette = {a: plotting.method_color(a) for a in order}
 for ax, case in zip(axes.flat, config.cases):
     subset = corrected[corrected.case == case]
@@ -92,10 +84,10 @@ for ax, case in zip(axes.flat, config.cases):
     evaluations = subset.groupby("algorithm").evaluations.first()
     ax.set_xticks(range(len(order)),
                   [f"{a}\n{evaluations.get(a, 0):,}" for a in order], rotation=45, fontsize=8)
-    ax.set_title(study_a.CASES[case].label)
+    ax.set_title(CASES[case].label)
     ax.set_xlabel("")
     ax.set_ylabel("final min loss")
-    if study_a.CASES[case].kind == "lstm":
+    if CASES[case].kind == "lstm":
         ax.set_yscale("log")
 for ax in axes.flat[len(config.cases):]:
     ax.set_visible(False)

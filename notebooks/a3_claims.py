@@ -14,7 +14,7 @@
 # # A3: the paper's claims, tested
 #
 # Each claim of Gobbi & Konotopska, made measurable (the operational definitions are in the
-# docstring of `nevolab.studies.autoencoders.study_a_claims`) and tested on the final running-min
+# docstring of `nevolab.studies.a.claims.study_a_claims`) and tested on the final running-min
 # losses of all six cases and seven algorithms: the effect (a difference of mean final losses), a
 # 95% percentile-bootstrap interval, a Mann–Whitney U p-value and Cliff's δ, and a verdict computed
 # by the shared rule in `nevolab.stats`: **reproduced** when the interval excludes zero in the
@@ -22,6 +22,8 @@
 
 # %% tags=["parameters"]
 profile = "default"
+cases = None
+algorithms = None
 repeats = None
 lstm_repeats = None
 generations = None
@@ -33,26 +35,21 @@ fresh = False
 # ## Parameters
 
 # %%
-from nevolab import figures, store
-from nevolab.studies import autoencoders as study_a
+from nevolab import registry, store
+from nevolab.studies.a import claims as study_a_claims
+from nevolab.studies.a import runs
 
-config = figures.configure_from("a3_claims", globals())
+config = registry.configure_from("a3_claims", globals())
 print(f"profile: {config.profile}   results key: {config.hash()}")
 config.table()
 
 # %% [markdown]
 # ## Compute
-# The smoke profile runs only Case I with backprop and CoSyNE, so only the claims about them appear.
+# The runs are shared with A1 and A2 (cached per case and algorithm under `data/results/study_a_runs/`).
 
 # %%
-cases = ["I"] if config.profile == "smoke" else list(study_a.CASES)
-algorithms = ["backprop", "cosyne"] if config.profile == "smoke" else list(study_a.ALGORITHMS)
-
-
 def compute():
-    return study_a.final_losses(study_a.run_study(
-        cases, algorithms, config.repeats, config.lstm_repeats, config.generations, config.seed,
-        faithful=config.faithful, fresh=fresh))
+    return runs.final_losses(runs.curves(runs.run_configs(config), fresh=fresh))
 
 
 final, provenance = store.cached(config, compute, fresh=fresh,
@@ -65,7 +62,7 @@ print(f"computed on {provenance['machine']['cpu']}, {provenance['date']}")
 # %%
 import pandas as pd
 
-claims = study_a.study_a_claims(final, seed=config.seed)
+claims = study_a_claims.study_a_claims(final, seed=config.seed)
 pd.set_option("display.max_colwidth", 120)
 claims.style.format({"effect": "{:+.4f}", "low": "{:+.4f}", "high": "{:+.4f}", "p_value": "{:.2g}",
                      "effect_size": "{:+.2f}"}).hide(axis="index")

@@ -37,7 +37,7 @@ def test_the_single_run_worker_reports_a_run_measured_with_one_intra_op_thread()
     ``PJRT_NPROC=1``; the worker must run and report its measurement (its value is not checked)."""
     import importlib.util
 
-    from nevolab.store import repo_root
+    from nevolab.paths import repo_root
 
     path = repo_root() / "benchmarks" / "bench_autoencoders.py"
     spec = importlib.util.spec_from_file_location("bench_autoencoders_under_test", path)

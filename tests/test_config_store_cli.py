@@ -8,7 +8,7 @@ import pytest
 
 from nevolab import cli, store
 from nevolab.config import ConfigError
-from nevolab.figures import NOTEBOOKS, configure
+from nevolab.registry import NOTEBOOKS, configure
 
 
 def test_profile_presets_and_overrides():
@@ -126,10 +126,65 @@ def test_failed_compute_writes_nothing():
     assert not table_path.exists() and not record_path.exists()
 
 
+LOCK_SCRIPT = """
+import sys, time
+import pandas as pd
+from nevolab import store
+from nevolab.registry import configure
+
+def compute():
+    with open(sys.argv[1], "a") as log:
+        log.write("computed\\n")
+    time.sleep(1.5)
+    return pd.DataFrame({"x": [1.0, 2.0]})
+
+table, _ = store.cached(configure("a3_claims", "smoke", seed=21), compute)
+print(table.x.sum())
+"""
+
+
+def test_two_processes_on_one_key_compute_it_once(tmp_path):
+    """The second process waits on the key's lock, then loads what the first one stored."""
+    import subprocess
+    import sys
+
+    log = tmp_path / "computed.log"
+    env = {**os.environ, "NEVOLAB_RESULTS_DIR": str(tmp_path / "results"), "NEVOLAB_JAX_CACHE": "0"}
+    workers = [subprocess.Popen([sys.executable, "-c", LOCK_SCRIPT, str(log)], env=env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    outputs = [worker.communicate(timeout=300) for worker in workers]
+    assert all(worker.returncode == 0 for worker in workers), [err[-2000:] for _, err in outputs]
+    assert [out.strip() for out, _ in outputs] == ["3.0", "3.0"]
+    assert log.read_text().count("computed") == 1
+
+
+def test_a_kill_during_compute_leaves_no_table_and_no_lock_held(tmp_path):
+    """A process killed while computing leaves nothing stored; the next one computes normally."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    log = tmp_path / "computed.log"
+    env = {**os.environ, "NEVOLAB_RESULTS_DIR": str(tmp_path / "results"), "NEVOLAB_JAX_CACHE": "0"}
+    victim = subprocess.Popen([sys.executable, "-c", LOCK_SCRIPT, str(log)], env=env)
+    deadline = time.time() + 120
+    while not log.exists() and time.time() < deadline:
+        time.sleep(0.05)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    stored = [*(tmp_path / "results").rglob("*.csv"), *(tmp_path / "results").rglob("*.json")]
+    assert not stored
+    done = subprocess.run([sys.executable, "-c", LOCK_SCRIPT, str(log)], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "3.0" and log.read_text().count("computed") == 2
+
+
 def test_configure_from_reads_a_notebooks_namespace():
-    from nevolab import figures
+    from nevolab import registry
 
     namespace = {"profile": "smoke", "rounds": 3, "seeds": None, "unrelated": 1}
-    config = figures.configure_from("b1_ticket_curves", namespace)
+    config = registry.configure_from("b1_ticket_curves", namespace)
     assert config.profile == "smoke" and config.rounds == 3 and config.seeds == 2
-    assert config == figures.configure("b1_ticket_curves", "smoke", rounds=3)
+    assert config == registry.configure("b1_ticket_curves", "smoke", rounds=3)

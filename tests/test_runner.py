@@ -10,11 +10,13 @@ from nevolab.runner import evaluate_population
 
 SCRIPT = textwrap.dedent("""
     import jax, jax.numpy as jnp, numpy as np
-    from nevolab.studies.autoencoders import best_hyperparameters, make_problem, make_train
+    from nevolab.studies.a.cases import make_problem
+    from nevolab.studies.a.runs import best_hyperparameters
+    from nevolab.studies.a.train import make_steps
     from nevolab.runner import evaluate_population, run_vmapped
     problem = make_problem("I", num_batches=30)
     hyper = best_hyperparameters("I", "cosyne")  # population 19: not a multiple of 2 devices
-    init_fn, step = make_train(problem, "cosyne", hyper)
+    init_fn, step = make_steps(problem, "cosyne", hyper)
     keys = jax.random.split(jax.random.key(0), 3)
     _, metrics = run_vmapped(init_fn, step, keys, 30, data=problem.batches)
     losses = jax.jit(lambda g: evaluate_population(lambda x: jnp.sum(jnp.sin(x) ** 2), g))(
@@ -46,11 +48,24 @@ def test_sharded_evaluation_equals_single_device(tmp_path):
     assert ulps.max() <= 4
 
 
-def test_nan_and_inf_losses_become_worst():
-    losses = evaluate_population(lambda x: jnp.log(x[0]), jnp.array([[1.0], [-1.0], [0.0], [2.0]]))
-    assert np.isinf(losses[1]) and losses[1] > 0 and np.isinf(losses[2]) and losses[2] > 0
-    assert float(losses[0]) == 0.0
-    assert int(jnp.argmin(losses)) == 0
+def test_tell_sanitises_nan_and_inf_losses_as_the_worst():
+    """evaluate_population returns losses as computed; the algorithm's tell makes NaN and -inf the
+    worst value (+inf) once, before ranking and the running best."""
+    import jax
+
+    from nevolab.algorithms.cosyne import CoSyNE
+
+    population = jnp.array([[1.0], [-1.0], [0.0], [2.0]])
+    losses = evaluate_population(lambda x: jnp.log(x[0]), population)
+    assert np.isnan(losses[1]) and np.isneginf(losses[2]) and float(losses[0]) == 0.0
+    algorithm = CoSyNE(4, 1, 2)
+    params = algorithm.default_params
+    state = algorithm.init(jax.random.key(0), population, jnp.full((4,), jnp.inf), params)
+    state, metrics = algorithm.tell(jax.random.key(1), population, losses, state, params)
+    assert float(metrics["best_fitness"]) == 0.0 and float(metrics["min_fitness"]) == 0.0
+    assert np.isposinf(metrics["max_fitness"])
+    np.testing.assert_array_equal(state.best_solution, [1.0])
+    assert int(state.generation_counter) == 1
 
 
 def test_chunk_packs_and_restores_metrics_of_every_dtype_and_shape():

@@ -1,4 +1,4 @@
-"""Tests for nevolab.algorithms.study_a_configs (the Study A authors' best configurations)."""
+"""Tests for nevolab.studies.a.hyperparameters (the Study A authors' best configurations)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from nevolab.algorithms.cosyne import CoSyNE
 from nevolab.algorithms.differential_evolution import DifferentialEvolution
 from nevolab.algorithms.evolutionary_algorithm import MuRhoLambdaEA
-from nevolab.algorithms.study_a_configs import (
+from nevolab.studies.a.hyperparameters import (
     ALGORITHMS,
     CASES,
     available_configs,

@@ -3,7 +3,7 @@
 Importing the package turns on JAX's persistent compilation cache (``.cache/jax`` in the checkout,
 or ``$NEVOLAB_JAX_CACHE``; set it to ``0`` to disable), so re-executing a notebook, the tests and
 the book build reuse compiled runs instead of recompiling them. It also lowers JAX's threefry PRNG
-unrolled on CPU (same numbers, fewer loop dispatches per generation; see :mod:`nevolab.xla_cpu`).
+unrolled on CPU (same numbers, fewer loop dispatches per generation; see :mod:`nevolab.xla`).
 """
 
 from __future__ import annotations
@@ -27,6 +27,6 @@ def _enable_compilation_cache() -> None:
 
 _enable_compilation_cache()
 
-from nevolab.xla_cpu import unroll_threefry_on_cpu  # noqa: E402
+from nevolab.xla import unroll_threefry_on_cpu  # noqa: E402
 
 unroll_threefry_on_cpu()

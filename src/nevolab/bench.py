@@ -16,7 +16,8 @@ from typing import Any
 import jax
 
 from nevolab.config import ConfigError
-from nevolab.store import machine, repo_root
+from nevolab.paths import repo_root
+from nevolab.store import machine
 
 
 def median_seconds(fn: Callable[..., Any], *args: Any, repeats: int = 3) -> tuple[float, float]:

@@ -18,11 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from nevolab.config import PROFILES, ConfigError
+from nevolab.paths import repo_root
 
 
 def notebooks_dir() -> Path:
-    from nevolab.store import repo_root
-
     return repo_root() / "notebooks"
 
 
@@ -30,8 +29,6 @@ def book_dir() -> Path:
     override = os.environ.get("NEVOLAB_BOOK_DIR")
     if override:
         return Path(override)
-    from nevolab.store import repo_root
-
     return repo_root() / "book"
 
 
@@ -45,7 +42,7 @@ def _parse_overrides(pairs: list[list[str]] | None) -> dict[str, str]:
 def validated_parameters(notebook: str, profile: str, raw: dict[str, Any]) -> dict[str, Any]:
     """Validate against the spec; return the (typed) parameters to inject."""
     from nevolab.config import resolve
-    from nevolab.figures import get_spec
+    from nevolab.registry import get_spec
 
     spec = get_spec(notebook)
     typed = {name: spec.param(name).coerce(value) for name, value in raw.items()}
@@ -68,7 +65,7 @@ def execute(notebook: str, profile: str, parameters: dict[str, Any], fresh: bool
     import nbformat
     import papermill
 
-    from nevolab.figures import get_spec
+    from nevolab.registry import get_spec
 
     spec = get_spec(notebook)
     source = notebooks_dir() / f"{spec.name}.py"
@@ -96,7 +93,7 @@ def execute(notebook: str, profile: str, parameters: dict[str, Any], fresh: bool
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from nevolab.figures import NOTEBOOKS
+    from nevolab.registry import NOTEBOOKS
 
     for spec in NOTEBOOKS.values():
         print(f"{spec.name}: {spec.description}")
@@ -118,7 +115,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_run_all(args: argparse.Namespace) -> int:
-    from nevolab.figures import NOTEBOOKS
+    from nevolab.registry import NOTEBOOKS
 
     for name in NOTEBOOKS:
         target = execute(name, args.profile, {}, fresh=args.fresh, log_output=args.verbose)

@@ -13,7 +13,7 @@ import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 PROFILES = ("smoke", "default", "paper")
 
@@ -29,6 +29,8 @@ class Param:
     ``kind`` is one of "int", "float", "str", "bool", "str_list" (a list of names); ``choices``
     restricts str and str_list values; ``minimum``/``maximum`` bound numbers; ``check(value,
     values)`` returns an error message or None, and may look at the other resolved values.
+    ``presentation`` marks a parameter that changes only how results are shown, never a number
+    computed (the key-coverage test lets such a parameter leave the run keys unchanged).
     """
 
     name: str
@@ -40,6 +42,7 @@ class Param:
     minimum: float | None = None
     maximum: float | None = None
     check: Callable[[Any, Mapping[str, Any]], str | None] | None = None
+    presentation: bool = False
 
     def coerce(self, value: Any) -> Any:
         """Convert a value (possibly a command-line string) to this parameter's type."""
@@ -138,6 +141,12 @@ class NotebookSpec:
         )
 
 
+def stable_hash(payload: Mapping[str, Any]) -> str:
+    """A short hash of a JSON-able mapping that does not depend on key order."""
+    text = json.dumps(dict(payload), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 @dataclasses.dataclass(frozen=True)
 class Config:
     """A resolved, validated, hashable notebook configuration."""
@@ -147,6 +156,12 @@ class Config:
     values: Mapping[str, Any]
     overrides: tuple[str, ...]
     version: int
+    spec: NotebookSpec | None = dataclasses.field(default=None, compare=False, repr=False)
+
+    @property
+    def directory(self) -> str:
+        """The results-store folder of this notebook's own tables."""
+        return self.notebook
 
     def __getitem__(self, name: str) -> Any:
         return self.values[name]
@@ -161,19 +176,21 @@ class Config:
         return {"notebook": self.notebook, "version": self.version, **dict(self.values)}
 
     def hash(self, **extra: Any) -> str:
-        """A short stable hash of everything that determines the results (not the profile name)."""
-        payload = json.dumps({**self.to_dict(), **extra}, sort_keys=True, default=str)
-        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+        """A short stable hash of everything that determines the results.
+
+        The profile name is left out on purpose: a profile only presets values, and every value is
+        hashed, so two profiles that resolve to the same values share their results.
+        """
+        return stable_hash({**self.to_dict(), **extra})
 
     def table(self):
         """A table of parameter, value used, value in the paper (shown on every executed page)."""
         import pandas as pd
 
-        from nevolab.figures import get_spec
-
-        spec = get_spec(self.notebook)
+        if self.spec is None:
+            raise ValueError(f"config of {self.notebook!r} was built without its spec; use config.resolve")
         rows = []
-        for param in spec.params:
+        for param in self.spec.params:
             value = self.values[param.name]
             rows.append({
                 "parameter": param.name,
@@ -209,4 +226,38 @@ def resolve(spec: NotebookSpec, profile: str = "default", **overrides: Any) -> C
         message = spec.check(values)
         if message:
             raise ConfigError(message)
-    return Config(spec.name, profile, values, tuple(sorted(explicit)), spec.version)
+    return Config(spec.name, profile, values, tuple(sorted(explicit)), spec.version, spec)
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    """Base of a study's frozen run config: everything one cached unit of runs depends on.
+
+    A subclass is a frozen dataclass whose fields are the run's parameters; ``KIND`` names its
+    results-store folder and ``VERSION`` (or a ``version`` property) moves when a library change
+    alters its numbers. Every field is hashed together with the kind and version, so a parameter
+    cannot be left out of the cache key. The run config is passed whole to the study's
+    ``make_train(run)``; there are no hand-built values dicts.
+    """
+
+    KIND: ClassVar[str] = ""
+    VERSION: ClassVar[int] = 1
+    profile: ClassVar[str] = "-"
+
+    @property
+    def version(self) -> int:
+        return self.VERSION
+
+    @property
+    def directory(self) -> str:
+        return self.KIND
+
+    def to_dict(self) -> dict[str, Any]:
+        # "notebook" names the store folder: the key scheme predates run configs, and keeping it
+        # keeps every committed result's file name.
+        fields = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
+        return {"notebook": self.KIND, "version": self.version, **fields}
+
+    def hash(self, **extra: Any) -> str:
+        """The cache key: every field, the kind and the version."""
+        return stable_hash({**self.to_dict(), **extra})

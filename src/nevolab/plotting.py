@@ -7,11 +7,14 @@ share its colour and differ in line style.
 
 from __future__ import annotations
 
+import dataclasses
+
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from numpy.typing import ArrayLike
 
 OKABE_ITO = {
     "black": "#000000",
@@ -25,36 +28,41 @@ OKABE_ITO = {
     "grey": "#999999",
 }
 
-METHOD_COLORS = {
+@dataclasses.dataclass(frozen=True)
+class Style:
+    """How one method is drawn on every page: its colour, line style and legend label."""
+
+    color: str
+    label: str
+    linestyle: str = "-"
+
+
+#: The style table: one entry per method of every study (variants share their method's colour).
+STYLES: dict[str, Style] = {
     # Study A
-    "backprop": OKABE_ITO["black"],
-    "cosyne": OKABE_ITO["blue"],
-    "de": OKABE_ITO["vermillion"],
-    "ea": OKABE_ITO["green"],
+    "backprop": Style(OKABE_ITO["black"], "Backprop (Adagrad)"),
+    "cosyne": Style(OKABE_ITO["blue"], "CoSyNE"),
+    "de": Style(OKABE_ITO["vermillion"], "Differential Evolution"),
+    "ea": Style(OKABE_ITO["green"], "(μ,ρ,λ)-EA"),
+    "cosyne_idct": Style(OKABE_ITO["blue"], "CoSyNE (IDCT)", "--"),
+    "de_idct": Style(OKABE_ITO["vermillion"], "DE (IDCT)", "--"),
+    "ea_idct": Style(OKABE_ITO["green"], "EA (IDCT)", "--"),
     # Study B
-    "es_snr": OKABE_ITO["blue"],
-    "es_imp": OKABE_ITO["orange"],
-    "es_random": OKABE_ITO["grey"],
-    "permute_weights": OKABE_ITO["purple"],
-    "permute_mask": OKABE_ITO["sky_blue"],
-    "gd_imp": OKABE_ITO["black"],
+    "es_snr": Style(OKABE_ITO["blue"], "ES-SNR"),
+    "es_imp": Style(OKABE_ITO["orange"], "ES-IMP"),
+    "es_random": Style(OKABE_ITO["grey"], "ES-Random"),
+    "permute_weights": Style(OKABE_ITO["purple"], "mask/permuted"),
+    "permute_mask": Style(OKABE_ITO["sky_blue"], "permuted/permuted"),
+    "gd_imp": Style(OKABE_ITO["black"], "GD-IMP"),
     # Study C
-    "dense": OKABE_ITO["black"],
-    "lowrank": OKABE_ITO["blue"],
-    "small_dense": OKABE_ITO["orange"],
-    "lowrank_r1": OKABE_ITO["sky_blue"],
-    "adam": OKABE_ITO["grey"],
+    "dense": Style(OKABE_ITO["black"], "dense"),
+    "lowrank": Style(OKABE_ITO["blue"], "low-rank"),
+    "small_dense": Style(OKABE_ITO["orange"], "small dense"),
+    "lowrank_r1": Style(OKABE_ITO["sky_blue"], "rank 1"),
+    "adam": Style(OKABE_ITO["grey"], "Adam"),
 }
 
-METHOD_LABELS = {
-    "backprop": "Backprop (Adagrad)",
-    "cosyne": "CoSyNE",
-    "de": "Differential Evolution",
-    "ea": "(μ,ρ,λ)-EA",
-    "cosyne_idct": "CoSyNE (IDCT)",
-    "de_idct": "DE (IDCT)",
-    "ea_idct": "EA (IDCT)",
-}
+METHOD_COLORS = {name: style.color for name, style in STYLES.items()}
 
 
 def base_method(method: str) -> str:
@@ -62,16 +70,29 @@ def base_method(method: str) -> str:
     return method.removesuffix("_idct").removesuffix("_faithful")
 
 
+def style_of(method: str) -> Style:
+    """The style of ``method``, or of the method it is a variant of; grey for unknown names."""
+    if method in STYLES:
+        return STYLES[method]
+    base = STYLES.get(base_method(method))
+    if base is not None:
+        return dataclasses.replace(base, label=method)
+    return Style(OKABE_ITO["grey"], method)
+
+
 def method_color(method: str) -> str:
-    return METHOD_COLORS.get(base_method(method), OKABE_ITO["grey"])
+    """The colour of ``method`` (see :data:`STYLES`)."""
+    return style_of(method).color
 
 
 def method_linestyle(method: str) -> str:
-    return "--" if method.endswith("_idct") else "-"
+    """The line style of ``method`` (IDCT variants dashed)."""
+    return style_of(method).linestyle
 
 
 def method_label(method: str) -> str:
-    return METHOD_LABELS.get(method, method)
+    """The legend label of ``method``."""
+    return style_of(method).label
 
 
 def set_theme() -> None:
@@ -80,6 +101,17 @@ def set_theme() -> None:
                   rc={"figure.dpi": 110, "savefig.dpi": 110, "axes.spines.right": False,
                       "axes.spines.top": False, "legend.frameon": False})
     mpl.rcParams["figure.constrained_layout.use"] = True
+
+
+def band(ax: plt.Axes, x: ArrayLike, center: ArrayLike, low: ArrayLike, high: ArrayLike, method: str,
+         label: str | None = None) -> None:
+    """A curve with a shaded band from ``low`` to ``high``, drawn in ``method``'s style (the book's
+    one band plot: every study's mean ± spread curves go through it)."""
+    style = style_of(method)
+    ax.plot(x, center, color=style.color, linestyle=style.linestyle, linewidth=1.8,
+            label=style.label if label is None else label)
+    ax.fill_between(x, np.asarray(low, float), np.asarray(high, float), color=style.color, alpha=0.15,
+                    linewidth=0)
 
 
 def mean_band(ax: plt.Axes, table: pd.DataFrame, x: str, y: str, method: str, by: str = "repeat",
@@ -91,8 +123,4 @@ def mean_band(ax: plt.Axes, table: pd.DataFrame, x: str, y: str, method: str, by
         half = grouped.std(ddof=1).fillna(0.0)
     else:
         half = 1.96 * grouped.sem().fillna(0.0)
-    xs = mean.index.to_numpy()
-    ax.plot(xs, mean.to_numpy(), color=method_color(method), linestyle=method_linestyle(method),
-            label=method_label(method), linewidth=1.8)
-    ax.fill_between(xs, np.asarray(mean - half), np.asarray(mean + half), color=method_color(method),
-                    alpha=0.15, linewidth=0)
+    band(ax, mean.index.to_numpy(), mean.to_numpy(), mean - half, mean + half, method)

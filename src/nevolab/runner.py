@@ -3,13 +3,16 @@
 The run loop follows the purejaxrl pattern: a run is a pure function of its PRNG key, one
 ``lax.scan`` over generations, and many runs are ``jit(vmap(train))(keys)``. Per-generation keys
 are ``fold_in(run_key, generation)``, so a run gives the same numbers whether it is executed in
-one scan or in host-side chunks (which is how long runs show a progress bar). A chunk derives the
-keys of all its generations before its scan (see :func:`make_chunk`).
+one scan or in host-side chunks (which is how long runs show a progress bar and how they resume
+after a kill: with a ``checkpoint`` path the states and metrics so far are written atomically after
+every chunk). A chunk derives the keys of all its generations before its scan (see :func:`make_chunk`).
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Protocol
 
 import jax
@@ -17,7 +20,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from nevolab.algorithms.base import sanitize_fitness
+from nevolab import xla
+from nevolab.paths import atomic_write
 
 PyTree = Any
 # fitness_fn(genotypes (n, num_dims), generation (), data) -> losses (n,)
@@ -27,9 +31,6 @@ FitnessFn = Callable[[jax.Array, jax.Array, Any], jax.Array]
 StepFn = Callable[[Any, Any, jax.Array, Any], tuple[Any, dict[str, jax.Array]]]
 
 
-# Initialisation runs once, so it is compiled without LLVM optimisation: XLA:CPU spends tens of
-# seconds optimising the inlined threefry PRNG kernels of a population initialisation otherwise.
-INIT_COMPILER_OPTIONS = {"xla_backend_optimization_level": 0}
 
 
 class Algorithm(Protocol):
@@ -52,7 +53,8 @@ def evaluate_population(loss_fn: Callable[..., jax.Array], genotypes: jax.Array,
 
     With several devices the population axis is sharded across them (padded to a multiple of the
     device count, the padding discarded afterwards), so the same code runs on one CPU, one GPU or
-    many. Works inside ``jit`` and under an outer ``vmap`` over seeds. NaN/inf losses become +inf.
+    many. Works inside ``jit`` and under an outer ``vmap`` over seeds. The losses are returned as
+    computed: the algorithm's ``tell`` sanitises them (NaN/inf become +inf), once per generation.
     """
     mesh = population_mesh()
     num_individuals = genotypes.shape[0]
@@ -63,7 +65,7 @@ def evaluate_population(loss_fn: Callable[..., jax.Array], genotypes: jax.Array,
         genotypes = jax.lax.with_sharding_constraint(
             genotypes, NamedSharding(mesh, PartitionSpec("population")))
     losses = jax.vmap(lambda genotype: loss_fn(genotype, *args))(genotypes)
-    return sanitize_fitness(losses[:num_individuals])
+    return losses[:num_individuals]
 
 
 def generation_key(run_key: jax.Array, generation: jax.Array) -> jax.Array:
@@ -92,7 +94,7 @@ def make_generation_step(algorithm: Algorithm, params: Any, fitness_fn: FitnessF
                                   lambda genotypes: fitness_fn(genotypes, generation, data))
         key_ask, key_tell = keys
         population, state = algorithm.ask(key_ask, state, params)
-        fitness = sanitize_fitness(fitness_fn(population, generation, data))
+        fitness = fitness_fn(population, generation, data)  # sanitised once, by tell
         state, metrics = algorithm.tell(key_tell, population, fitness, state, params)
         metrics.setdefault("num_evaluations", jnp.asarray(population.shape[0], jnp.int32))
         return state, metrics
@@ -160,7 +162,8 @@ def initial_arguments(init_fn: Callable[[jax.Array], Any], key: jax.Array, data:
     ``repeats`` runs (leading axis) from keys split from it, initialised as :func:`run_vmapped` does."""
     if repeats is None:
         run_key, init_key = jax.random.split(key)
-        return jax.jit(init_fn, compiler_options=INIT_COMPILER_OPTIONS)(init_key), run_key, jnp.int32(0), data
+        state = jax.jit(init_fn, compiler_options=xla.compiler_options("init"))(init_key)
+        return state, run_key, jnp.int32(0), data
     states, run_keys = init_runs(init_fn, jax.random.split(key, repeats))
     return states, run_keys, jnp.int32(0), data
 
@@ -169,7 +172,7 @@ def init_runs(init_fn: Callable[[jax.Array], Any], keys: jax.Array) -> tuple[Any
     """The initial states of ``len(keys)`` runs and their run keys: each key splits into a run key
     and an initialisation key."""
     run_keys, init_keys = jax.vmap(lambda k: tuple(jax.random.split(k)))(keys)
-    return jax.jit(jax.vmap(init_fn), compiler_options=INIT_COMPILER_OPTIONS)(init_keys), run_keys
+    return jax.jit(jax.vmap(init_fn), compiler_options=xla.compiler_options("init"))(init_keys), run_keys
 
 
 def vmap_runs(chunk: Callable) -> Callable:
@@ -188,27 +191,83 @@ def compile_chunk(step: StepFn, num_generations: int, args: tuple, vmapped: bool
     return jax.jit(chunk).lower(*args).compile(compiler_options=compiler_options)
 
 
+def _host_leaf(leaf: Any) -> np.ndarray:
+    """A state leaf as a numpy array (typed PRNG keys as their raw key data)."""
+    if jnp.issubdtype(leaf.dtype, jax.dtypes.prng_key):
+        return np.asarray(jax.random.key_data(leaf))
+    return np.asarray(leaf)
+
+
+def save_checkpoint(path: Path, fingerprint: str, next_generation: int, states: Any,
+                    metrics: dict[str, np.ndarray]) -> None:
+    """Write the runs' states and their metrics so far to ``path``, atomically."""
+    arrays = {f"state_{i}": _host_leaf(leaf) for i, leaf in enumerate(jax.tree_util.tree_leaves(states))}
+    arrays.update({f"metric_{name}": value for name, value in metrics.items()})
+    buffer = io.BytesIO()
+    np.savez(buffer, __fingerprint=np.asarray(fingerprint), __next=np.asarray(next_generation), **arrays)
+    atomic_write(path, buffer.getvalue())
+
+
+def load_checkpoint(path: Path, fingerprint: str, like_states: Any
+                    ) -> tuple[int, Any, dict[str, np.ndarray]] | None:
+    """``(next_generation, states, metrics)`` from ``path``, or None when there is none or it belongs
+    to other runs. ``like_states`` (freshly initialised states) gives the pytree structure and the
+    leaves that are PRNG keys."""
+    if not path.exists():
+        return None
+    with np.load(path) as stored:
+        if str(stored["__fingerprint"]) != fingerprint:
+            return None
+        leaves, treedef = jax.tree_util.tree_flatten(like_states)
+        restored = []
+        for i, leaf in enumerate(leaves):
+            value = stored[f"state_{i}"]
+            if jnp.issubdtype(leaf.dtype, jax.dtypes.prng_key):
+                restored.append(jax.random.wrap_key_data(value, impl=jax.random.key_impl(leaf)))
+            else:
+                restored.append(jnp.asarray(value, leaf.dtype))
+        metrics = {name.removeprefix("metric_"): stored[name] for name in stored.files
+                   if name.startswith("metric_")}
+        return int(stored["__next"]), jax.tree_util.tree_unflatten(treedef, restored), metrics
+
+
+def _fingerprint(keys: jax.Array, num_generations: int, chunk_length: int, states: Any) -> str:
+    """What a checkpoint must match to be resumed: the runs' keys, length, chunking and state shapes."""
+    import hashlib
+
+    shapes = [(tuple(leaf.shape), str(leaf.dtype)) for leaf in jax.tree_util.tree_leaves(states)]
+    text = repr((np.asarray(jax.random.key_data(keys)).tolist(), num_generations, chunk_length, shapes))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def run_vmapped(init_fn: Callable[[jax.Array], Any], step: StepFn, keys: jax.Array, num_generations: int,
                 data: Any = None, chunk_length: int | None = None, progress: bool = False,
-                description: str = "", compiler_options: dict[str, Any] | None = None
-                ) -> tuple[Any, dict[str, np.ndarray]]:
+                description: str = "", compiler_options: dict[str, Any] | None = None,
+                checkpoint: Path | None = None) -> tuple[Any, dict[str, np.ndarray]]:
     """Run ``len(keys)`` independent runs of ``num_generations``, vmapped over keys.
 
     ``init_fn(key) -> state`` and ``step(state, keys, generation, data) -> (state, metrics)`` are
     pure; ``data`` is shared by all runs.
     Without ``chunk_length`` the whole run is one compiled scan; with it, the host loops over
-    equal chunks and shows a tqdm bar (the result is identical). ``compiler_options`` (XLA debug
-    options, e.g. :func:`nevolab.studies.autoencoders.run_compiler_options`) are used to compile the
-    chunks. Returns the final states and the metrics stacked as numpy arrays of shape
+    equal chunks and shows a tqdm bar (the result is identical). ``compiler_options`` (from
+    :func:`nevolab.xla.compiler_options`) are used to compile the chunks. With ``checkpoint``, the
+    states and metrics are saved there after every chunk and a matching checkpoint is resumed, so a
+    killed run continues where it stopped with identical numbers; the file is removed at the end.
+    Returns the final states and the metrics stacked as numpy arrays of shape
     (num_runs, num_generations).
     """
     if num_generations < 1:
         raise ValueError(f"num_generations must be at least 1; got {num_generations}")
     chunk_length = min(chunk_length or num_generations, num_generations)
     states, run_keys = init_runs(init_fn, keys)
-    compiled: dict[int, Callable] = {}
+    fingerprint = _fingerprint(keys, num_generations, chunk_length, states) if checkpoint else ""
+    first = 0
     pieces: list[dict[str, np.ndarray]] = []
-    starts = range(0, num_generations, chunk_length)
+    if checkpoint is not None and (resumed := load_checkpoint(checkpoint, fingerprint, states)) is not None:
+        first, states, done = resumed
+        pieces.append(done)
+    compiled: dict[int, Callable] = {}
+    starts = range(first, num_generations, chunk_length)
     if progress:
         from tqdm.auto import tqdm
 
@@ -219,5 +278,14 @@ def run_vmapped(init_fn: Callable[[jax.Array], Any], step: StepFn, keys: jax.Arr
             compiled[length] = jax.jit(vmap_runs(make_chunk(step, length)), compiler_options=compiler_options)
         states, metrics = compiled[length](states, run_keys, jnp.asarray(start, jnp.int32), data)
         pieces.append(jax.tree_util.tree_map(np.asarray, metrics))
-    stacked = {name: np.concatenate([piece[name] for piece in pieces], axis=1) for name in pieces[0]}
-    return states, stacked
+        if checkpoint is not None and start + length < num_generations:
+            pieces = [_concatenate(pieces)]
+            save_checkpoint(checkpoint, fingerprint, start + length, states, pieces[0])
+    if checkpoint is not None:
+        checkpoint.unlink(missing_ok=True)
+    return states, _concatenate(pieces)
+
+
+def _concatenate(pieces: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Metrics of consecutive chunks joined along the generations axis."""
+    return {name: np.concatenate([piece[name] for piece in pieces], axis=1) for name in pieces[0]}

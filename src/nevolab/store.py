@@ -1,14 +1,18 @@
-"""The results store: tidy tables cached by config hash, with provenance, written atomically.
+"""The results store: tidy tables cached by key, with provenance, written atomically, computed once.
 
-``data/results/<notebook>/<config-hash>.csv`` holds the table and ``<config-hash>.json`` its
-provenance: the full config, seeds, git commit, package versions, device, wall time and date, plus
-the table's SHA-256 and columns. The JSON is written last, so a result without a valid JSON record
-never counts as present. On load everything is checked (record parses, schema, config hash, table
-checksum, columns); anything wrong is reported and recomputed, never silently used.
+A key is a notebook's :class:`~nevolab.config.Config` or a study's
+:class:`~nevolab.config.RunConfig`: ``data/results/<key.directory>/<key.hash()>.csv`` holds the
+table and ``<hash>.json`` its provenance: the full key, seeds, git commit, package versions, device,
+wall time and date, plus the table's SHA-256 and columns. The JSON is written last, so a result
+without a valid JSON record never counts as present, and a kill at any moment leaves no partial
+table. On load everything is checked (record parses, schema, key hash, table checksum, columns);
+anything wrong is reported and recomputed, never silently used. Computing holds a per-key file lock,
+so two processes asking for the same key compute it once: the second waits, then loads.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import hashlib
 import io
@@ -16,31 +20,32 @@ import json
 import os
 import platform
 import subprocess
-import tempfile
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 
-from nevolab.config import Config
+from nevolab.paths import atomic_write, file_lock, repo_root, results_dir
 
 SCHEMA_VERSION = 1
 PACKAGES = ("nevolab", "jax", "jaxlib", "evosax", "flax", "optax", "gymnax", "numpy", "scipy", "pandas")
 
 
-def repo_root() -> Path:
-    """The project checkout (the package is installed editable from ``src/``)."""
-    return Path(__file__).resolve().parents[2]
+class Key(Protocol):
+    """What the store needs of a key (a notebook ``Config`` or a study's ``RunConfig``)."""
 
+    profile: str
 
-def results_dir() -> Path:
-    """``data/results`` in the checkout, or ``$NEVOLAB_RESULTS_DIR`` (the tests use a temp dir)."""
-    override = os.environ.get("NEVOLAB_RESULTS_DIR")
-    return Path(override) if override else repo_root() / "data" / "results"
+    @property
+    def directory(self) -> str: ...
+
+    def hash(self) -> str: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
 
 
 def git_commit() -> str:
@@ -103,20 +108,6 @@ def machine() -> dict[str, Any]:
     }
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
 def table_to_bytes(table: pd.DataFrame) -> bytes:
     buffer = io.StringIO()
     table.to_csv(buffer, index=False, float_format="%.9g")
@@ -127,13 +118,19 @@ class StaleResult(Exception):
     """A cached result that cannot be used; the message says why."""
 
 
-def paths_for(config: Config) -> tuple[Path, Path]:
-    directory = results_dir() / config.notebook
-    key = config.hash()
-    return directory / f"{key}.csv", directory / f"{key}.json"
+def paths_for(key: Key) -> tuple[Path, Path]:
+    """The table and provenance files of ``key``."""
+    directory = results_dir() / key.directory
+    digest = key.hash()
+    return directory / f"{digest}.csv", directory / f"{digest}.json"
 
 
-def load(config: Config, columns: list[str] | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+def lock_path(key: Key) -> Path:
+    """The lock file of ``key`` (kept beside the results, not committed)."""
+    return results_dir() / ".locks" / f"{key.directory}-{key.hash()}.lock"
+
+
+def load(config: Key, columns: list[str] | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The cached table and provenance for ``config``; raises :class:`StaleResult` or FileNotFoundError."""
     table_path, record_path = paths_for(config)
     if not record_path.exists():
@@ -159,13 +156,13 @@ def load(config: Config, columns: list[str] | None = None) -> tuple[pd.DataFrame
     return table, record
 
 
-def save(config: Config, table: pd.DataFrame, wall_time_s: float, seeds: Any = None) -> dict[str, Any]:
+def save(config: Key, table: pd.DataFrame, wall_time_s: float, seeds: Any = None) -> dict[str, Any]:
     """Write the table, then its provenance record, each atomically."""
     table_path, record_path = paths_for(config)
     data = table_to_bytes(table)
     record = {
         "schema_version": SCHEMA_VERSION,
-        "notebook": config.notebook,
+        "notebook": config.directory,
         "config_hash": config.hash(),
         "profile": config.profile,
         "config": config.to_dict(),
@@ -179,25 +176,63 @@ def save(config: Config, table: pd.DataFrame, wall_time_s: float, seeds: Any = N
         "columns": list(table.columns),
         "table_sha256": hashlib.sha256(data).hexdigest(),
     }
-    _atomic_write(table_path, data)
-    _atomic_write(record_path, (json.dumps(record, indent=2, sort_keys=True) + "\n").encode())
+    atomic_write(table_path, data)
+    atomic_write(record_path, (json.dumps(record, indent=2, sort_keys=True) + "\n").encode())
     return record
 
 
-def cached(config: Config, compute: Callable[[], pd.DataFrame], fresh: bool = False,
-           seeds: Any = None, columns: list[str] | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Load the results for ``config`` if present and valid, else compute and save them."""
-    if not fresh:
-        try:
-            return load(config, columns)
-        except FileNotFoundError:
-            pass
-        except StaleResult as reason:
-            warnings.warn(f"recomputing {config.notebook}: {reason}", stacklevel=2)
-    start = time.perf_counter()
-    table = compute()
-    record = save(config, table, time.perf_counter() - start, seeds)
+def _load_valid(key: Key, columns: list[str] | None) -> tuple[pd.DataFrame, dict[str, Any]] | None:
+    """The stored result of ``key``, or None when absent or unusable (an unusable one is reported)."""
+    try:
+        return load(key, columns)
+    except FileNotFoundError:
+        return None
+    except StaleResult as reason:
+        warnings.warn(f"recomputing {key.directory}: {reason}", stacklevel=3)
+        return None
+
+
+@contextlib.contextmanager
+def _locked(keys: Sequence[Key]):
+    """Hold the locks of ``keys`` (in hash order, so two processes never wait on each other)."""
+    with contextlib.ExitStack() as stack:
+        for key in sorted(keys, key=lambda k: (k.directory, k.hash())):
+            stack.enter_context(file_lock(lock_path(key)))
+        yield
+
+
+def cached_many(keys: Sequence[Key], compute: Callable[[], Sequence[pd.DataFrame]], fresh: bool = False,
+                seeds: Any = None) -> list[tuple[pd.DataFrame, dict[str, Any]]]:
+    """Several tables made by one computation (``compute()`` returns them in the order of ``keys``):
+    all loaded when all are stored and valid, else computed once under the keys' locks and saved."""
+    if not fresh and all(loaded := [_load_valid(key, None) for key in keys]):
+        return loaded
+    with _locked(keys):
+        # Another process may have computed them while this one waited for the locks.
+        if not fresh and all(loaded := [_load_valid(key, None) for key in keys]):
+            return loaded
+        start = time.perf_counter()
+        tables = list(compute())
+        if len(tables) != len(keys):
+            raise ValueError(f"compute returned {len(tables)} tables for {len(keys)} keys")
+        seconds = time.perf_counter() - start
+        records = [save(key, table, seconds, seeds) for key, table in zip(keys, tables, strict=True)]
     # Reload so a fresh run and a cached run return exactly the same (CSV-rounded) numbers.
+    return [(load(key)[0], record) for key, record in zip(keys, records, strict=True)]
+
+
+def cached(config: Key, compute: Callable[[], pd.DataFrame], fresh: bool = False,
+           seeds: Any = None, columns: list[str] | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Load the results for ``config`` if present and valid, else compute and save them (once, under
+    the key's lock)."""
+    if not fresh and (loaded := _load_valid(config, columns)) is not None:
+        return loaded
+    with _locked([config]):
+        if not fresh and (loaded := _load_valid(config, columns)) is not None:
+            return loaded
+        start = time.perf_counter()
+        table = compute()
+        record = save(config, table, time.perf_counter() - start, seeds)
     return load(config, columns)[0], record
 
 

@@ -12,6 +12,11 @@ that ``jit`` can treat ``algo`` as static. Everything minimises. NevoLab's algor
 shape; the few that evaluate individuals one at a time (the original DE's asynchronous sweep)
 additionally expose ``step(key, state, params, fitness_fn)``, which the run loop prefers when present.
 
+The shared skeleton is :class:`PopulationAlgorithm`: its ``tell`` sanitises the fitness (the one
+place a generation's fitness is sanitised), updates the best-ever individual, computes the
+generation's metrics, lets the subclass update its population (``_tell``) and advances the
+generation counter, in that order.
+
 ``metrics`` always holds at least ``best_fitness`` (the running minimum), ``min_fitness``,
 ``mean_fitness`` and ``max_fitness`` of the generation, and ``num_evaluations`` (network
 evaluations spent in the generation).
@@ -19,12 +24,11 @@ evaluations spent in the generation).
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 from flax import struct
-
-# Longest axis that stable_argsort ranks by pairwise comparisons (n^2 work) rather than by sorting.
-SMALL_SORT = 32
 
 
 @struct.dataclass
@@ -80,118 +84,27 @@ def generation_metrics(state: PopulationState, fitness: jax.Array, num_evaluatio
     }
 
 
-@jax.custom_batching.custom_vmap
-def materialize(values: jax.Array) -> jax.Array:
-    """``values``, computed into a buffer of their own instead of fused into their consumers.
+class PopulationAlgorithm:
+    """evosax's ``init/ask/tell`` with one ``tell`` skeleton; subclasses write ``_tell`` (and may
+    extend ``_metrics``). Structural choices are attributes fixed at construction, so ``jit`` can
+    treat an algorithm as static."""
 
-    XLA fuses an elementwise producer into each consumer, even one that reads every element many
-    times (a pairwise comparison reads it n times, a gather of rows reads a row index once per
-    column), and then recomputes the producer that often: ruinous when it is a PRNG kernel.
-    ``lax.optimization_barrier`` does not prevent this on XLA:CPU (it is expanded before fusion); a
-    conditional does, as XLA never fuses across one. The result always equals ``values``: the
-    predicate is False only for a NaN first element, whose branch returns ``values + 0`` (equal
-    elementwise); for integers and booleans it is always True. The branches must differ, or XLA
-    removes the conditional.
-    """
-    first = values.reshape(-1)[:1]
-    if jnp.issubdtype(values.dtype, jnp.inexact):
-        return jax.lax.cond(jnp.all(first == first), lambda v: v, lambda v: v + 0, values)
-    if values.dtype == jnp.bool_:
-        return materialize(values.astype(jnp.int8)).astype(jnp.bool_)
-    if jnp.issubdtype(values.dtype, jnp.unsignedinteger):  # XLA folds "unsigned >= 0"
-        signed = jnp.dtype(f"int{values.dtype.itemsize * 8}")
-        as_signed = jax.lax.bitcast_convert_type(values, signed)
-        return jax.lax.bitcast_convert_type(materialize(as_signed), values.dtype)
-    # Always True for a signed integer; the other branch is never taken.
-    always = jnp.all(first >= jnp.iinfo(values.dtype).min)
-    return jax.lax.cond(always, lambda v: v, jnp.zeros_like, values)
+    population_size: int
 
+    def tell(self, key: jax.Array, population: jax.Array, fitness: jax.Array, state: PopulationState,
+             params: Any) -> tuple[PopulationState, dict[str, jax.Array]]:
+        """Sanitise → update the best → metrics → the algorithm's own update → count the generation."""
+        fitness = sanitize_fitness(fitness)
+        state = update_best(state, population, fitness)
+        metrics = self._metrics(state, fitness)
+        state = self._tell(key, population, fitness, state, params)
+        return state.replace(generation_counter=state.generation_counter + 1), metrics
 
-@materialize.def_vmap
-def _materialize_vmap(axis_size: int, in_batched: list[bool], values: jax.Array):
-    # Materialise the whole batch with one unbatched predicate: a batched one would turn the
-    # conditional into a select, which XLA fuses.
-    del axis_size
-    return materialize(values), in_batched[0]
+    def _metrics(self, state: PopulationState, fitness: jax.Array) -> dict[str, jax.Array]:
+        """The generation's metrics (``state`` has the best updated; ``fitness`` is sanitised)."""
+        return generation_metrics(state, fitness, self.population_size)
 
-
-def stable_argsort(values: jax.Array, axis: int = -1) -> jax.Array:
-    """``jnp.argsort(values, axis=axis, stable=True)`` for NaN-free floating-point ``values``,
-    without a sort when the axis is short.
-
-    XLA:CPU sorts small arrays slowly (a comparator call per comparison, one sort per column of a
-    batch), which dominated whole CoSyNE runs. Up to ``SMALL_SORT`` elements, the ranks are counted
-    from all pairwise comparisons instead (ties broken by index, as a stable sort does): elementwise
-    work that XLA fuses into one loop, giving the same permutation.
-    """
-    axis = axis % values.ndim
-    length = values.shape[axis]
-    if length > SMALL_SORT:
-        return jnp.argsort(values, axis=axis, stable=True)
-    # Materialise ``values`` first: otherwise XLA fuses their producer (often a PRNG kernel) into
-    # the comparisons below and recomputes it for every pair.
-    values = materialize(values)
-    # The compared element k gets its own axis right after ``axis`` (which holds i), so that the
-    # sums below run over a non-minor axis when ``axis`` is not the last one: vector work over the
-    # trailing axis, rather than a transposed copy and short sequential sums.
-    v_i = jnp.expand_dims(values, axis + 1)
-    v_k = jnp.expand_dims(values, axis)
-    i_index, k_index = _pair_indices(values.ndim, axis, length)
-    # rank[i] = #{k: v_k < v_i} + #{k < i: v_k == v_i}: where element i lands in sorted order.
-    before = (v_k < v_i) | ((v_k == v_i) & (k_index < i_index))
-    rank = jnp.sum(before, axis=axis + 1, dtype=jnp.int32)
-    # order[r] = the i whose rank is r.
-    return inverse_permutation(rank, axis)
-
-
-def _pair_indices(ndim: int, axis: int, length: int) -> tuple[jax.Array, jax.Array]:
-    """Index grids for all pairs along ``axis`` of an ``ndim``-array: the first index on ``axis``,
-    the second on a new axis inserted right after it (size 1 on every other axis)."""
-    shape = [1] * (ndim + 1)
-    shape[axis], shape[axis + 1] = length, length
-    return (jax.lax.broadcasted_iota(jnp.int32, shape, axis),
-            jax.lax.broadcasted_iota(jnp.int32, shape, axis + 1))
-
-
-def inverse_permutation(permutation: jax.Array, axis: int = -1) -> jax.Array:
-    """``inverse[permutation[i]] = i`` for a permutation of ``0..n-1`` along ``axis``, by a
-    scatter-free comparison (fused elementwise work, fast for the small n of CoSyNE's rankings)."""
-    axis = axis % permutation.ndim
-    # r: the output position (at ``axis``); i: the input position (on the axis inserted after it).
-    r_index, i_index = _pair_indices(permutation.ndim, axis, permutation.shape[axis])
-    hits = jnp.expand_dims(permutation, axis) == r_index
-    return jnp.sum(jnp.where(hits, i_index, 0), axis=axis + 1, dtype=jnp.int32)
-
-
-def take_rows(values: jax.Array, rows: jax.Array) -> jax.Array:
-    """``values[rows]`` for a short leading axis, as a chain of selects (exact, like a gather).
-
-    XLA:CPU gathers element by element with index arithmetic per element; for the few rows of a
-    small population a fused chain of ``where`` over the candidate rows is several times faster.
-    """
-    expand = (slice(None),) * rows.ndim + (None,) * (values.ndim - 1)
-    return take_along_rows(values, jnp.broadcast_to(rows[expand], rows.shape + values.shape[1:]))
-
-
-def take_along_rows(values: jax.Array, indices: jax.Array) -> jax.Array:
-    """``jnp.take_along_axis(values, indices, axis=0)`` for a short leading axis, as a chain of
-    selects: ``out[i, j] = values[indices[i, j], j]`` (see :func:`take_rows`)."""
-    chosen = jnp.broadcast_to(values[0], indices.shape)
-    for row in range(1, values.shape[0]):
-        chosen = jnp.where(indices == row, values[row], chosen)
-    return chosen
-
-
-def sparse_cauchy(key: jax.Array, where: jax.Array, scale: jax.Array | float = 1.0) -> jax.Array:
-    """``jnp.where(where, scale * jax.random.cauchy(key, where.shape), 0.0)``, bit for bit, faster.
-
-    ``jax.random.cauchy`` is ``tan(pi * (u - 1/2))`` with ``u ~ U[eps, 1)``. XLA:CPU evaluates
-    ``tan`` with a scalar library call per element (~18 ns, against ~2 ns for ``exp``), which made
-    CoSyNE's Cauchy mutation the costliest kernel of a run although only a few genes mutate. Here
-    ``tan`` sees ``0`` wherever no gene mutates (the library's fast path), and the same argument
-    as ``jax.random.cauchy`` where one does, so the mutated genes get the same bits.
-    """
-    dtype = jnp.result_type(float)
-    u = jax.random.uniform(key, where.shape, dtype, minval=jnp.finfo(dtype).eps, maxval=1.0)
-    angle = jax.lax.mul(jnp.asarray(jnp.pi, dtype), jax.lax.sub(u, jnp.asarray(0.5, dtype)))
-    return jnp.where(where, scale * jax.lax.tan(jnp.where(where, angle, 0.0)), 0.0)
+    def _tell(self, key: jax.Array, population: jax.Array, fitness: jax.Array, state: PopulationState,
+              params: Any) -> PopulationState:
+        """The algorithm's own update of the population from its sanitised ``fitness``."""
+        raise NotImplementedError

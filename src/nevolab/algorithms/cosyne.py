@@ -24,17 +24,17 @@ import jax.numpy as jnp
 from flax import struct
 
 from nevolab.algorithms.base import (
+    PopulationAlgorithm,
     PopulationState,
-    generation_metrics,
     init_population_state,
+)
+from nevolab.xla import (
     inverse_permutation,
     materialize,
-    sanitize_fitness,
     sparse_cauchy,
     stable_argsort,
     take_along_rows,
     take_rows,
-    update_best,
 )
 
 
@@ -44,7 +44,7 @@ class CoSyNEParams:
     gamma: float = 0.25  # scale of the Cauchy mutation
 
 
-class CoSyNE:
+class CoSyNE(PopulationAlgorithm):
     """CoSyNE with uniform crossover, Cauchy mutation and per-column permutation."""
 
     def __init__(self, population_size: int, num_dims: int, children: int, faithful: bool = False):
@@ -77,13 +77,9 @@ class CoSyNE:
         del key, params
         return state.population, state
 
-    def tell(self, key: jax.Array, population: jax.Array, fitness: jax.Array, state: PopulationState,
-             params: CoSyNEParams) -> tuple[PopulationState, dict[str, jax.Array]]:
+    def _tell(self, key: jax.Array, population: jax.Array, fitness: jax.Array, state: PopulationState,
+              params: CoSyNEParams) -> PopulationState:
         """Rank, recombine into the worst rows, mutate, permute."""
-        fitness = sanitize_fitness(fitness)
-        state = update_best(state, population, fitness)
-        metrics = generation_metrics(state, fitness, self.population_size)
-
         key_parents, key_mask, key_mutate_where, key_noise, key_permute = jax.random.split(key, 5)
         ranking = stable_argsort(fitness)  # best first
         num_pairs = self.children // 2
@@ -121,9 +117,4 @@ class CoSyNE:
             population = take_rows(in_rank_order, inverse_permutation(ranking))
 
         # Fitness of the new rows is unknown until the next evaluation.
-        state = state.replace(
-            population=population,
-            fitness=jnp.full_like(fitness, jnp.inf),
-            generation_counter=state.generation_counter + 1,
-        )
-        return state, metrics
+        return state.replace(population=population, fitness=jnp.full_like(fitness, jnp.inf))

@@ -34,7 +34,12 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from nevolab.algorithms.base import generation_metrics, sanitize_fitness, update_best
+from nevolab.algorithms.base import (
+    PopulationAlgorithm,
+    PopulationState,
+    generation_metrics,
+    init_population_state,
+)
 
 __all__ = ["DeepGA", "DeepGAParams", "DeepGAState", "genome_bytes", "mutation_delta", "rebuild_from_seeds"]
 
@@ -47,12 +52,9 @@ class DeepGAParams:
 
 
 @struct.dataclass
-class DeepGAState:
-    population: jax.Array  # (N, D) live genotypes
-    fitness: jax.Array  # (N,) +inf until evaluated
-    best_solution: jax.Array  # (D,)
-    best_fitness: jax.Array  # ()
-    generation_counter: jax.Array  # ()
+class DeepGAState(PopulationState):
+    """The shared population state, plus each member's seed list and its parent."""
+
     seeds: jax.Array  # (N, max_generations + 1, 2) uint32: init key, then one key per mutation
     seed_length: jax.Array  # (N,) int32: used entries of ``seeds`` (0: ancestry not tracked)
     parent_index: jax.Array  # (N,) int32: row of the parent in the previous population (-1 at init)
@@ -117,7 +119,7 @@ def genome_bytes(num_dims: int, seed_length: int | np.ndarray, dtype_bytes: int 
             "compression": network_bytes / max(seed_bytes, 1.0)}
 
 
-class DeepGA:
+class DeepGA(PopulationAlgorithm):
     """Truncation selection, unmutated elites, uniform cloning, per-gene Gaussian mutation."""
 
     def __init__(self, population_size: int, num_dims: int, num_elites: int, mutation_scales: jax.Array,
@@ -160,24 +162,23 @@ class DeepGA:
         generated it (see :meth:`sample_initial`) to track seed lists; without them lengths are 0."""
         del key, params
         n = self.population_size
-        fitness = sanitize_fitness(fitness)
         seeds = jnp.zeros((n, self.max_generations + 1, 2), jnp.uint32)
         if init_keys is None:
             length = jnp.zeros((n,), jnp.int32)
         else:
             seeds = seeds.at[:, 0].set(jnp.asarray(init_keys, jnp.uint32))
             length = jnp.ones((n,), jnp.int32)
-        best = jnp.argmin(fitness)
+        base = init_population_state(population, fitness)
         return DeepGAState(
-            population=population,
-            fitness=fitness,
-            best_solution=population[best],
-            best_fitness=fitness[best],
-            generation_counter=jnp.zeros((), jnp.int32),
+            population=base.population,
+            fitness=base.fitness,
+            best_solution=base.best_solution,
+            best_fitness=base.best_fitness,
+            generation_counter=base.generation_counter,
             seeds=seeds,
             seed_length=length,
             parent_index=jnp.full((n,), -1, jnp.int32),
-            parent_fitness=jnp.full((n,), jnp.inf, fitness.dtype),
+            parent_fitness=jnp.full((n,), jnp.inf, base.fitness.dtype),
             is_elite=jnp.zeros((n,), bool),
         )
 
@@ -186,14 +187,14 @@ class DeepGA:
         del key, params
         return state.population, state
 
-    def tell(self, key: jax.Array, population: jax.Array, fitness: jax.Array, state: DeepGAState,
-             params: DeepGAParams) -> tuple[DeepGAState, dict[str, jax.Array]]:
+    def _metrics(self, state: DeepGAState, fitness: jax.Array) -> dict[str, jax.Array]:
+        return {**generation_metrics(state, fitness, self.population_size),
+                **self._mutation_effects(fitness, state)}
+
+    def _tell(self, key: jax.Array, population: jax.Array, fitness: jax.Array, state: DeepGAState,
+              params: DeepGAParams) -> DeepGAState:
         """Truncate to the elites, refill with mutated uniform clones of them."""
         n, k = self.population_size, self.num_elites
-        fitness = sanitize_fitness(fitness)
-        state = update_best(state, population, fitness)
-        metrics = generation_metrics(state, fitness, n)
-        metrics.update(self._mutation_effects(fitness, state))
 
         key_parents, key_mutation = jax.random.split(raw_key(key))
         elites = jnp.argsort(fitness, stable=True)[:k]
@@ -214,17 +215,15 @@ class DeepGA:
         seeds = seeds.at[child_rows, slot].set(mutation_keys, mode="drop")
         length = length.at[k:].add(tracked.astype(jnp.int32))
 
-        state = state.replace(
+        return state.replace(
             population=new_population,
             fitness=jnp.concatenate([fitness[elites], jnp.full((n - k,), jnp.inf, fitness.dtype)]),
-            generation_counter=state.generation_counter + 1,
             seeds=seeds,
             seed_length=length,
             parent_index=parent_rows.astype(jnp.int32),
             parent_fitness=fitness[parent_rows],
             is_elite=jnp.arange(n) < k,
         )
-        return state, metrics
 
     def _mutation_effects(self, fitness: jax.Array, state: DeepGAState) -> dict[str, jax.Array]:
         """Loss change of each freshly mutated child against its parent (positive = deleterious)."""

@@ -56,13 +56,13 @@ import jax.numpy as jnp
 from flax import struct
 
 from nevolab.algorithms.base import (
+    PopulationAlgorithm,
     PopulationState,
     generation_metrics,
     init_population_state,
-    materialize,
     sanitize_fitness,
-    update_best,
 )
+from nevolab.xla import materialize
 
 VARIANTS = ("rand1", "rand2", "best1", "best2", "curtobest1", "randtobest2")
 # How many random members (a, b, c, d) each variant uses.
@@ -143,7 +143,7 @@ def distinct_indices(scores: jax.Array, num: int, exclude: jax.Array | None = No
     return jnp.stack(picked, axis=-1)
 
 
-class DifferentialEvolution:
+class DifferentialEvolution(PopulationAlgorithm):
     """DE/<variant>/bin with greedy one-to-one replacement (see the module docstring)."""
 
     def __init__(self, population_size: int, num_dims: int, variant: str, faithful: bool = False):
@@ -223,28 +223,28 @@ class DifferentialEvolution:
 
     def tell(self, key: jax.Array, population: jax.Array, fitness: jax.Array, state: DEState,
              params: DEParams) -> tuple[DEState, dict[str, jax.Array]]:
-        """Greedy one-to-one replacement with targets and offspring scored on the same batch.
-
-        The generation statistics (``min/mean/max_fitness``) are those of the surviving population,
-        which like the original's log are the losses every member holds after the generation.
-        """
-        del key, params
+        """Greedy one-to-one replacement with targets and offspring scored on the same batch."""
         self._require_synchronous("tell")
-        fitness = sanitize_fitness(fitness)
+        return super().tell(key, population, fitness, state, params)
+
+    def _survivor_fitness(self, fitness: jax.Array) -> jax.Array:
+        """Each target's loss after the replacement: the offspring's where it is no worse."""
         n = self.population_size
-        targets, offspring = population[:n], population[n:]
-        target_fitness, offspring_fitness = fitness[:n], fitness[n:]
-        replace = offspring_fitness <= target_fitness
-        new_population = jnp.where(replace[:, None], offspring, targets)
-        new_fitness = jnp.where(replace, offspring_fitness, target_fitness)
-        state = update_best(state, population, fitness)
-        state = state.replace(
-            population=new_population,
-            fitness=new_fitness,
-            best_index=jnp.argmin(new_fitness),
-            generation_counter=state.generation_counter + 1,
-        )
-        return state, generation_metrics(state, new_fitness, 2 * n)
+        return jnp.where(fitness[n:] <= fitness[:n], fitness[n:], fitness[:n])
+
+    def _metrics(self, state: DEState, fitness: jax.Array) -> dict[str, jax.Array]:
+        # Statistics of the surviving population, which like the original's log are the losses
+        # every member holds after the generation; both targets and offspring were evaluated.
+        return generation_metrics(state, self._survivor_fitness(fitness), 2 * self.population_size)
+
+    def _tell(self, key: jax.Array, population: jax.Array, fitness: jax.Array, state: DEState,
+              params: DEParams) -> DEState:
+        del key, params
+        n = self.population_size
+        replace = fitness[n:] <= fitness[:n]
+        new_fitness = self._survivor_fitness(fitness)
+        return state.replace(population=jnp.where(replace[:, None], population[n:], population[:n]),
+                             fitness=new_fitness, best_index=jnp.argmin(new_fitness))
 
     def _require_synchronous(self, method: str) -> None:
         if self.faithful:

@@ -50,14 +50,11 @@ import jax.numpy as jnp
 from flax import struct
 
 from nevolab.algorithms.base import (
+    PopulationAlgorithm,
     PopulationState,
-    generation_metrics,
     init_population_state,
-    materialize,
-    sanitize_fitness,
-    stable_argsort,
-    update_best,
 )
+from nevolab.xla import materialize, stable_argsort
 
 SELECTIONS = ("truncation", "fitness_proportional", "rank", "none")
 CROSSOVERS = ("none", "single_point", "uniform", "arithmetic")
@@ -134,7 +131,7 @@ def sample_without_replacement(key: jax.Array, weights: jax.Array, num: int) -> 
     return jax.lax.top_k(scores, num)[1]
 
 
-class MuRhoLambdaEA:
+class MuRhoLambdaEA(PopulationAlgorithm):
     """(mu, rho, lambda)-EA with selection, elitism, folded crossover and Gaussian mutation."""
 
     def __init__(self, population_size: int, num_dims: int, best_rate: float, num_parents: int,
@@ -231,18 +228,10 @@ class MuRhoLambdaEA:
         noise = materialize(params.sigma * jax.random.normal(key_noise, population.shape))
         return population + jnp.where(mutated[:, None], noise, 0.0)
 
-    def tell(self, key: jax.Array, population: jax.Array, fitness: jax.Array, state: PopulationState,
-             params: EAParams) -> tuple[PopulationState, dict[str, jax.Array]]:
+    def _tell(self, key: jax.Array, population: jax.Array, fitness: jax.Array, state: PopulationState,
+              params: EAParams) -> PopulationState:
         """Select, recombine, mutate; the children replace the population (comma strategy)."""
-        fitness = sanitize_fitness(fitness)
-        state = update_best(state, population, fitness)
-        metrics = generation_metrics(state, fitness, self.population_size)
         key_select, key_recombine, key_mutate = jax.random.split(key, 3)
         pool = self.select(key_select, population, fitness, state.best_solution)
         children = self.mutate(key_mutate, self.recombine(key_recombine, pool), params)
-        state = state.replace(
-            population=children,
-            fitness=jnp.full_like(fitness, jnp.inf),
-            generation_counter=state.generation_counter + 1,
-        )
-        return state, metrics
+        return state.replace(population=children, fitness=jnp.full_like(fitness, jnp.inf))

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from nevolab.algorithms.base import (
+from nevolab.xla import (
     SMALL_SORT,
     inverse_permutation,
     materialize,

@@ -1,0 +1,1 @@
+"""Hand-written algorithms in evosax's init/ask/tell shape: CoSyNE, DE, the (mu,rho,lambda)-EA, the Deep GA."""

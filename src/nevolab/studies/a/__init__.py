@@ -1,0 +1,1 @@
+"""Study A: backprop vs bio-inspired training of tiny autoencoders (Gobbi & Konotopska)."""

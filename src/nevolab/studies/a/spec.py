@@ -1,0 +1,92 @@
+"""Study A notebooks (Gobbi & Konotopska, backprop vs bio-inspired training of tiny autoencoders):
+their parameters, presets per profile and the paper's values."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from nevolab.config import NotebookSpec, Param
+from nevolab.studies.a.cases import ALGORITHMS, CASES
+from nevolab.studies.a.train import TABLES_VERSION
+
+
+def _max_generations(value: int, values: Mapping[str, Any]) -> str | None:
+    if value > 2000:
+        return "the original data has 2000 batches (one per generation); use at most 2000"
+    return None
+
+
+ALL_CASES = list(CASES)
+ALL_ALGORITHMS = list(ALGORITHMS)
+
+
+def _cases_param(default: list[str]) -> Param:
+    return Param("cases", "str_list", {"smoke": ["I"], "default": default, "paper": ALL_CASES},
+                 paper=ALL_CASES,
+                 help="cases: I, II feed-forward d=4, 8; III s3h3, IV s4h4, V s3h10, VI s4h10 LSTM",
+                 choices=tuple(CASES))
+
+
+def _algorithms_param() -> Param:
+    return Param("algorithms", "str_list",
+                 {"smoke": ["backprop", "cosyne"], "default": ALL_ALGORITHMS, "paper": ALL_ALGORITHMS},
+                 paper=ALL_ALGORITHMS, help="algorithms, each with the authors' best hyperparameters",
+                 choices=ALGORITHMS)
+
+
+def _study_a_scale_params() -> tuple[Param, ...]:
+    return (
+        Param("repeats", "int", {"smoke": 3, "default": 30, "paper": 100}, paper=100,
+              help="independent runs per algorithm on the feed-forward cases", minimum=1),
+        Param("lstm_repeats", "int", {"smoke": 3, "default": 30, "paper": 500}, paper=500,
+              help="independent runs per algorithm on the LSTM cases", minimum=1),
+        Param("generations", "int", {"smoke": 100, "default": 2000, "paper": 2000}, paper=2000,
+              help="generations (= batches of 40; one batch per generation or step)", minimum=1,
+              check=_max_generations),
+        Param("seed", "int", {"default": 0}, paper="not applicable (torch default seeding)",
+              help="master PRNG seed of the repeats (the data seed is always 1337, as the original)"),
+    )
+
+
+FAITHFUL = Param("faithful", "bool", {"default": False}, paper=True,
+                 help="reproduce the original code's quirks (originals.md §3.3), not the corrected behaviour")
+
+SPECS: tuple[NotebookSpec, ...] = (
+    NotebookSpec(
+        name="a1_min_loss_curves",
+        title="Study A, Figure 1: min loss against wall time and against network evaluations",
+        version=TABLES_VERSION,
+        description="Backprop, CoSyNE, DE, EA and their IDCT variants on the six autoencoder cases: "
+                    "running-min loss against wall time (the paper's view) and against network evaluations.",
+        params=(_cases_param(ALL_CASES), _algorithms_param(), *_study_a_scale_params(), FAITHFUL,
+                Param("dct", "str", {"default": "global"}, paper="global",
+                      help="IDCT genotype of the *_idct algorithms: 'global' (the paper's: first k DCT "
+                           "coefficients of the whole weight vector) or 'per_layer' (the paper's future "
+                           "work)",
+                      choices=("global", "per_layer"))),
+    ),
+    NotebookSpec(
+        name="a2_final_losses",
+        title="Study A, Figure 2: final-loss distributions, and whether the original code's quirks matter",
+        version=TABLES_VERSION,
+        description="Distribution of the final running-min loss per algorithm and case, and the same with "
+                    "the original code's quirks (faithful=True) against the corrected algorithms.",
+        params=(_cases_param(ALL_CASES), _algorithms_param(), *_study_a_scale_params(),
+                Param("quirk_cases", "str_list", {"smoke": ["I"], "default": ["I", "II"],
+                                                  "paper": ALL_CASES},
+                      paper="not studied",
+                  help="cases on which faithful and corrected algorithms are compared",
+                      choices=tuple(CASES))),
+    ),
+    NotebookSpec(
+        name="a3_claims",
+        title="Study A, Table: the paper's claims, tested",
+        # +1: the cases and algorithms became parameters (they were picked by profile name, which the
+        # results key did not cover).
+        version=TABLES_VERSION + 1,
+        description="Each claim of the Study A paper with its measured effect, a 95% bootstrap interval, a "
+                    "rank test and a computed verdict.",
+        params=(_cases_param(ALL_CASES), _algorithms_param(), *_study_a_scale_params(), FAITHFUL),
+    ),
+)
