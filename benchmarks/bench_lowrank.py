@@ -25,7 +25,8 @@ import jax.numpy as jnp
 
 from nevolab.algorithms.deep_ga import DeepGA
 from nevolab.bench import median_seconds
-from nevolab.studies.lowrank_lm import make_population_loss, prepare_sequences, setup_variant
+from nevolab.studies.c.lm import make_population_loss, prepare_sequences
+from nevolab.studies.c.variants import setup_variant
 
 POPULATION, ELITES, NUM_SEQUENCES, SEQUENCE_LENGTH, CHUNK = 512, 16, 16, 64, 64
 REPEATS = 3
@@ -40,8 +41,9 @@ def _peak_rss_mb() -> float:
 def _setup(variant: str):
     sequences, vocab_size = prepare_sequences("char", NUM_SEQUENCES, SEQUENCE_LENGTH, data_seed=0)
     config, layout = setup_variant(variant, vocab_size)
-    loss = make_population_loss(layout.encoding, config, sequences, CHUNK)
-    return config, layout, loss
+    population_loss = make_population_loss(layout.encoding, config, CHUNK)
+    sequences = jnp.asarray(sequences)
+    return config, layout, lambda population: population_loss(population, sequences)
 
 
 def _generation(variant: str) -> dict:

@@ -38,16 +38,17 @@ import numpy as np
 
 from nevolab.bench import interleaved_seconds, median_seconds
 from nevolab.datasets import ImageDataset
-from nevolab.pruning import _make_prune, _make_train, get_criterion, kept_counts, prunable_flat
-from nevolab.studies.tickets import es_config_for
+from nevolab.pruning.criteria import get_criterion
+from nevolab.pruning.es import make_es_prune, make_es_train
+from nevolab.pruning.masks import kept_counts, prunable_flat
+from nevolab.pruning.strategies import es_config_for
+from nevolab.studies.b.tasks import pruning_problem
 from nevolab.tasks.control import make_control_task
 from nevolab.tasks.vision import make_vision_task
 
 POPULATION, ROLLOUTS, GENERATIONS, SHORT_ROUND, HIDDEN = 256, 8, 12, 2, (64, 64)
 CNN_POPULATION, CNN_BATCH = 8, 1024
 INTERLEAVED_REPEATS = 7
-
-
 
 
 def _pendulum():
@@ -64,14 +65,14 @@ def _bare_rollout(task) -> tuple:
 
 def _es_round(task, generations: int) -> tuple:
     """(function, arguments) of one full pruning round of ``generations``, and the parameter count."""
-    problem = task.as_pruning_problem()
+    problem = pruning_problem(task)
     config = es_config_for("Sep_CMA_ES", "gymnax", POPULATION, generations)
     template = task.init_params(jax.random.PRNGKey(0))
     prunable = prunable_flat(template)
     num_params = int(prunable.size)
     kept = kept_counts(int(prunable.sum()), 0.2, 2)
-    train = _make_train(problem, config, num_params)
-    prune = _make_prune(problem, get_criterion("snr"))
+    train = make_es_train(problem, config, num_params)
+    prune = make_es_prune(problem, get_criterion("snr"))
     flat = jnp.concatenate([jnp.ravel(leaf) for leaf in jax.tree_util.tree_leaves(template)])[None]
     keys = jax.random.PRNGKey(3)[None]
     mask = jnp.ones((1, num_params), bool)

@@ -63,10 +63,13 @@ fresh = False
 # The profile sets every parameter; anything set explicitly overrides it.
 
 # %%
-from nevolab import figures, plotting, store
-from nevolab.studies import tickets_book as study_b
+from nevolab import plotting, registry, store
+from nevolab.studies.b import analysis as b_analysis
+from nevolab.studies.b import claims as b_claims
+from nevolab.studies.b import runs as b_runs
+from nevolab.studies.b import tasks as b_tasks
 
-config = figures.configure_from("b1_ticket_curves", globals())
+config = registry.configure_from("b1_ticket_curves", globals())
 remaining_last = 100 * (1 - config.prune_fraction) ** (config.rounds - 1)
 print(f"profile: {config.profile}   results key: {config.hash()}")
 print(f"scale: {config.rounds} rounds pruning {config.prune_fraction:.0%} each "
@@ -89,13 +92,13 @@ config.table()
 
 
 def compute():
-    return study_b.es_runs(config, fresh=fresh)
+    return b_runs.es_runs(config, fresh=fresh)
 
 
 results, provenance = store.cached(config, compute, fresh=fresh,
-                                   seeds={"seeds": study_b.seeds_for(config.seeds)})
+                                   seeds={"seeds": b_tasks.seeds_for(config.seeds)})
 print(store.describe(provenance))
-runs = study_b.run_records(config)
+runs = b_runs.run_records(config)
 print(f"the ES runs: {runs.wall_time_s.sum():.0f} s in all")
 runs
 
@@ -114,9 +117,9 @@ fig, axes = plt.subplots(1, len(task_list), figsize=(5.4 * len(task_list), 4.4),
                          squeeze=False)
 for ax, task in zip(axes[0], task_list, strict=True):
     rows = results[results.task_key == task]
-    study_b.draw_curves(ax, rows, config.criteria)
-    ax.set_title(study_b.task_title(task, rows.strategy.iloc[0]))
-    ax.set_ylabel("test return" if study_b.task_family(task) == "gymnax" else "test accuracy")
+    b_analysis.draw_curves(ax, rows, config.criteria)
+    ax.set_title(b_tasks.task_title(task, rows.strategy.iloc[0]))
+    ax.set_ylabel("test return" if b_tasks.task_family(task) == "gymnax" else "test accuracy")
 fig.legend(*axes[0][0].get_legend_handles_labels(), loc="outside lower center", ncol=5, fontsize=8)
 plt.show()
 
@@ -147,12 +150,12 @@ agreement.style.format("{:.3f}")
 # %%
 from IPython.display import display
 
-per_seed = study_b.per_seed_high_sparsity(results.assign(curve=study_b.curve_key(results)),
+per_seed = b_analysis.per_seed_high_sparsity(results.assign(curve=b_analysis.curve_key(results)),
                                           "test_performance")
 raw = per_seed.pivot_table(index="task_key", columns="curve", values="test_performance", aggfunc="mean")
 print("mean test performance over the high-sparsity rounds, per criterion:")
 display(raw[[c for c in config.criteria if c in raw]].style.format("{:.3f}"))
-claims = study_b.study_b_claims(results)
+claims = b_claims.study_b_claims(results)
 claims = claims[~claims.claim.str.startswith("ES beats GD")]
 display(claims.style.format({"effect": "{:+.3f}", "low": "{:+.3f}", "high": "{:+.3f}", "p_value": "{:.3g}",
                              "effect_size": "{:+.2f}"}).hide(axis="index"))

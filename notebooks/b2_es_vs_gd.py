@@ -22,7 +22,7 @@
 # GD at high sparsity", MNIST at 1.44 %: ES ≈ 0.93 vs GD ≈ 0.84 accuracy).
 #
 # Here GD-IMP runs on the image tasks with Adam (same CNN, same θ₀ per seed, same rounds as the ES
-# runs) and on the control tasks with PPO (`nevolab.ppo`, purejaxrl-style: the actor is the ES
+# runs) and on the control tasks with PPO (`nevolab.baselines.ppo`, purejaxrl-style: the actor is the ES
 # policy network itself, so both prune the same kernels from the same θ₀; masked weights and
 # gradients; the critic is never pruned and is rewound with the actor; the original's Pendulum
 # settings — 32 envs, lr 3e-4 → 1e-4, γ 0.97, GAE λ 0.95, clip 0.25, 4 epochs × 8 minibatches).
@@ -60,10 +60,13 @@ fresh = False
 # ## Parameters
 
 # %%
-from nevolab import figures, plotting, store
-from nevolab.studies import tickets_book as study_b
+from nevolab import plotting, registry, store
+from nevolab.studies.b import analysis as b_analysis
+from nevolab.studies.b import claims as b_claims
+from nevolab.studies.b import runs as b_runs
+from nevolab.studies.b import tasks as b_tasks
 
-config = figures.configure_from("b2_es_vs_gd", globals())
+config = registry.configure_from("b2_es_vs_gd", globals())
 print(f"profile: {config.profile}   results key: {config.hash()}")
 config.table()
 
@@ -78,13 +81,13 @@ import pandas as pd
 
 
 def compute():
-    es = study_b.es_runs(config)
-    gd = study_b.gd_runs(config, fresh=fresh)
+    es = b_runs.es_runs(config)
+    gd = b_runs.gd_runs(config, fresh=fresh)
     return pd.concat([es, gd], ignore_index=True)
 
 
 results, provenance = store.cached(config, compute, fresh=fresh,
-                                   seeds={"seeds": study_b.seeds_for(config.seeds)})
+                                   seeds={"seeds": b_tasks.seeds_for(config.seeds)})
 print(store.describe(provenance))
 gd_tasks = sorted(set(results[results.method == "GD"].task_key))
 print("tasks with a GD baseline:", ", ".join(gd_tasks) or "none")
@@ -102,10 +105,10 @@ fig, axes = plt.subplots(1, len(task_list), figsize=(5.4 * len(task_list), 4.2),
                          squeeze=False)
 for ax, task in zip(axes[0], task_list, strict=True):
     rows = results[results.task_key == task]
-    study_b.draw_curves(ax, rows, ["snr", "gd"])
+    b_analysis.draw_curves(ax, rows, ["snr", "gd"])
     es_strategy = rows[rows.method == "ES"].strategy.iloc[0]
-    ax.set_title(study_b.task_title(task, es_strategy))
-    ax.set_ylabel("test return" if study_b.task_family(task) == "gymnax" else "test accuracy")
+    ax.set_title(b_tasks.task_title(task, es_strategy))
+    ax.set_ylabel("test return" if b_tasks.task_family(task) == "gymnax" else "test accuracy")
 handles = {}
 for ax in axes[0]:
     for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
@@ -122,9 +125,10 @@ plt.show()
 
 # %%
 ticket_curves = [c for c in ("snr", "magnitude", "random") if c in set(results.criterion)]
-ticket = study_b.aggregate_curves(study_b.normalise_per_task(results, ticket_curves))
+ticket = b_analysis.aggregate_curves(b_analysis.normalise_per_task(results, ticket_curves))
 with_gd = results[results.task_key.isin(gd_tasks)]
-versus = study_b.aggregate_curves(study_b.normalise_per_task(with_gd, ["snr", "gd"])) if gd_tasks else None
+versus = (b_analysis.aggregate_curves(b_analysis.normalise_per_task(with_gd, ["snr", "gd"])) if gd_tasks
+          else None)
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
 for ax, table, curves, title in ((axes[0], ticket, ticket_curves, "aggregated ES ticket effect"),
@@ -133,7 +137,7 @@ for ax, table, curves, title in ((axes[0], ticket, ticket_curves, "aggregated ES
         ax.set_axis_off()
         ax.text(0.5, 0.5, "no task with a GD baseline", ha="center", va="center")
         continue
-    study_b.draw_curves(ax, table, curves, by="none")
+    b_analysis.draw_curves(ax, table, curves, by="none")
     ax.set_ylabel("normalised performance")
     ax.set_title(f"{title} ({table.tasks.max()} task{'s' if table.tasks.max() > 1 else ''})")
     ax.legend(fontsize=8)
@@ -150,11 +154,11 @@ plt.show()
 from IPython.display import display
 
 last_round = results["round"].max()
-final = results[results["round"] == last_round].assign(curve=study_b.curve_key)
+final = results[results["round"] == last_round].assign(curve=b_analysis.curve_key)
 final = final[final.curve.isin(["snr", "gd"])]
 display(final.pivot_table(index="task_key", columns="curve", values="test_performance",
                           aggfunc=["mean", "std"]).style.format("{:.3f}"))
-claims = study_b.study_b_claims(results)
+claims = b_claims.study_b_claims(results)
 claims = claims[claims.claim.str.startswith("ES beats GD")]
 if claims.empty:
     print("no task has both ES-SNR and GD-IMP runs: the ES-vs-GD claim cannot be tested here")

@@ -54,10 +54,12 @@ fresh = False
 # ## Parameters
 
 # %%
-from nevolab import figures, plotting, store
-from nevolab.studies import tickets_book as study_b
+from nevolab import plotting, registry, store
+from nevolab.studies.b import analysis as b_analysis
+from nevolab.studies.b import runs as b_runs
+from nevolab.studies.b import tasks as b_tasks
 
-config = figures.configure_from("b3_ticket_decomposition", globals())
+config = registry.configure_from("b3_ticket_decomposition", globals())
 print(f"profile: {config.profile}   results key: {config.hash()}")
 config.table()
 
@@ -74,12 +76,12 @@ DECOMPOSED = ["magnitude", "permute_values", "permute_mask", "random"]
 
 
 def compute():
-    es = study_b.es_runs(config)
-    return study_b.ticket_decomposition(study_b.normalise_per_task(es, DECOMPOSED))
+    es = b_runs.es_runs(config)
+    return b_analysis.ticket_decomposition(b_analysis.normalise_per_task(es, DECOMPOSED))
 
 
 decomposition, provenance = store.cached(config, compute, fresh=fresh,
-                                         seeds={"seeds": study_b.seeds_for(config.seeds)})
+                                         seeds={"seeds": b_tasks.seeds_for(config.seeds)})
 print(store.describe(provenance))
 
 # %% [markdown]
@@ -92,10 +94,10 @@ print(store.describe(provenance))
 import matplotlib.pyplot as plt
 
 plotting.set_theme()
-components = [name for name, *_ in study_b.DECOMPOSITION]
-colors = {"weights": plotting.METHOD_COLORS["permute_weights"],
-          "mask positions": plotting.METHOD_COLORS["permute_mask"],
-          "layerwise ratio": plotting.METHOD_COLORS["es_random"]}
+components = [name for name, *_ in b_analysis.DECOMPOSITION]
+colors = {"weights": plotting.method_color("permute_values"),
+          "mask positions": plotting.method_color("permute_mask"),
+          "layerwise ratio": plotting.method_color("random")}
 task_list = list(config.tasks)
 fig, axes = plt.subplots(1, len(task_list), figsize=(5.6 * len(task_list), 4.2), layout="constrained",
                          squeeze=False, sharey=True)
@@ -106,7 +108,7 @@ for ax, task in zip(axes[0], task_list, strict=True):
     width = 0.8 / len(components)
     for i, name in enumerate(components):
         ax.bar(rounds_ + (i - 1) * width, means[name], width=width, color=colors[name], label=name)
-    total = study_b.mean_sem(rows[rows.component == "ticket effect"], "value", ["round"])
+    total = b_analysis.mean_sem(rows[rows.component == "ticket effect"], "value", ["round"])
     ax.errorbar(total["round"], total["mean"], yerr=total["sem"], color="black", marker="o", markersize=4,
                 linewidth=1.6, capsize=3, label="ticket effect (sum)")
     ax.axhline(0, color="black", linewidth=0.6)
@@ -129,7 +131,7 @@ from IPython.display import display
 
 from nevolab import stats
 
-high = study_b.high_sparsity_rounds(decomposition)
+high = b_analysis.high_sparsity_rounds(decomposition)
 subset = decomposition[decomposition["round"].isin(high)]
 per_seed = subset.groupby(["task_key", "component", "seed"]).value.mean().reset_index()
 rows = []

@@ -56,10 +56,12 @@ fresh = False
 # ## Parameters
 
 # %%
-from nevolab import figures, store
-from nevolab.studies import tickets_book as study_b
+from nevolab import registry, store
+from nevolab.studies.b import claims as b_claims
+from nevolab.studies.b import runs as b_runs
+from nevolab.studies.b import tasks as b_tasks
 
-config = figures.configure_from("b4_claims", globals())
+config = registry.configure_from("b4_claims", globals())
 print(f"profile: {config.profile}   results key: {config.hash()}")
 config.table()
 
@@ -72,12 +74,12 @@ import pandas as pd
 
 
 def compute():
-    runs = pd.concat([study_b.es_runs(config), study_b.gd_runs(config)], ignore_index=True)
-    return study_b.study_b_claims(runs)
+    runs = pd.concat([b_runs.es_runs(config), b_runs.gd_runs(config)], ignore_index=True)
+    return b_claims.study_b_claims(runs)
 
 
 claims, provenance = store.cached(config, compute, fresh=fresh,
-                                  seeds={"seeds": study_b.seeds_for(config.seeds)})
+                                  seeds={"seeds": b_tasks.seeds_for(config.seeds)})
 print(store.describe(provenance))
 
 # %% [markdown]

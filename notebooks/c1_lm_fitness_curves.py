@@ -57,10 +57,13 @@ fresh = False
 # values used on this page with the paper's.
 
 # %%
-from nevolab import figures, plotting, store
-from nevolab.studies import lowrank_lm as study_c
+from nevolab import plotting, registry, store
+from nevolab.studies.c.claims import CLAIMS, per_seed_outcomes, study_c_claims
+from nevolab.studies.c.lm import prepare_sequences
+from nevolab.studies.c.runs import adam_run, cached_adam, runs_for_config
+from nevolab.studies.c.variants import genome_sizes, variant_label
 
-config = figures.configure_from("c1_lm_fitness_curves", globals())
+config = registry.configure_from("c1_lm_fitness_curves", globals())
 print(f"profile: {config.profile}   results key: {config.hash()}")
 print(f"scale: population {config.population} (paper 512), {config.generations} generations (paper 300), "
       f"{config.num_sequences} windows of {config.sequence_length} {config.tokenizer} tokens "
@@ -77,18 +80,13 @@ config.table()
 import numpy as np
 import pandas as pd
 
-_, vocab_size = study_c.prepare_sequences(config.tokenizer, 1, 1)
+_, vocab_size = prepare_sequences(config.tokenizer, 1, 1)
 tokens_per_generation = config.population * config.num_sequences * config.sequence_length
-adam_steps = study_c.adam_steps_for_budget(config.population, config.generations)
 
 
 def compute():
-    curves, _ = study_c.runs_for_config(config, fresh=fresh)
-    adam = study_c.cached_adam(num_steps=adam_steps, learning_rate=config.adam_learning_rate,
-                               num_sequences=config.num_sequences, sequence_length=config.sequence_length,
-                               tokenizer=config.tokenizer, seeds=range(config.seeds),
-                               eval_every=max(1, adam_steps // 100),
-                               model_overrides={"num_blocks": config.num_blocks}, fresh=fresh)
+    curves, _ = runs_for_config(config, fresh=fresh)
+    adam = cached_adam(adam_run(config), fresh=fresh)
     adam = pd.DataFrame({"variant": "adam", "seed": adam.seed, "generation": adam.step,
                          "best_neg_ce": adam.neg_ce, "tokens_evaluated": adam.tokens_evaluated})
     table = pd.concat([curves, adam], ignore_index=True)
@@ -114,16 +112,13 @@ import matplotlib.pyplot as plt
 
 plotting.set_theme()
 uniform = -np.log(vocab_size)
-labels = {v: study_c.variant_label(v, config.rank, config.embedding_rank) for v in [*config.variants, "adam"]}
+labels = {v: variant_label(v, config.rank, config.embedding_rank) for v in [*config.variants, "adam"]}
 
 
 def band(ax, table, name):
     grouped = table.groupby("budget_generations").best_neg_ce
     mean, half = grouped.mean(), 1.96 * grouped.sem().fillna(0.0)
-    color = plotting.METHOD_COLORS[study_c.VARIANT_COLOR_KEYS[name]]
-    ax.plot(mean.index, mean, color=color, linestyle="--" if name == "adam" else "-", label=labels[name],
-            linewidth=1.8)
-    ax.fill_between(mean.index, mean - half, mean + half, color=color, alpha=0.15, linewidth=0)
+    plotting.band(ax, mean.index, mean, mean - half, mean + half, name, label=labels[name])
 
 
 fig, axes = plt.subplots(1, 2, figsize=(12, 5.2), layout="constrained")
@@ -153,7 +148,7 @@ plt.show()
 
 # %%
 last = ga[ga.generation == ga.generation.max()]
-paper_sizes = study_c.genome_sizes(config.variants, 2051, 300, rank=config.rank,
+paper_sizes = genome_sizes(config.variants, 2051, 300, rank=config.rank,
                                    embedding_rank=config.embedding_rank).set_index("variant")
 rows = []
 for variant in config.variants:
@@ -202,9 +197,9 @@ summary.rename(columns={"start": "generation 0 (mean)", "mean": "final best −C
 # %%
 from IPython.display import display
 
-outcomes = study_c.per_seed_outcomes(ga)
-lm_families = [family for family, metric, *_ in study_c.CLAIMS if metric == "final_neg_ce"]
-lm_claims = study_c.study_c_claims(outcomes, families=lm_families)
+outcomes = per_seed_outcomes(ga)
+lm_families = [family for family, metric, *_ in CLAIMS if metric == "final_neg_ce"]
+lm_claims = study_c_claims(outcomes, families=lm_families)
 if lm_claims.empty:
     print("no comparison possible with these variants")
 else:

@@ -49,10 +49,12 @@ fresh = False
 # ## Parameters
 
 # %%
-from nevolab import figures, plotting, store
-from nevolab.studies import lowrank_lm as study_c
+from nevolab import plotting, registry, store
+from nevolab.studies.c.claims import CLAIMS, per_seed_outcomes, study_c_claims
+from nevolab.studies.c.runs import runs_for_config
+from nevolab.studies.c.variants import variant_label
 
-config = figures.configure_from("c2_mutation_effects", globals())
+config = registry.configure_from("c2_mutation_effects", globals())
 print(f"profile: {config.profile}   results key: {config.hash()}")
 print(f"scale: population {config.population} (paper 512), {config.generations} generations (paper 300), "
       f"{config.num_sequences} windows of {config.sequence_length} {config.tokenizer} tokens "
@@ -70,12 +72,12 @@ config.table()
 import numpy as np
 import pandas as pd
 
-children, provenance = store.cached(config, lambda: study_c.runs_for_config(config, fresh=fresh)[1],
+children, provenance = store.cached(config, lambda: runs_for_config(config, fresh=fresh)[1],
                                     fresh=fresh, seeds={"seeds": list(range(config.seeds)), "data_seed": 0})
-curves, _ = study_c.runs_for_config(config)  # cached by now
+curves, _ = runs_for_config(config)  # cached by now
 print(store.describe(provenance))
-labels = {v: study_c.variant_label(v, config.rank, config.embedding_rank) for v in config.variants}
-colors = {v: plotting.METHOD_COLORS[study_c.VARIANT_COLOR_KEYS[v]] for v in config.variants}
+labels = {v: variant_label(v, config.rank, config.embedding_rank) for v in config.variants}
+colors = {v: plotting.method_color(v) for v in config.variants}
 
 # %% [markdown]
 # ## Figure
@@ -90,7 +92,7 @@ import matplotlib.pyplot as plt
 
 plotting.set_theme()
 first, final = children.generation.min(), children.generation.max()
-short = {v: study_c.variant_label(v, config.rank, config.embedding_rank, short=True) for v in config.variants}
+short = {v: variant_label(v, config.rank, config.embedding_rank, short=True) for v in config.variants}
 fig, axes = plt.subplots(2, 2, figsize=(12, 9), layout="constrained")
 for ax, generation in zip(axes[0], [first, final]):
     subset = children[children.generation == generation]
@@ -117,9 +119,7 @@ def band(ax, column, log=False):
         grouped = values.groupby(runs.generation)
         mean, half = grouped.mean(), 1.96 * grouped.sem().fillna(0.0)
         low, high = (10 ** (mean - half), 10 ** (mean + half)) if log else (mean - half, mean + half)
-        ax.plot(mean.index, 10 ** mean if log else mean, color=colors[variant], label=labels[variant],
-                linewidth=1.6)
-        ax.fill_between(mean.index, low, high, color=colors[variant], alpha=0.15, linewidth=0)
+        plotting.band(ax, mean.index, 10 ** mean if log else mean, low, high, variant, label=labels[variant])
     ax.set_xlabel("generation")
 
 
@@ -164,9 +164,9 @@ table.style.format({"children": "{:.0f}", "deleterious fraction": "{:.1%}", "med
 # %%
 from IPython.display import display
 
-outcomes = study_c.per_seed_outcomes(curves)
-families = sorted({family for family, metric, *_ in study_c.CLAIMS if metric != "final_neg_ce"})
-claims = study_c.study_c_claims(outcomes, families=families)
+outcomes = per_seed_outcomes(curves)
+families = sorted({family for family, metric, *_ in CLAIMS if metric != "final_neg_ce"})
+claims = study_c_claims(outcomes, families=families)
 if claims.empty:
     print("no comparison possible with these variants (needs dense and a factorized variant)")
 else:

@@ -59,10 +59,11 @@ fresh = False
 # ## Parameters
 
 # %%
-from nevolab import figures, store
-from nevolab.studies import lowrank_lm as study_c
+from nevolab import registry, store
+from nevolab.studies.c.claims import CLAIMS, kruskal_wallis, per_seed_outcomes, study_c_claims
+from nevolab.studies.c.runs import runs_for_config
 
-config = figures.configure_from("c3_claims", globals())
+config = registry.configure_from("c3_claims", globals())
 print(f"profile: {config.profile}   results key: {config.hash()}")
 print(f"scale: population {config.population} (paper 512), {config.generations} generations (paper 300), "
       f"{config.num_sequences} windows of {config.sequence_length} {config.tokenizer} tokens "
@@ -79,7 +80,7 @@ import pandas as pd
 from IPython.display import display
 
 outcomes, provenance = store.cached(
-    config, lambda: study_c.per_seed_outcomes(study_c.runs_for_config(config, fresh=fresh)[0]), fresh=fresh,
+    config, lambda: per_seed_outcomes(runs_for_config(config, fresh=fresh)[0]), fresh=fresh,
     seeds={"seeds": list(range(config.seeds)), "data_seed": 0})
 print(f"computed on {provenance['machine']['cpu']}, {provenance['date']}, "
       f"commit {provenance['git_commit'][:12]}")
@@ -92,7 +93,7 @@ outcomes.groupby("variant")[["final_neg_ce", "deleterious_fraction", "deleteriou
 # %%
 main = [v for v in ("dense", "lowrank", "small") if v in config.variants]
 if len(main) >= 2:
-    display(pd.DataFrame([study_c.kruskal_wallis(outcomes, main)]).set_index("variants"))
+    display(pd.DataFrame([kruskal_wallis(outcomes, main)]).set_index("variants"))
 else:
     print("needs at least two of dense, lowrank, small")
 
@@ -102,7 +103,7 @@ else:
 # bootstrap interval (`low`, `high`); `ranksums_p` and `glass_delta` are the paper's statistics.
 
 # %%
-claims = study_c.study_c_claims(outcomes)
+claims = study_c_claims(outcomes)
 pd.set_option("display.max_colwidth", 80)
 if claims.empty:
     print("no claim can be tested with these variants")
@@ -117,7 +118,7 @@ else:
 
 # %%
 if not claims.empty:
-    order = [c for c in dict.fromkeys(claim for claim, *_ in study_c.CLAIMS) if c in set(claims.claim)]
+    order = [c for c in dict.fromkeys(claim for claim, *_ in CLAIMS) if c in set(claims.claim)]
     display(claims.assign(variant=claims.comparison.str.split(" vs ").str[0])
             .pivot_table(index="claim", columns="variant", values="verdict", aggfunc="first").reindex(order))
 

@@ -42,7 +42,8 @@ def test_every_module_sits_in_a_layer():
 
 
 def test_no_module_is_over_600_lines():
-    sizes = {str(path.relative_to(ROOT)): len(path.read_text().splitlines()) for path in PACKAGE.rglob("*.py")}
+    sizes = {str(path.relative_to(ROOT)): len(path.read_text().splitlines())
+             for path in PACKAGE.rglob("*.py")}
     assert not {path: lines for path, lines in sizes.items() if lines > 600}
 
 

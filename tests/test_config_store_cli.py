@@ -154,7 +154,7 @@ def test_two_processes_on_one_key_compute_it_once(tmp_path):
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
     outputs = [worker.communicate(timeout=300) for worker in workers]
     assert all(worker.returncode == 0 for worker in workers), [err[-2000:] for _, err in outputs]
-    assert [out.strip() for out, _ in outputs] == ["3.0", "3.0"]
+    assert [float(out) for out, _ in outputs] == [3.0, 3.0]
     assert log.read_text().count("computed") == 1
 
 
@@ -178,7 +178,7 @@ def test_a_kill_during_compute_leaves_no_table_and_no_lock_held(tmp_path):
     done = subprocess.run([sys.executable, "-c", LOCK_SCRIPT, str(log)], env=env, capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip() == "3.0" and log.read_text().count("computed") == 2
+    assert float(done.stdout) == 3.0 and log.read_text().count("computed") == 2
 
 
 def test_configure_from_reads_a_notebooks_namespace():

@@ -7,9 +7,18 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from nevolab.algorithms.deep_ga import DeepGA, genome_bytes, raw_key, rebuild_from_seeds
+from nevolab.algorithms.deep_ga import DeepGA, raw_key, rebuild_from_seeds
 from nevolab.lowrank import genome_layout
 from nevolab.models.transformer import TransformerConfig, init_params, token_cross_entropy
+
+
+def genome_bytes(num_dims: int, seed_length, dtype_bytes: int = 4) -> dict[str, float]:
+    """Storage of one genome: as its seed list (two uint32 per key) versus as a dense network."""
+    seed_bytes = 8.0 * np.mean(np.asarray(seed_length))
+    network_bytes = float(num_dims * dtype_bytes)
+    return {"seed_list_bytes": seed_bytes, "network_bytes": network_bytes,
+            "compression": network_bytes / max(seed_bytes, 1.0)}
+
 
 D = 12
 SCALES = np.r_[np.full(9, 0.1), np.zeros(3)].astype(np.float32)  # the last 3 genes never mutate

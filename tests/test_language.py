@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from nevolab.datasets import DatasetUnavailableError
 from nevolab.tasks import language
 from nevolab.tasks.language import (
     CORPORA,
     TINYSTORIES_URLS,
-    DatasetUnavailableError,
     corpus_path,
     load_corpus,
     load_tinystories,

@@ -13,11 +13,15 @@ from jax.flatten_util import ravel_pytree
 from nevolab.lowrank import (
     PAPER_VARIANTS,
     classify_leaves,
-    deep_ga_init_and_scales,
     genome_layout,
-    lowrank_encoding,
     variant_layout,
 )
+
+
+def lowrank_encoding(template, rank, embedding_rank=None):
+    """The factorized encoding alone (a test helper over genome_layout)."""
+    return genome_layout(template, rank, embedding_rank).encoding
+
 
 PAPER_GENES = {"dense": 99_507, "lowrank": 75_955, "small": 11_671, "rank1": 13_023}
 
@@ -154,14 +158,8 @@ def test_factor_initialisation_and_scales_follow_the_two_rules():
     assert np.all(np.asarray(genotypes[:, _block(layout, "ln/scale", "layer_norm_scale").start]) == 1.0)
 
 
-def test_deep_ga_init_and_scales_api():
-    encoding, init_fn, scales = deep_ga_init_and_scales("lowrank", _template(), rank=2)
-    g = jax.jit(init_fn)(jax.random.PRNGKey(3))
-    assert g.shape == scales.shape == (encoding.num_genes,)
-    np.testing.assert_array_equal(g, init_fn(jax.random.PRNGKey(3)))  # pure function of the key
-    with pytest.raises(ValueError, match="direct, lowrank"):
-        deep_ga_init_and_scales("dct", _template())
-    with pytest.raises(ValueError, match="rank"):
-        deep_ga_init_and_scales("lowrank", _template())
-    with pytest.raises(ValueError, match="no rank"):
-        deep_ga_init_and_scales("direct", _template(), rank=2)
+def test_layout_init_is_a_pure_function_of_the_key():
+    layout = genome_layout(_template(), rank=2)
+    g = jax.jit(layout.init_fn)(jax.random.PRNGKey(3))
+    assert g.shape == layout.mutation_scales.shape == (layout.encoding.num_genes,)
+    np.testing.assert_array_equal(g, layout.init_fn(jax.random.PRNGKey(3)))

@@ -1,20 +1,26 @@
-"""Tiny end-to-end tests of Study C (nevolab.studies.lowrank_lm)."""
+"""Tiny end-to-end tests of Study C's runs (nevolab.studies.c.lm and .runs)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import numpy as np
+import pandas as pd
 import pytest
 
+from nevolab import runner, store
 from nevolab.algorithms.deep_ga import DeepGA
-from nevolab.studies.lowrank_lm import (
-    adam_reference,
+from nevolab.studies.c import runs
+from nevolab.studies.c.lm import (
+    AdamRun,
+    LMRun,
+    evolve,
     make_population_loss,
-    mutation_effects,
     prepare_sequences,
-    run_variant,
-    setup_variant,
 )
+from nevolab.studies.c.runs import adam_table, run_tables
+from nevolab.studies.c.variants import setup_variant
 
 # One small block keeps compilation short; rank1 (rank 1, embedding rank 4) fits hidden 8.
 TINY = {"num_blocks": 1, "hidden_dim": 8, "ff_dim": 16, "num_heads": 2, "head_dim": 4}
@@ -22,9 +28,17 @@ DATA = {"num_sequences": 2, "sequence_length": 8}
 POP, ELITES, GENERATIONS = 8, 2, 4
 
 
-def test_run_variant_tiny():
-    df = run_variant("rank1", population_size=POP, num_elites=ELITES, num_generations=GENERATIONS,
-                     seeds=(0, 1), model_overrides=TINY, **DATA)
+def tiny_run(variant: str = "rank1", num_generations: int = GENERATIONS, seeds: tuple[int, ...] = (0, 1),
+             **changes) -> LMRun:
+    """A tiny run config (test helper)."""
+    run = LMRun(kind="curves", variant=variant, population_size=POP, num_elites=ELITES,
+                num_generations=num_generations, tokenizer="char", seeds=seeds, data_seed=0,
+                mutation_rate=0.01, model_overrides=TINY, ranks=None, **DATA)
+    return dataclasses.replace(run, **changes)
+
+
+def test_curves_tiny():
+    df, _ = run_tables(tiny_run(), effect_generations=())
     assert len(df) == 2 * GENERATIONS
     assert list(df.groupby("seed").generation.apply(list)) == [list(range(GENERATIONS))] * 2
     _, layout = setup_variant("rank1", vocab_size=103, model_overrides=TINY)
@@ -47,27 +61,31 @@ def test_run_variant_tiny():
     sequences, vocab_size = prepare_sequences("char", **DATA)
     config, layout = setup_variant("rank1", vocab_size, model_overrides=TINY)
     ga = DeepGA(POP, layout.num_genes, ELITES, layout.mutation_scales)
-    loss = make_population_loss(layout.encoding, config, sequences)
+    loss = make_population_loss(layout.encoding, config)
 
     @jax.jit
     def initial_best(key):
         population, _ = ga.sample_initial(jax.random.split(key, 3)[0], layout.init_fn)
-        return loss(population).min()
+        return loss(population, sequences).min()
 
     np.testing.assert_allclose(first[0], -initial_best(jax.random.PRNGKey(0)), rtol=1e-5)
 
 
-def test_mutation_effects_tiny():
-    df = mutation_effects(("rank1",), population_size=POP, num_elites=ELITES, num_generations=3,
-                          model_overrides=TINY, **DATA)
-    assert len(df) == POP - ELITES  # one row per child (elites are not mutated)
-    np.testing.assert_allclose(df.effect, df.child_loss - df.parent_loss)
-    np.testing.assert_array_equal(df.deleterious, df.effect > 0)
-    assert np.isfinite(df.parent_loss).all() and (df.variant == "rank1").all()
+def test_children_effects_match_the_ga_metric():
+    """Every mutated child's effect; their share of harmful ones is the GA's own metric."""
+    run = tiny_run(num_generations=3, seeds=(0,))
+    _, metrics = evolve(run)
+    effect = metrics["child_effect"][0, -1]
+    mutated = ~np.isnan(effect)
+    assert mutated.sum() == POP - ELITES  # elites are not mutated
+    np.testing.assert_allclose(np.mean(effect[mutated] > 0), metrics["deleterious_fraction"][0, -1])
+    np.testing.assert_allclose(np.mean(effect[mutated]), metrics["mean_mutation_effect"][0, -1], rtol=1e-5)
 
 
 def test_adam_reference_tiny():
-    df = adam_reference(num_steps=40, learning_rate=1e-2, eval_every=20, model_overrides=TINY, **DATA)
+    run = AdamRun(kind="adam", num_steps=40, learning_rate=1e-2, tokenizer="char", seeds=(0,), data_seed=0,
+                  eval_every=20, model_overrides=TINY, **DATA)
+    df = adam_table(run)
     assert list(df.step) == [0, 20, 40]
     np.testing.assert_array_equal(df.tokens_evaluated, df.step * 3 * 2 * 8)
     assert df.neg_ce.iloc[-1] > df.neg_ce.iloc[0] + 1.0  # backprop fits the two windows quickly
@@ -75,10 +93,34 @@ def test_adam_reference_tiny():
 
 def test_validation_before_compute():
     with pytest.raises(ValueError, match="dense, lowrank, small, rank1"):
-        run_variant("huge", num_generations=1)
+        tiny_run(variant="huge")
     with pytest.raises(ValueError, match="num_elites"):
-        run_variant("dense", population_size=4, num_elites=4)
-    with pytest.raises(ValueError, match="unfactorized"):
-        adam_reference(variant="lowrank")
-    with pytest.raises(ValueError, match="variants"):
-        mutation_effects(("dense", "rank9"))
+        tiny_run(population_size=4, num_elites=4)
+    with pytest.raises(ValueError, match="num_steps"):
+        AdamRun(kind="adam", num_steps=0, learning_rate=1e-2, tokenizer="char", seeds=(0,), data_seed=0,
+                eval_every=1, model_overrides={}, **DATA)
+
+
+def test_ga_runs_resume_after_a_kill_with_identical_numbers(tmp_path, monkeypatch):
+    """A run killed after its first chunk resumes from the checkpoint with the numbers of an
+    uninterrupted run (checkpoints every generation here)."""
+    monkeypatch.setenv("NEVOLAB_RESULTS_DIR", str(tmp_path))
+    run = tiny_run(num_generations=3, seeds=(0, 1))
+    monkeypatch.setattr(runs, "CHECKPOINT_CHUNKS", 3)
+    whole = run_tables(run, checkpoint=True)
+    assert not store.checkpoint_path(run).exists()  # removed once the run completes
+
+    save = runner.save_checkpoint
+
+    def save_then_die(*args, **kwargs):
+        save(*args, **kwargs)
+        raise KeyboardInterrupt("killed after the first chunk")
+
+    monkeypatch.setattr(runner, "save_checkpoint", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        run_tables(run, checkpoint=True)
+    assert store.checkpoint_path(run).exists()
+    monkeypatch.setattr(runner, "save_checkpoint", save)
+    resumed = run_tables(run, checkpoint=True)
+    for expected, got in zip(whole, resumed, strict=True):
+        pd.testing.assert_frame_equal(expected, got, check_exact=True)

@@ -2,19 +2,70 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 from jax.flatten_util import ravel_pytree
 
-from nevolab.masked import (
-    flatten_mask,
-    gather_genotype,
-    mask_indices,
-    masked_encoding,
-    scatter_genotype,
-)
+from nevolab.encodings import Encoding
+from nevolab.masked import flatten_mask, gather_genotype, scatter_genotype
+
+PyTree = Any
+
+
+def mask_indices(flat_mask: np.ndarray | jax.Array) -> np.ndarray:
+    """The surviving (True) positions of a concrete flat mask, ascending, as int32."""
+    return np.flatnonzero(np.asarray(flat_mask)).astype(np.int32)
+
+
+def masked_encoding(template: PyTree, mask: PyTree, fixed_values: PyTree | None = None) -> Encoding:
+    """An encoding whose genotype is only the coordinates where ``mask`` is True.
+
+    Args:
+        template: a parameter pytree (fixes structure, shapes, dtype and flattening order).
+        mask: a boolean pytree with the template's structure; True = searched (unpruned).
+        fixed_values: phenotype values at the coordinates outside the mask. ``None`` (the pruning
+            case) means zero. Values inside the mask are ignored: they come from the genotype.
+
+    Returns:
+        An :class:`Encoding` with ``num_genes`` = number of True entries. ``decode`` scatters the
+        genotype into the background with static indices; ``encode`` gathers the masked entries, so
+        ``encode(decode(g)) == g`` and ``decode(encode(p))`` is ``p`` with pruned entries replaced by
+        ``fixed_values`` (zero). The flat genotype can be handed to any evosax strategy as its
+        ``solution``.
+    """
+    flat_template, unravel = ravel_pytree(template)
+    flat_mask = flatten_mask(template, mask)
+    indices = mask_indices(flat_mask)
+    if fixed_values is None:
+        background = jnp.zeros_like(flat_template)
+    else:
+        background = ravel_pytree(fixed_values)[0].astype(flat_template.dtype)
+        if background.shape != flat_template.shape:
+            raise ValueError(
+                f"fixed_values must have the template's {flat_template.size} parameters; "
+                f"got {background.size}"
+            )
+    # Zero the searched coordinates of the background so that nothing leaks through the mask.
+    background = jnp.where(jnp.asarray(flat_mask), 0.0, background).astype(flat_template.dtype)
+    static_indices = jnp.asarray(indices)
+
+    def decode(genotype: jax.Array) -> PyTree:
+        return unravel(scatter_genotype(genotype, static_indices, background))
+
+    def encode(params: PyTree) -> jax.Array:
+        return gather_genotype(ravel_pytree(params)[0], static_indices)
+
+    return Encoding(
+        name="masked",
+        num_genes=int(indices.size),
+        num_params=int(flat_template.size),
+        decode=decode,
+        encode=encode,
+    )
 
 
 def _template():

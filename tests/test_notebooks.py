@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from nevolab import cli, store
-from nevolab.figures import NOTEBOOKS, configure
+from nevolab.registry import NOTEBOOKS, configure
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = sorted(NOTEBOOKS)
@@ -106,8 +106,10 @@ CROSS_CPU_TOLERANCE = 1e-3
 
 
 def _same_cpu(committed_machine: dict, current_machine: dict) -> bool:
-    keys = ["cpu"] + (["vector_isa"] if "vector_isa" in committed_machine else [])
-    return all(committed_machine.get(key) == current_machine.get(key) for key in keys)
+    """Same CPU model and vector ISA. A record that does not name its ISA (written before records
+    did) cannot be assumed to match: one "AMD EPYC" may have AVX-512 and another not."""
+    return all(committed_machine.get(key) == current_machine.get(key) and committed_machine.get(key)
+               for key in ("cpu", "vector_isa"))
 
 
 def assert_reproduced(committed: pd.DataFrame, fresh: pd.DataFrame, same_cpu: bool, name: str) -> None:

@@ -1,4 +1,4 @@
-"""Tests for PPO with iterative magnitude pruning (nevolab.ppo), Study B's gradient baseline.
+"""Tests for PPO with iterative magnitude pruning (nevolab.baselines.ppo), Study B's gradient baseline.
 
 Compilation dominates (a PPO round is one large XLA program: about 10-15 s each on the 2-core
 CPU), so the tests compile only two PPO programs: the vmapped round on CartPole (discrete actions),
@@ -18,9 +18,11 @@ import pandas as pd
 import pytest
 from jax.flatten_util import ravel_pytree
 
-import nevolab.ppo as ppo
-from nevolab.ppo import PPOConfig, make_ppo_round, make_ppo_train, run_ppo_imp
-from nevolab.pruning import kept_counts, prunable_flat
+import nevolab.baselines.ppo as ppo
+from nevolab import xla
+from nevolab.baselines.ppo import PPOConfig, make_ppo_round, make_ppo_train, run_ppo_imp
+from nevolab.pruning.masks import kept_counts, prunable_flat
+from nevolab.pruning.rounds import ImpPlan
 from nevolab.tasks.control import make_control_task
 
 SEEDS = (0, 1)
@@ -55,7 +57,7 @@ def two_rounds(cartpole):
                                    (np.asarray(x) for x in out)))})
         masks, starts = out[2], out[3]
     # The initial policies on round 0's test episodes (the round's test key is split(key, 3)[1]).
-    test_score = jax.jit(task.test_score, compiler_options=ppo.compiler_options())
+    test_score = jax.jit(task.test_score, compiler_options=xla.compiler_options("ppo"))
     init_score = [test_score(task.init_params(k), jax.random.split(jax.random.fold_in(k, 1), 3)[1])
                   for k in seed_keys]
     return {"rounds": outputs, "prunable": prunable, "kept": kept, "original": np.asarray(original),
@@ -98,8 +100,9 @@ def test_round_prunes_actor_kernels_and_rewinds(two_rounds):
 
 
 def test_run_ppo_imp_table_is_deterministic_and_matches_the_rounds(cartpole, two_rounds):
-    frame = run_ppo_imp(cartpole, rounds=2, seeds=SEEDS, config=CARTPOLE_CONFIG)
-    again = run_ppo_imp(cartpole, rounds=2, seeds=SEEDS, config=CARTPOLE_CONFIG)
+    plan = ImpPlan(SEEDS, 2, 0.2, int(two_rounds["prunable"].sum()))
+    frame = run_ppo_imp(cartpole, CARTPOLE_CONFIG, plan)
+    again = run_ppo_imp(cartpole, CARTPOLE_CONFIG, plan)
     pd.testing.assert_frame_equal(frame, again)
     columns = ["task", "method", "strategy", "criterion", "label", "seed", "round", "weights_remaining",
                "weights_remaining_nominal", "num_genes", "test_performance", "final_mean_train_loss",
@@ -125,7 +128,7 @@ def test_critic_and_log_std_are_dense_and_trained():
     prunable = prunable_flat(template)
     mask = jax.random.bernoulli(jax.random.PRNGKey(1), 0.5, original.shape) | ~prunable
     critic_init = ppo.init_critic(task, jax.random.PRNGKey(3))
-    train = jax.jit(make_ppo_train(task, TINY_CONFIG), compiler_options=ppo.compiler_options())
+    train = jax.jit(make_ppo_train(task, TINY_CONFIG), compiler_options=xla.compiler_options("ppo"))
     out = train(jax.random.PRNGKey(2), critic_init, mask, original)
     actor, mask = np.asarray(out.params["actor"]), np.asarray(mask)
     assert np.all(actor[~mask] == 0.0)
@@ -157,31 +160,11 @@ def test_config_validation(kwargs, message):
         PPOConfig(**kwargs)
 
 
-@pytest.mark.parametrize(
-    "kwargs, message",
-    [
-        ({"task": "digits"}, "run_ppo_imp needs a control task; valid: pendulum, cartpole"),
-        ({"task": "pong"}, "unknown task 'pong'"),
-        ({"rounds": 0}, "rounds must be an integer >= 1"),
-        ({"prune_fraction": 1.0}, "prune_fraction must be in"),
-        ({"seeds": (1, 1)}, "seeds must be"),
-        ({"learning_rat": 1e-3}, "unknown PPO setting\\(s\\) learning_rat"),
-        ({"num_minibatches": 3}, "num_minibatches must divide"),
-        ({"task_kwargs": {"hidden_sizes": (0,)}}, "hidden_sizes must be positive"),
-    ],
-)
-def test_bad_input_raises_before_compute(monkeypatch, kwargs, message):
-    def no_compute(*args, **kwargs):
-        raise AssertionError("a round was built before the inputs were validated")
-
-    monkeypatch.setattr(ppo, "make_ppo_round", no_compute)
-    with pytest.raises(ValueError, match=message):
-        run_ppo_imp(**{"task": "pendulum", "seeds": (0,), **kwargs})
-
-
 def test_ppo_imp_needs_a_control_task_object():
     with pytest.raises(ValueError, match="PPO needs a ControlTask"):
         make_ppo_train("pendulum", TINY_CONFIG)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="PPO needs a ControlTask"):
+        run_ppo_imp("pendulum", TINY_CONFIG, ImpPlan((0,), 1, 0.2, 16))  # type: ignore[arg-type]
     task = make_control_task("Pendulum-v1", hidden_sizes=(4,), episode_length=10)
-    with pytest.raises(ValueError, match="task_kwargs only applies"):
-        run_ppo_imp(task, task_kwargs={"hidden_sizes": (8,)})
+    with pytest.raises(ValueError, match="config must be a PPOConfig"):
+        run_ppo_imp(task, {"total_timesteps": 192}, ImpPlan((0,), 1, 0.2, 16))  # type: ignore[arg-type]

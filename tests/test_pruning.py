@@ -1,4 +1,4 @@
-"""Tests for pruning criteria, global masks and the checkpointed pruning loop (nevolab.pruning)."""
+"""Tests for pruning criteria, global masks and the checkpointed round driver (nevolab.pruning)."""
 
 from __future__ import annotations
 
@@ -7,25 +7,19 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from nevolab.pruning import (
-    CRITERIA,
-    Criterion,
-    ESConfig,
-    PruneInputs,
-    PruningProblem,
-    build_strategy,
-    get_criterion,
+from nevolab.masked import flatten_mask
+from nevolab.pruning.criteria import CRITERIA, Criterion, PruneInputs, get_criterion, register_criterion
+from nevolab.pruning.es import PruningProblem, run_es_imp
+from nevolab.pruning.masks import (
+    Layout,
     kept_counts,
     next_ticket,
     prunable_flat,
     prunable_segments,
-    prune_mask,
-    register_criterion,
-    run_pruning,
-    run_pruning_many,
-    search_std,
     top_k_mask,
 )
+from nevolab.pruning.rounds import ImpPlan
+from nevolab.pruning.strategies import ESConfig, build_strategy, search_std
 
 # --------------------------------------------------------------------------------------------
 # A tiny regression problem (module level: the compiled rounds are cached per problem object)
@@ -51,6 +45,34 @@ def _test(params, key):
 
 TOY = PruningProblem("toy-linear-4x2", _init, _loss, _test)
 TOY_ES = ESConfig("SNES", population_size=16, generations=25, std_init=0.2)
+TOY_KERNELS = 8
+
+
+def run_pruning_many(problem, config, criteria, rounds=2, prune_fraction=0.5, seeds=(0,), checkpoint_dir=None,
+                     on_round=None):
+    """The ES run on the toy problem (8 prunable kernels) with the schedule as keywords."""
+    plan = ImpPlan(tuple(seeds), rounds, prune_fraction, TOY_KERNELS)
+    return run_es_imp(problem, config, criteria, plan, checkpoint_dir, on_round)
+
+
+def run_pruning(problem, config, criterion="snr", **kwargs):
+    """One criterion's result of :func:`run_pruning_many`."""
+    return run_pruning_many(problem, config, [criterion], **kwargs)[criterion]
+
+
+def prune_mask(scores, current_mask, prune_fraction):
+    """One global magnitude step over a pytree with the real API: keep round(remaining * (1 - f)) of the
+    remaining prunable (non-bias) weights by one threshold; non-prunable entries keep their mask."""
+    flat_scores = jnp.concatenate([jnp.ravel(leaf) for leaf in jax.tree_util.tree_leaves(scores)])
+    mask = flatten_mask(scores, current_mask)
+    prunable = prunable_flat(scores)
+    remaining = int(np.sum(mask & prunable))
+    kept = top_k_mask(flat_scores, jnp.asarray(mask & prunable), kept_counts(remaining, prune_fraction, 2)[1])
+    new_flat = np.where(prunable, np.asarray(kept), mask)
+    leaves, treedef = jax.tree_util.tree_flatten(scores)
+    sizes = np.cumsum([0] + [np.size(leaf) for leaf in leaves])
+    out = [new_flat[a:b].reshape(np.shape(leaf)) for a, b, leaf in zip(sizes[:-1], sizes[1:], leaves)]
+    return jax.tree_util.tree_unflatten(treedef, out)
 
 # --------------------------------------------------------------------------------------------
 # Sparsity schedule
@@ -203,8 +225,8 @@ def _ticket(name, seed=0):
     def reinit(key):
         return jax.random.normal(key, (12,)) + 100.0
 
-    return next_ticket(get_criterion(name), _inputs(), jax.random.PRNGKey(seed), _INIT, _PRUNABLE, 6,
-                       _SEGMENTS, reinit)
+    return next_ticket(get_criterion(name), _inputs(), jax.random.PRNGKey(seed), _INIT, 6,
+                       Layout(_PRUNABLE, _SEGMENTS, reinit))
 
 
 def test_magnitude_rewinds_survivors_to_init():

@@ -1,4 +1,5 @@
-"""Study B's notebook layer: specs, aggregation, decomposition, claims (nevolab.studies.tickets_book)."""
+"""Study B's notebook layer: specs, run keys, aggregation, decomposition, claims, resume
+(nevolab.studies.b)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ import pytest
 
 from nevolab import stats
 from nevolab.config import ConfigError
-from nevolab.figures import configure
-from nevolab.pruning import PruningResult
-from nevolab.studies import tickets_book as tb
-from nevolab.studies.tickets import PAPER_SEEDS
+from nevolab.pruning.results import PruningResult
+from nevolab.registry import configure
+from nevolab.studies.b import analysis, runs, tasks
+from nevolab.studies.b import claims as b_claims
+from nevolab.studies.b.tasks import PAPER_SEEDS
 
 CURVES = ("snr", "magnitude", "random", "permute_values", "permute_mask")
 
@@ -35,10 +37,11 @@ def _frame(level: dict[str, float], tasks=("pendulum", "digits"), seeds=(1, 2, 3
 
 
 def test_seeds_start_with_the_papers():
-    assert tb.seeds_for(3) == list(PAPER_SEEDS[:3])
-    seeds = tb.seeds_for(7)
+    assert tasks.seeds_for(3) == list(PAPER_SEEDS[:3])
+    seeds = tasks.seeds_for(7)
     assert seeds[:5] == list(PAPER_SEEDS) and seeds[5:] == [0, 1] and len(set(seeds)) == 7
-    assert tb.strategy_for("fashion_mnist", "paper") == "SNES" and tb.strategy_for("kmnist", "SNES") == "SNES"
+    assert tasks.strategy_for("fashion_mnist", "paper") == "SNES"
+    assert tasks.strategy_for("kmnist", "SNES") == "SNES"
 
 
 @pytest.mark.parametrize("overrides, message", [
@@ -58,7 +61,7 @@ def test_bad_parameters_are_named(overrides, message):
 def test_any_offline_gymnax_environment_is_a_task():
     config = configure("b1_ticket_curves", "smoke", tasks=["Acrobot-v1", "digits"])
     assert config.tasks == ["Acrobot-v1", "digits"]
-    assert tb.task_family("Acrobot-v1") == "gymnax"
+    assert tasks.task_family("Acrobot-v1") == "gymnax"
 
 
 def test_decomposition_page_needs_the_permutation_controls():
@@ -69,18 +72,18 @@ def test_decomposition_page_needs_the_permutation_controls():
 
 def test_normalisation_maps_each_tasks_curve_means_onto_zero_one():
     frame = _frame({"snr": 0.1, "random": 0.3}, scale={"pendulum": -1000.0, "digits": 1.0})
-    normalised = tb.normalise_per_task(frame, ["snr", "random"])
+    normalised = analysis.normalise_per_task(frame, ["snr", "random"])
     means = normalised.groupby(["task_key", "curve", "round"]).normalised.mean()
     for task in ("pendulum", "digits"):
         assert means[task].min() == pytest.approx(0.0, abs=1e-12)
         assert means[task].max() == pytest.approx(1.0, abs=1e-12)
-    aggregated = tb.aggregate_curves(normalised)
+    aggregated = analysis.aggregate_curves(normalised)
     assert set(aggregated.tasks) == {2} and aggregated.weights_remaining.max() == 100
 
 
 def test_decomposition_sums_to_the_ticket_effect():
     frame = _frame({"magnitude": 0.05, "permute_values": 0.1, "permute_mask": 0.15, "random": 0.25})
-    parts = tb.ticket_decomposition(tb.normalise_per_task(frame, ["magnitude", "permute_values",
+    parts = analysis.ticket_decomposition(analysis.normalise_per_task(frame, ["magnitude", "permute_values",
                                                                   "permute_mask", "random"]))
     wide = parts.pivot_table(index=["task_key", "round", "seed"], columns="component", values="value")
     np.testing.assert_allclose(wide[["weights", "mask positions", "layerwise ratio"]].sum(axis=1),
@@ -88,13 +91,14 @@ def test_decomposition_sums_to_the_ticket_effect():
     late = wide.xs(3, level="round")
     assert (late[["weights", "mask positions", "layerwise ratio", "ticket effect"]] > 0).all().all()
     with pytest.raises(ValueError, match="permute_mask"):
-        tb.ticket_decomposition(tb.normalise_per_task(frame, ["magnitude", "permute_values", "random"]))
+        partial = analysis.normalise_per_task(frame, ["magnitude", "permute_values", "random"])
+        analysis.ticket_decomposition(partial)
 
 
 def test_claims_verdicts_follow_the_data():
     # Noise-free: SNR and IMP identical (inconclusive), both far above random, ES above GD.
     frame = _frame({"snr": 0.05, "magnitude": 0.05, "random": 0.25}, gd=0.3, noise=0.0)
-    claims = tb.study_b_claims(frame, threshold=20.0)
+    claims = b_claims.study_b_claims(frame, threshold=20.0)
     assert set(claims.scope) == {"pendulum", "digits", "all tasks"}
     assert len(claims) == 4 * 3
     verdicts = claims.groupby("claim").verdict.unique()
@@ -102,19 +106,20 @@ def test_claims_verdicts_follow_the_data():
     snr_imp = claims[claims.claim.str.contains("ES-SNR > ES-IMP")]
     assert (snr_imp.verdict == "inconclusive").all() and (snr_imp.effect == 0).all()
     # No GD rows: the ES-vs-GD claim is skipped, not faked.
-    no_gd = tb.study_b_claims(frame[frame.method == "ES"], threshold=20.0)
+    no_gd = b_claims.study_b_claims(frame[frame.method == "ES"], threshold=20.0)
     assert not no_gd.claim.str.startswith("ES beats GD").any()
     # Reversed data give "not reproduced".
-    reverse = tb.study_b_claims(_frame({"snr": 0.25, "magnitude": 0.05, "random": 0.05}), threshold=20.0)
+    reversed_frame = _frame({"snr": 0.25, "magnitude": 0.05, "random": 0.05})
+    reverse = b_claims.study_b_claims(reversed_frame, threshold=20.0)
     snr_random = reverse[reverse.claim.str.contains("ES-SNR > ES-Random")]
     assert (snr_random.verdict == "not reproduced").all() and (snr_random.high < 0).all()
 
 
 def test_high_sparsity_rounds_fall_back_to_the_last():
     frame = _frame({"snr": 0.1})
-    assert tb.high_sparsity_rounds(frame, threshold=20.0) == [3]  # 12.5 %
-    assert tb.high_sparsity_rounds(frame, threshold=1.0) == [3]
-    assert tb.high_sparsity_rounds(frame, threshold=60.0) == [1, 2, 3]
+    assert analysis.high_sparsity_rounds(frame, threshold=20.0) == [3]  # 12.5 %
+    assert analysis.high_sparsity_rounds(frame, threshold=1.0) == [3]
+    assert analysis.high_sparsity_rounds(frame, threshold=60.0) == [1, 2, 3]
 
 
 def test_paired_claim_statistics():
@@ -135,10 +140,10 @@ def test_magnitude_agreement_is_one_when_the_std_is_uniform():
                            {"test_score": np.zeros((1, 2)), "final_mean": mean,
                             "final_std": np.full((1, 2, 12), 0.3), "masks": masks},
                            masks[0], mean[0])
-    np.testing.assert_array_equal(tb.magnitude_agreement(result, prunable), 1.0)
+    np.testing.assert_array_equal(runs.magnitude_agreement(result, prunable), 1.0)
     # A std that reverses the ranking of |mean| makes the criteria disagree.
     result.arrays["final_std"] = np.abs(mean) ** 2 + 1e-3
-    assert tb.magnitude_agreement(result, prunable).max() < 1.0
+    assert runs.magnitude_agreement(result, prunable).max() < 1.0
 
 
 class _Stop(Exception):
@@ -157,15 +162,15 @@ def test_an_interrupted_smoke_run_resumes_with_identical_numbers(tmp_path, monke
 
     monkeypatch.setenv("NEVOLAB_RESULTS_DIR", str(tmp_path / "interrupted"))
     with pytest.raises(_Stop):
-        tb.es_runs(config, progress=False, on_round=stop_after_first)
-    store_dir = tmp_path / "interrupted" / tb.RUNS_NOTEBOOK
+        runs.es_runs(config, progress=False, on_round=stop_after_first)
+    store_dir = tmp_path / "interrupted" / runs.RUNS_KIND
     checkpoints = list((store_dir / "checkpoints").glob("*/pruning_state.npz"))
     assert len(checkpoints) == 1
     rounds_run = []
-    resumed = tb.es_runs(config, progress=False, on_round=lambda task, done: rounds_run.append(done))
+    resumed = runs.es_runs(config, progress=False, on_round=lambda task, done: rounds_run.append(done))
     assert rounds_run == [2]  # round 1 came from the checkpoint
     assert not checkpoints[0].exists()  # the stored table supersedes the checkpoint
 
     monkeypatch.setenv("NEVOLAB_RESULTS_DIR", str(tmp_path / "uninterrupted"))
-    uninterrupted = tb.es_runs(config, progress=False)
+    uninterrupted = runs.es_runs(config, progress=False)
     pd.testing.assert_frame_equal(resumed, uninterrupted)

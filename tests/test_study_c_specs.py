@@ -1,4 +1,4 @@
-"""Study C notebook specs (nevolab.specs.study_c) and the study-level helpers behind them."""
+"""Study C notebook specs (nevolab.studies.c.spec), run keys and the study-level helpers."""
 
 from __future__ import annotations
 
@@ -11,10 +11,13 @@ import pandas as pd
 import pytest
 
 from nevolab.config import ConfigError
-from nevolab.figures import configure, get_spec
-from nevolab.studies import lowrank_lm
+from nevolab.registry import configure, get_spec
+from nevolab.studies.c import claims as study_claims
+from nevolab.studies.c import runs, variants
 
 NOTEBOOKS = ("c1_lm_fitness_curves", "c2_mutation_effects", "c3_claims")
+
+
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
@@ -86,7 +89,7 @@ def test_cli_rejects_bad_input_before_compute(tmp_path, args, message):
 
 
 def test_genome_sizes_match_the_paper_table():
-    sizes = lowrank_lm.genome_sizes(["dense", "lowrank", "small", "rank1"], 2051, 300).set_index("variant")
+    sizes = variants.genome_sizes(["dense", "lowrank", "small", "rank1"], 2051, 300).set_index("variant")
     assert list(sizes.num_genes) == [99_507, 75_955, 11_671, 13_023]
     assert sizes.num_params["lowrank"] == 99_507 and sizes.num_params["small"] == 11_671
     assert (sizes.seed_list_bytes == 8 * 301).all()
@@ -94,10 +97,10 @@ def test_genome_sizes_match_the_paper_table():
 
 
 def test_rank_overrides():
-    _, layout = lowrank_lm.setup_variant("lowrank", 2051, ranks=(2, 16))
-    assert layout.num_genes < lowrank_lm.setup_variant("lowrank", 2051)[1].num_genes
+    _, layout = variants.setup_variant("lowrank", 2051, ranks=(2, 16))
+    assert layout.num_genes < variants.setup_variant("lowrank", 2051)[1].num_genes
     with pytest.raises(ValueError, match="not factorized"):
-        lowrank_lm.setup_variant("dense", 2051, ranks=(2, 16))
+        variants.setup_variant("dense", 2051, ranks=(2, 16))
 
 
 def _fake_curves(final: dict[str, list[float]], harmful: dict[str, list[float]]) -> pd.DataFrame:
@@ -117,14 +120,14 @@ def test_outcomes_and_claims_known_answer():
                            "small": [-4.5, -4.6, -4.4], "rank1": [-4.3, -4.35, -4.25]},
                           {"dense": [0.4, 0.5, 0.45], "lowrank": [0.7, 0.8, 0.75],
                            "small": [0.5, 0.5, 0.5], "rank1": [0.6, 0.65, 0.62]})
-    outcomes = lowrank_lm.per_seed_outcomes(curves, tail_fraction=0.1)
+    outcomes = study_claims.per_seed_outcomes(curves, tail_fraction=0.1)
     assert len(outcomes) == 12 and (outcomes.tail_generations == 2).all()
     dense = outcomes[outcomes.variant == "dense"]
     np.testing.assert_allclose(dense.final_neg_ce, [-5.0, -5.2, -5.1])
     np.testing.assert_allclose(dense.deleterious_fraction, [0.4, 0.5, 0.45])
 
-    claims = lowrank_lm.study_c_claims(outcomes).set_index("comparison")
-    assert len(claims) == len(lowrank_lm.CLAIMS)
+    claims = study_claims.study_c_claims(outcomes).set_index("comparison")
+    assert len(claims) == len(study_claims.CLAIMS)
     first = claims[claims.metric == "final_neg_ce"].loc["lowrank vs dense"]
     assert first.effect == pytest.approx(-4.1 - (-5.1))
     assert first.low > 0 and first.verdict == "reproduced"
@@ -132,18 +135,23 @@ def test_outcomes_and_claims_known_answer():
     assert first.ranksums_p == pytest.approx(0.0495, abs=1e-3)  # 3 vs 3 fully separated
     assert (claims.verdict == "reproduced").all()
 
-    flipped = lowrank_lm.study_c_claims(outcomes.assign(final_neg_ce=-outcomes.final_neg_ce))
+    flipped = study_claims.study_c_claims(outcomes.assign(final_neg_ce=-outcomes.final_neg_ce))
     assert flipped[flipped.comparison == "lowrank vs dense"].verdict.iloc[0] == "not reproduced"
-    kw = lowrank_lm.kruskal_wallis(outcomes)
+    kw = study_claims.kruskal_wallis(outcomes)
     assert kw["p_value"] < 0.05 and kw["variants"] == "dense, lowrank, small"
 
 
 def test_claims_skip_missing_variants():
     curves = _fake_curves({"dense": [-5.0, -5.2], "lowrank": [-4.0, -4.1]},
                           {"dense": [0.4, 0.5], "lowrank": [0.7, 0.8]})
-    claims = lowrank_lm.study_c_claims(lowrank_lm.per_seed_outcomes(curves))
+    claims = study_claims.study_c_claims(study_claims.per_seed_outcomes(curves))
     assert set(claims.comparison) == {"lowrank vs dense"}
-    assert np.isnan(lowrank_lm.kruskal_wallis(lowrank_lm.per_seed_outcomes(curves))["p_value"])
+    assert np.isnan(study_claims.kruskal_wallis(study_claims.per_seed_outcomes(curves))["p_value"])
+
+
+# --------------------------------------------------------------------------------------------------
+# Run keys
+# --------------------------------------------------------------------------------------------------
 
 
 # --------------------------------------------------------------------------------------------------
@@ -151,11 +159,13 @@ def test_claims_skip_missing_variants():
 # --------------------------------------------------------------------------------------------------
 
 
-def test_cached_evolve_tiny_children_are_consistent(monkeypatch):
-    kwargs = dict(population_size=8, num_elites=2, num_generations=6, num_sequences=2, sequence_length=8,
-                  tokenizer="char", seeds=(0, 1), model_overrides={"num_blocks": 1})
-    curves, children = lowrank_lm.cached_evolve("rank1", **kwargs)
-    assert len(curves) == 2 * 6 and set(children.generation) == set(lowrank_lm.default_effect_generations(6))
+def test_cached_evolve_tiny_children_are_consistent(tmp_path, monkeypatch):
+    monkeypatch.setenv("NEVOLAB_RESULTS_DIR", str(tmp_path))
+    run = runs.LMRun(kind="curves", variant="rank1", population_size=8, num_elites=2, num_generations=6,
+                     num_sequences=2, sequence_length=8, tokenizer="char", seeds=(0, 1), data_seed=0,
+                     mutation_rate=0.01, model_overrides={"num_blocks": 1}, ranks=None)
+    curves, children = runs.cached_evolve(run)
+    assert len(curves) == 2 * 6 and set(children.generation) == set(runs.default_effect_generations(6))
     assert len(children) == 2 * len(set(children.generation)) * (8 - 2)  # every mutated child, per seed
     np.testing.assert_allclose(children.delta_fitness, children.child_neg_ce - children.parent_neg_ce,
                                atol=1e-5)
@@ -170,7 +180,7 @@ def test_cached_evolve_tiny_children_are_consistent(monkeypatch):
     for (seed, generation), group in children.groupby(["seed", "generation"]):
         assert group.parent_neg_ce.max() <= previous_best[(seed, generation - 1)] + 1e-5
 
-    monkeypatch.setattr(lowrank_lm, "evolve_variant", lambda *a, **k: pytest.fail("not cached"))
-    again, again_children = lowrank_lm.cached_evolve("rank1", **kwargs)
+    monkeypatch.setattr(runs, "run_tables", lambda *a, **k: pytest.fail("not cached"))
+    again, again_children = runs.cached_evolve(run)
     pd.testing.assert_frame_equal(curves, again)
     pd.testing.assert_frame_equal(children, again_children)

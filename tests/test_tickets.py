@@ -1,6 +1,9 @@
-"""Tests for the Study B orchestration (nevolab.studies.tickets)."""
+"""Tests for Study B's runs: tasks, tuned strategies, the ES run table and Adam-IMP (nevolab.studies.b,
+nevolab.baselines.adam)."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import jax
 import jax.numpy as jnp
@@ -8,20 +11,16 @@ import numpy as np
 import pytest
 from jax.flatten_util import ravel_pytree
 
+from nevolab.baselines.adam import AdamConfig, make_adam_round, run_adam_imp
 from nevolab.datasets import ImageDataset, load_dataset
-from nevolab.pruning import STRATEGIES, prunable_flat
-from nevolab.studies.tickets import (
-    HPARAM_SOURCES,
-    PAPER_SEEDS,
-    TUNED_HPARAMS,
-    GDConfig,
-    es_config_for,
-    make_gd_round,
-    run_gd_imp,
-    run_ticket_experiment,
-    summarise,
-    task_family,
-)
+from nevolab.pruning.es import plan_for, run_es_imp
+from nevolab.pruning.masks import prunable_flat
+from nevolab.pruning.rounds import ImpPlan
+from nevolab.pruning.strategies import HPARAM_SOURCES, STRATEGIES, TUNED_HPARAMS, es_config_for
+from nevolab.studies.b.analysis import mean_sem
+from nevolab.studies.b.runs import ESRun, es_table
+from nevolab.studies.b.tasks import PAPER_SEEDS, make_task, pruning_problem, task_family
+from nevolab.tasks.control import make_control_task
 from nevolab.tasks.vision import make_vision_task
 
 TINY_PENDULUM = {"hidden_sizes": (4,), "episode_length": 10, "num_rollouts": 2, "test_rollouts": 2}
@@ -36,18 +35,20 @@ def small_digits_task():
 
 
 @pytest.mark.parametrize(
-    "kwargs, message",
+    "changes, message",
     [
         ({"task": "pong"}, "unknown task 'pong'"),
         ({"strategy": "OpenES"}, r"unknown strategy 'OpenES'.*Sep_CMA_ES, SNES, PGPE, DES"),
-        ({"criterion": "grasp"}, "unknown criterion 'grasp'"),
+        ({"criteria": ("grasp",)}, "unknown criterion 'grasp'"),
         ({"rounds": 0}, "rounds must be"),
         ({"prune_fraction": 0.0}, "prune_fraction must be in"),
     ],
 )
-def test_bad_input_raises_before_compute(kwargs, message):
+def test_bad_run_raises_before_compute(changes, message):
+    run = ESRun(kind="es", task="pendulum", strategy="SNES", criteria=("snr",), rounds=1, prune_fraction=0.2,
+                seeds=(1,), generations=3, population=8, task_kwargs=TINY_PENDULUM)
     with pytest.raises(ValueError, match=message):
-        run_ticket_experiment(**{"task": "pendulum", **kwargs})
+        es_table(dataclasses.replace(run, **changes))
 
 
 def test_tuned_hyperparameters_are_the_originals():
@@ -65,13 +66,14 @@ def test_tuned_hyperparameters_are_the_originals():
     assert len(PAPER_SEEDS) == 5
 
 
-def test_es_experiment_on_pendulum_gives_a_tidy_table():
+def test_es_run_on_pendulum_gives_a_tidy_table():
     # One round keeps this test to one compiled program; test_pruning covers the multi-round loop.
-    frame, result = run_ticket_experiment("pendulum", "SNES", "snr", rounds=1, generations=3,
-                                          population_size=8, seeds=(1, 2), task_kwargs=TINY_PENDULUM,
-                                          return_result=True)
+    task = make_task("pendulum", **TINY_PENDULUM)
+    problem = pruning_problem(task)
+    plan = plan_for(problem, (1, 2), 1, 0.2)
+    result = run_es_imp(problem, es_config_for("SNES", "gymnax", 8, 3), ["snr"], plan)["snr"]
+    frame = result.to_frame()
     assert len(frame) == 2 and list(frame["seed"]) == [1, 2] and list(frame["round"]) == [0, 0]
-    assert set(frame["label"]) == {"ES-SNR"} and set(frame["method"]) == {"ES"}
     assert frame["weights_remaining"].tolist() == [100.0, 100.0] and frame["num_genes"].tolist() == [21, 21]
     # Pendulum rewards lie in [-16.27, 0] per step; 10 steps
     assert frame["test_performance"].between(-163.0, 0.0).all()
@@ -79,23 +81,25 @@ def test_es_experiment_on_pendulum_gives_a_tidy_table():
     # the ticket for the next round: 16 kernels -> 13, biases (5) kept
     assert result.masks.shape == (1, 2, 21)
     np.testing.assert_array_equal(result.next_mask.sum(axis=1), [18, 18])
-    table = summarise(frame)
+    table = mean_sem(frame, "test_performance", ["round"])
     assert list(table["count"]) == [2]
     np.testing.assert_allclose(table["sem"], table["std"] / np.sqrt(2))
 
 
 def test_gd_imp_table_and_round_invariants(small_digits_task):
     task = small_digits_task
-    frame = run_gd_imp(task, rounds=2, seeds=(3, 4), epochs=2, batch_size=32, learning_rate=1e-2)
+    config = AdamConfig(learning_rate=1e-2, batch_size=32, epochs=2)
+    num_prunable = int(prunable_flat(task.init_params(jax.random.PRNGKey(0))).sum())
+    frame = run_adam_imp(task, config, ImpPlan((3, 4), 2, 0.2, num_prunable))
     assert len(frame) == 4 and set(frame["method"]) == {"GD"}
     np.testing.assert_allclose(frame["weights_remaining"], [100, 100, 80, 80])
     assert frame["test_performance"].between(0.0, 1.0).all()
     assert frame.loc[frame["round"] == 0, "test_performance"].mean() > 0.3  # well above chance (0.1)
-    with pytest.raises(ValueError, match="vision task"):
-        run_gd_imp("pendulum")
+    with pytest.raises(ValueError, match="VisionTask"):
+        run_adam_imp(make_control_task("Pendulum-v1", hidden_sizes=(4,)), config, ImpPlan((3,), 1, 0.2, 16))
 
     # The same compiled round (cached), on a random ticket: masked gradients, global magnitude pruning.
-    round_fn = make_gd_round(task, GDConfig(learning_rate=1e-2, batch_size=32, epochs=2))
+    round_fn = make_adam_round(task, config)
     prunable = prunable_flat(task.init_params(jax.random.PRNGKey(0)))
     original = jnp.stack([ravel_pytree(task.init_params(jax.random.PRNGKey(s)))[0] for s in (3, 4)])
     mask = jax.random.bernoulli(jax.random.PRNGKey(1), 0.5, original.shape) | ~prunable

@@ -9,7 +9,7 @@ import pytest
 from jax.flatten_util import ravel_pytree
 
 from nevolab.datasets import ImageDataset
-from nevolab.pruning import prunable_flat
+from nevolab.pruning.masks import prunable_flat
 from nevolab.tasks.vision import CNN, cnn_num_params, count_params, make_vision_task
 
 

@@ -34,7 +34,6 @@ import hashlib
 import importlib.util
 import os
 import struct
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -42,10 +41,12 @@ from pathlib import Path
 
 import numpy as np
 
+from nevolab.paths import atomic_write, data_dir
+
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 
-#: The default cache root: <project>/data/downloads (src/nevolab/datasets.py -> parents[2]).
-DEFAULT_DOWNLOAD_DIR = Path(__file__).resolve().parents[2] / "data" / "downloads"
+#: The default cache root: <project>/data/downloads.
+DEFAULT_DOWNLOAD_DIR = data_dir() / "downloads"
 
 OFFLINE_ALTERNATIVES = (
     "'digits' (scikit-learn's 8x8 digits, always available) or 'mnist5k' (5,000 MNIST images "
@@ -208,18 +209,6 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def fetch_idx_file(source: IDXSource, file: IDXFile, directory: Path, download: bool = True,
                    opener: Opener | None = None, timeout_s: float = 60.0) -> bytes:
     """The verified bytes of one IDX file: from the cache if its SHA-256 matches, else downloaded
@@ -252,7 +241,7 @@ def fetch_idx_file(source: IDXSource, file: IDXFile, directory: Path, download: 
                     f"{source.title} file {file.filename} from {url} has SHA-256 {digest}, "
                     f"expected {file.sha256}; not cached"
                 )
-            _write_atomic(path, data)
+            atomic_write(path, data)
             return data
     why = "; ".join(errors) if errors else "downloading is disabled (download=False)"
     raise DatasetUnavailableError(

@@ -4,8 +4,8 @@ A factorized weight matrix is *developed* as the product of two evolved factors,
 ``U`` (m, r) and ``V`` (r, n) for a flax kernel W of shape (m, n) = (fan_in, fan_out). There is no
 full-rank residual (the original's ``CompositeWeight`` residual is commented out). Biases and layer
 norms are never factorized: they stay plain genes. The token embedding (vocab, hidden) has its own
-rank. :func:`lowrank_encoding` builds the :class:`~nevolab.encodings.Encoding`;
-:func:`genome_layout` adds, gene by gene, the initial distribution and the mutation scale of the
+rank. :func:`genome_layout` builds the :class:`~nevolab.encodings.Encoding` and adds,
+gene by gene, the initial distribution and the mutation scale of the
 original Jevo.jl code (originals.md section 1.2), for the direct (dense) and the factorized encodings.
 
 **Flux -> flax translation.** Jevo.jl stores a dense weight as a Flux array ``W_flux`` of shape
@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -65,10 +64,8 @@ __all__ = [
     "GeneBlock",
     "GenomeLayout",
     "classify_leaves",
-    "deep_ga_init_and_scales",
     "gaussian_genotype",
     "genome_layout",
-    "lowrank_encoding",
     "variant_layout",
 ]
 
@@ -286,39 +283,6 @@ def _factorized_encoding(template: PyTree, leaves, factorized, num_genes: int) -
         return jnp.concatenate(pieces)
 
     return Encoding("lowrank", num_genes, num_params, decode, encode)
-
-
-def lowrank_encoding(template_params: PyTree, rank: int | None, embedding_rank: int | None = None
-                     ) -> Encoding:
-    """The factorized encoding: every kernel W (fan_in, fan_out) = U (fan_in, rank) @ V (rank, fan_out),
-    the embedding (vocab, hidden) = U (vocab, embedding_rank) @ V (embedding_rank, hidden), biases and
-    layer norms plain genes. ``rank``/``embedding_rank`` None leave those matrices unfactorized."""
-    if rank is None and embedding_rank is None:
-        raise ValueError(
-            "lowrank_encoding needs rank and/or embedding_rank (both None is the direct encoding)"
-        )
-    return genome_layout(template_params, rank, embedding_rank).encoding
-
-
-ENCODING_NAMES = ("direct", "lowrank")
-
-
-def deep_ga_init_and_scales(encoding_name: str, template: PyTree, rank: int | None = None,
-                            embedding_rank: int | None = None, mutation_rate: float = 0.01,
-                            ) -> tuple[Encoding, Callable[[jax.Array], jax.Array], jax.Array]:
-    """``(encoding, genotype_init_fn, mutation_scales)`` for the Deep GA.
-
-    ``genotype_init_fn(key) -> (num_genes,)`` draws an initial genotype with the original's rules;
-    ``mutation_scales`` (num_genes,) is the std of each gene's Gaussian mutation.
-    """
-    if encoding_name not in ENCODING_NAMES:
-        raise ValueError(f"encoding_name must be one of {', '.join(ENCODING_NAMES)}; got {encoding_name!r}")
-    if encoding_name == "direct" and (rank is not None or embedding_rank is not None):
-        raise ValueError("the direct encoding takes no rank/embedding_rank; use encoding_name='lowrank'")
-    if encoding_name == "lowrank" and rank is None and embedding_rank is None:
-        raise ValueError("encoding_name='lowrank' needs rank and/or embedding_rank")
-    layout = genome_layout(template, rank, embedding_rank, mutation_rate)
-    return layout.encoding, layout.init_fn, jnp.asarray(layout.mutation_scales)
 
 
 PAPER_VARIANTS: dict[str, dict[str, Any]] = {

@@ -30,16 +30,18 @@ OKABE_ITO = {
 
 @dataclasses.dataclass(frozen=True)
 class Style:
-    """How one method is drawn on every page: its colour, line style and legend label."""
+    """How one method is drawn on every page: its colour, legend label, line style and marker."""
 
     color: str
     label: str
     linestyle: str = "-"
+    marker: str | None = None
 
 
-#: The style table: one entry per method of every study (variants share their method's colour).
+#: The style table: one entry per method of every study, under the name the study's tables use
+#: (variants share their method's colour and differ in line style).
 STYLES: dict[str, Style] = {
-    # Study A
+    # Study A: algorithms
     "backprop": Style(OKABE_ITO["black"], "Backprop (Adagrad)"),
     "cosyne": Style(OKABE_ITO["blue"], "CoSyNE"),
     "de": Style(OKABE_ITO["vermillion"], "Differential Evolution"),
@@ -47,19 +49,22 @@ STYLES: dict[str, Style] = {
     "cosyne_idct": Style(OKABE_ITO["blue"], "CoSyNE (IDCT)", "--"),
     "de_idct": Style(OKABE_ITO["vermillion"], "DE (IDCT)", "--"),
     "ea_idct": Style(OKABE_ITO["green"], "EA (IDCT)", "--"),
-    # Study B
-    "es_snr": Style(OKABE_ITO["blue"], "ES-SNR"),
-    "es_imp": Style(OKABE_ITO["orange"], "ES-IMP"),
-    "es_random": Style(OKABE_ITO["grey"], "ES-Random"),
-    "permute_weights": Style(OKABE_ITO["purple"], "mask/permuted"),
-    "permute_mask": Style(OKABE_ITO["sky_blue"], "permuted/permuted"),
-    "gd_imp": Style(OKABE_ITO["black"], "GD-IMP"),
-    # Study C
+    # Study B: pruning criteria, and gradient-descent IMP
+    "snr": Style(OKABE_ITO["blue"], "ES-SNR (mask/weights)", marker="o"),
+    "snr_faithful": Style(OKABE_ITO["blue"], "ES-SNR, original Sep-CMA-ES σ", "--", "o"),
+    "magnitude": Style(OKABE_ITO["orange"], "ES-IMP (mask/weights)", marker="o"),
+    "random": Style(OKABE_ITO["grey"], "ES-Random (random/reinit)", marker="o"),
+    "permute_values": Style(OKABE_ITO["purple"], "mask/permuted", "--", "o"),
+    "permute_mask": Style(OKABE_ITO["sky_blue"], "permuted/permuted", "--", "o"),
+    "mask_reinit": Style(OKABE_ITO["grey"], "mask/reinit", marker="o"),
+    "movement": Style(OKABE_ITO["orange"], "ES-movement", marker="o"),
+    "gd": Style(OKABE_ITO["black"], "GD-IMP", marker="o"),
+    # Study C: variants, and the Adam reference
     "dense": Style(OKABE_ITO["black"], "dense"),
     "lowrank": Style(OKABE_ITO["blue"], "low-rank"),
-    "small_dense": Style(OKABE_ITO["orange"], "small dense"),
-    "lowrank_r1": Style(OKABE_ITO["sky_blue"], "rank 1"),
-    "adam": Style(OKABE_ITO["grey"], "Adam"),
+    "small": Style(OKABE_ITO["orange"], "small dense"),
+    "rank1": Style(OKABE_ITO["sky_blue"], "rank 1"),
+    "adam": Style(OKABE_ITO["grey"], "Adam", "--"),
 }
 
 METHOD_COLORS = {name: style.color for name, style in STYLES.items()}
@@ -85,16 +90,6 @@ def method_color(method: str) -> str:
     return style_of(method).color
 
 
-def method_linestyle(method: str) -> str:
-    """The line style of ``method`` (IDCT variants dashed)."""
-    return style_of(method).linestyle
-
-
-def method_label(method: str) -> str:
-    """The legend label of ``method``."""
-    return style_of(method).label
-
-
 def set_theme() -> None:
     """The book's seaborn theme."""
     sns.set_theme(context="notebook", style="whitegrid", palette=list(OKABE_ITO.values())[1:],
@@ -108,8 +103,8 @@ def band(ax: plt.Axes, x: ArrayLike, center: ArrayLike, low: ArrayLike, high: Ar
     """A curve with a shaded band from ``low`` to ``high``, drawn in ``method``'s style (the book's
     one band plot: every study's mean ± spread curves go through it)."""
     style = style_of(method)
-    ax.plot(x, center, color=style.color, linestyle=style.linestyle, linewidth=1.8,
-            label=style.label if label is None else label)
+    ax.plot(x, center, color=style.color, linestyle=style.linestyle, marker=style.marker, markersize=3.5,
+            linewidth=1.8, label=style.label if label is None else label)
     ax.fill_between(x, np.asarray(low, float), np.asarray(high, float), color=style.color, alpha=0.15,
                     linewidth=0)
 

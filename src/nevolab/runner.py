@@ -110,10 +110,9 @@ def make_chunk(step: StepFn, chunk_length: int
     The keys of every generation (``step.derive_keys(run_key, generation)``, or
     :func:`generation_key`) are derived before the scan and read by it: derived inside, the
     derivation (threefry hashes) is fused into each PRNG kernel that uses a key and recomputed for
-    every element it draws, which cost CoSyNE 5-10 % of a run. The scalar metrics of a generation
+    every element it draws. The scalar metrics of a generation
     leave the scan packed into one vector per dtype and are unpacked afterwards: each separate scan
-    output costs a kernel per generation (a dynamic update slice), a noticeable share of a
-    generation that takes tens of microseconds.
+    output costs a kernel per generation (a dynamic update slice).
     """
     derive_keys = getattr(step, "derive_keys", generation_key)
 

@@ -130,6 +130,12 @@ def lock_path(key: Key) -> Path:
     return results_dir() / ".locks" / f"{key.directory}-{key.hash()}.lock"
 
 
+def checkpoint_path(key: Key, suffix: str = ".npz") -> Path:
+    """Where a run of ``key`` keeps its checkpoint while it runs (a file, or a folder with
+    ``suffix=""``); not committed, and removed once the run's table is stored."""
+    return results_dir() / ".checkpoints" / f"{key.directory}-{key.hash()}{suffix}"
+
+
 def load(config: Key, columns: list[str] | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The cached table and provenance for ``config``; raises :class:`StaleResult` or FileNotFoundError."""
     table_path, record_path = paths_for(config)

@@ -113,8 +113,8 @@ def stable_argsort(values: jax.Array, axis: int = -1) -> jax.Array:
     """``jnp.argsort(values, axis=axis, stable=True)`` for NaN-free floating-point ``values``,
     without a sort when the axis is short.
 
-    XLA:CPU sorts small arrays slowly (a comparator call per comparison, one sort per column of a
-    batch), which dominated whole CoSyNE runs. Up to ``SMALL_SORT`` elements, the ranks are counted
+    XLA:CPU sorts small arrays with a comparator call per comparison and one sort per column of a
+    batch. Up to ``SMALL_SORT`` elements, the ranks are counted
     from all pairwise comparisons instead (ties broken by index, as a stable sort does): elementwise
     work that XLA fuses into one loop, giving the same permutation.
     """
@@ -180,8 +180,7 @@ def sparse_cauchy(key: jax.Array, where: jax.Array, scale: jax.Array | float = 1
     """``jnp.where(where, scale * jax.random.cauchy(key, where.shape), 0.0)``, bit for bit, faster.
 
     ``jax.random.cauchy`` is ``tan(pi * (u - 1/2))`` with ``u ~ U[eps, 1)``. XLA:CPU evaluates
-    ``tan`` with a scalar library call per element (~18 ns, against ~2 ns for ``exp``), which made
-    CoSyNE's Cauchy mutation the costliest kernel of a run although only a few genes mutate. Here
+    ``tan`` with a scalar library call per element, although only a few genes mutate. Here
     ``tan`` sees ``0`` wherever no gene mutates (the library's fast path), and the same argument
     as ``jax.random.cauchy`` where one does, so the mutated genes get the same bits.
     """

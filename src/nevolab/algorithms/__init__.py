@@ -1,1 +1,2 @@
-"""Hand-written algorithms in evosax's init/ask/tell shape: CoSyNE, DE, the (mu,rho,lambda)-EA, the Deep GA."""
+"""Hand-written algorithms in evosax's init/ask/tell shape: CoSyNE, DE, the (mu,rho,lambda)-EA and
+the Deep GA."""

@@ -16,7 +16,7 @@ Every generation (Jevo.jl: ``TruncationSelector(k)`` -> ``CloneUniformReproducer
 followed by one key per mutation in its ancestry, in a fixed-size ``(max_generations + 1, 2)`` uint32
 array plus a length. :func:`rebuild_from_seeds` replays them and reproduces the live genotype bit for
 bit (the tests check it), so a genome can be stored or shipped as ``8 * length`` bytes instead of
-``4 * num_dims`` (see :func:`genome_bytes`). The live population stays a dense
+``4 * num_dims``. The live population stays a dense
 (population_size, num_dims) array: replaying seed lists every generation would cost
 ``O(generations)`` per individual for nothing on one device.
 
@@ -41,7 +41,7 @@ from nevolab.algorithms.base import (
     init_population_state,
 )
 
-__all__ = ["DeepGA", "DeepGAParams", "DeepGAState", "genome_bytes", "mutation_delta", "rebuild_from_seeds"]
+__all__ = ["DeepGA", "DeepGAParams", "DeepGAState", "mutation_delta", "rebuild_from_seeds"]
 
 KEY_SHAPE = (2,)  # a raw threefry key: two uint32 words
 
@@ -109,14 +109,6 @@ def rebuild_from_seeds(seeds: jax.Array, length: int | jax.Array, init_fn: Calla
     return jax.lax.fori_loop(
         1, length, lambda i, g: g + mutation_delta(seeds[i].astype(jnp.uint32), scales), genotype
     )
-
-
-def genome_bytes(num_dims: int, seed_length: int | np.ndarray, dtype_bytes: int = 4) -> dict[str, float]:
-    """Storage of one genome: as its seed list (two uint32 per key) versus as a dense network."""
-    seed_bytes = 8.0 * np.mean(np.asarray(seed_length))
-    network_bytes = float(num_dims * dtype_bytes)
-    return {"seed_list_bytes": seed_bytes, "network_bytes": network_bytes,
-            "compression": network_bytes / max(seed_bytes, 1.0)}
 
 
 class DeepGA(PopulationAlgorithm):
@@ -226,12 +218,21 @@ class DeepGA(PopulationAlgorithm):
         )
 
     def _mutation_effects(self, fitness: jax.Array, state: DeepGAState) -> dict[str, jax.Array]:
-        """Loss change of each freshly mutated child against its parent (positive = deleterious)."""
-        valid = (~state.is_elite) & jnp.isfinite(state.parent_fitness) & jnp.isfinite(fitness)
-        effect = jnp.where(valid, fitness - state.parent_fitness, 0.0)
+        """Every row's loss (``child_loss``) and its change against its parent (``child_effect``,
+        positive = deleterious; NaN for the unmutated elites and before the first selection), the
+        seed-list length of the generation's best row, and the generation's mean effect and
+        deleterious fraction over the children whose loss and parent's loss are finite.
+        ``fitness`` is sanitised; ``state`` is the state the generation was asked from."""
+        mutated = ~state.is_elite & jnp.isfinite(state.parent_fitness)
+        child_effect = jnp.where(mutated, fitness - state.parent_fitness, jnp.nan)
+        valid = jnp.isfinite(child_effect)
+        effect = jnp.where(valid, child_effect, 0.0)
         count = jnp.sum(valid)
         nan = jnp.asarray(jnp.nan, fitness.dtype)
         return {
+            "child_loss": fitness,
+            "child_effect": child_effect,
+            "best_seed_length": state.seed_length[jnp.argmin(fitness)],
             "mean_mutation_effect": jnp.where(count > 0, jnp.sum(effect) / jnp.maximum(count, 1), nan),
             "deleterious_fraction": jnp.where(
                 count > 0, jnp.sum(valid & (effect > 0)) / jnp.maximum(count, 1), nan

@@ -35,13 +35,13 @@ normalisation, global-norm gradient clipping and Adam (eps 1e-5). Differences fr
   ``min(task.episode_length, max_steps_in_episode)``, the horizon ``task.test_score`` uses.
 
 **Masks.** Masks, start values and initial values are flat vectors over the actor's parameters
-(``ravel_pytree`` of ``task.init_params``), as in :mod:`nevolab.pruning`. The mask multiplies the
+(``ravel_pytree`` of ``task.init_params``), as in :mod:`nevolab.pruning.masks`. The mask multiplies the
 actor's parameters and its gradients (before clipping and Adam), and the parameters again after
 every optimiser step, so pruned weights stay exactly zero.
 
 **Every round restarts the whole train state**: the actor from the round's start values (the
 rewound ticket), the log-std from 0, the critic from its own initial values (in
-:func:`run_ppo_imp` drawn once per seed from ``fold_in(PRNGKey(seed), 0)``, so it is rewound like
+:class:`PPOStep` drawn once per seed from ``fold_in(PRNGKey(seed), 0)``, so it is rewound like
 the actor rather than redrawn), and a fresh Adam state and learning-rate schedule. Environments
 restart too (new episodes), and the reward-normalisation statistics.
 """
@@ -52,6 +52,7 @@ import dataclasses
 import functools
 import math
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import jax
@@ -62,22 +63,18 @@ import pandas as pd
 from flax import linen as nn
 from jax.flatten_util import ravel_pytree
 
-from nevolab.pruning import (
-    PruneInputs,
-    gd_imp_row,
-    get_criterion,
-    kept_counts,
-    next_ticket,
-    prunable_flat,
-    prunable_segments,
-)
+from nevolab import xla
+from nevolab.pruning.criteria import PruneInputs, get_criterion
+from nevolab.pruning.masks import Layout, next_ticket, prunable_flat, prunable_segments
+from nevolab.pruning.results import gd_imp_frame
+from nevolab.pruning.rounds import ImpPlan, run_rounds
 from nevolab.tasks.control import ControlTask
 
 PyTree = Any
 
 #: The hidden sizes of the original's PPO policy (``ppo_gym.yaml``: 2 × 32 tanh). The ES runs of the
-#: paper use 2 × 64 (``gym.yaml``); pass ``task_kwargs={"hidden_sizes": PAPER_PPO_HIDDEN}`` to
-#: :func:`run_ppo_imp` (and the same to the ES runs) to prune the PPO-sized network.
+#: paper use 2 × 64 (``gym.yaml``); build the task with
+#: ``hidden_sizes=PAPER_PPO_HIDDEN`` (for the ES runs too) to prune the PPO-sized network.
 PAPER_PPO_HIDDEN = (32, 32)
 
 
@@ -216,7 +213,7 @@ def make_ppo_train(task: ControlTask, config: PPOConfig) -> Callable[..., TrainO
     ``train(key, critic_init, mask, start) -> TrainOutput``: ``mask`` (bool) and ``start`` are flat
     actor vectors; ``critic_init`` the critic's flat initial values (:func:`init_critic`); all the
     randomness (environment resets and steps, action sampling, minibatch shuffles) comes from
-    ``key``. Jit it with ``compiler_options=compiler_options()`` (see :func:`compiler_options`).
+    ``key``. Jit it with ``compiler_options=xla.compiler_options("ppo")``.
     """
     _check_task(task)
     template = task.init_params(jax.random.PRNGKey(0))
@@ -390,17 +387,6 @@ def make_ppo_train(task: ControlTask, config: PPOConfig) -> Callable[..., TrainO
     return train
 
 
-def compiler_options() -> dict[str, Any] | None:
-    """XLA options for the PPO programs: LLVM optimisation level 1 on CPU, the default elsewhere.
-
-    Measured on the project's 2-core CPU (CartPole and Pendulum training, 2 seeds vmapped): level 1
-    roughly halves the compile time (15-20 s at the default level → 9-10 s; a PPO round is one
-    large program) and runs as fast (about 1e5 env steps/s either way). At the default level most of
-    the LLVM time goes into a few vmapped threefry (random-number) kernels.
-    """
-    return {"xla_backend_optimization_level": 1} if jax.default_backend() == "cpu" else None
-
-
 @functools.lru_cache(maxsize=8)
 def _critic_initializer(hidden_sizes: tuple[int, ...], observation_shape: tuple[int, ...]) -> Callable:
     critic = Critic(hidden_sizes)
@@ -454,11 +440,12 @@ def make_ppo_round(task: ControlTask, config: PPOConfig) -> Callable[..., tuple[
         actor = out.params["actor"]
         inputs = PruneInputs(final_mean=actor, final_std=jnp.ones_like(actor),
                              final_std_faithful=jnp.ones_like(actor), start_values=start, mask=mask)
-        next_mask, next_start = next_ticket(magnitude, inputs, k_prune, original, prunable_j,
-                                            num_keep_next, segments, lambda k: original)
+        layout = Layout(prunable_j, segments, lambda k: original)
+        next_mask, next_start = next_ticket(magnitude, inputs, k_prune, original, num_keep_next, layout)
         return task.test_score(unravel(actor), k_test), actor, next_mask, next_start, out.return_curve
 
-    compiled = jax.jit(jax.vmap(one_seed, in_axes=(0, 0, 0, 0, 0, None)), compiler_options=compiler_options())
+    compiled = jax.jit(jax.vmap(one_seed, in_axes=(0, 0, 0, 0, 0, None)),
+                       compiler_options=xla.compiler_options("ppo"))
 
     def round_fn(keys, masks, starts, originals, num_keep_next, critic_keys=None):
         critic_keys = keys if critic_keys is None else critic_keys
@@ -470,89 +457,55 @@ def make_ppo_round(task: ControlTask, config: PPOConfig) -> Callable[..., tuple[
     return round_fn
 
 
-def run_ppo_imp(task: str | ControlTask = "pendulum", rounds: int = 20, prune_fraction: float = 0.2,
-                seeds: Sequence[int] | None = None, config: PPOConfig | None = None,
-                task_kwargs: dict[str, Any] | None = None, **config_overrides: Any) -> pd.DataFrame:
-    """GD-IMP with PPO: train the actor with masked gradients, prune 20 % of the remaining actor
-    kernels by global magnitude, rewind the survivors to θ₀; the same tidy table as
-    :func:`nevolab.studies.tickets.run_gd_imp` (``method="GD"``, ``strategy="PPO"``).
+@dataclasses.dataclass(frozen=True)
+class PPOStep:
+    """One GD-IMP round with PPO for every seed (the driver's :class:`~nevolab.pruning.rounds.RoundStep`).
 
-    Network seed ``s`` is ``PRNGKey(s)``, as for the ES runs, so both start from the same θ₀;
-    round ``r`` draws its randomness from ``fold_in(PRNGKey(s), r + 1)`` and the critic's
-    (rewound) initial values from ``fold_in(PRNGKey(s), 0)``.
+    The critic's initial values are drawn once per seed from ``fold_in(PRNGKey(seed), 0)``, so the
+    critic is rewound like the actor rather than redrawn."""
 
-    Args:
-        task: ``"pendulum"``, ``"cartpole"``, another offline gymnax id, or a built
-            :class:`~nevolab.tasks.control.ControlTask`.
-        rounds: trained networks (the paper: 20, 100 % → 1.44 % of the actor kernels).
-        prune_fraction: share of the remaining actor kernels pruned per round, in (0, 1).
-        seeds: one network per seed (vmapped); ``None`` = the paper's five seeds.
-        config: PPO settings; ``None`` = :class:`PPOConfig` defaults (the original's).
-        task_kwargs: passed to the task builder when ``task`` is a name (e.g.
-            ``{"hidden_sizes": PAPER_PPO_HIDDEN}``; the default network is the ES runs' one).
-        **config_overrides: replace fields of ``config`` (e.g. ``total_timesteps=200_000``).
+    task: ControlTask
+    config: PPOConfig
+    plan: ImpPlan
 
-    Returns:
-        Columns ``task, method, strategy, criterion, label, seed, round, weights_remaining,
-        weights_remaining_nominal, num_genes, test_performance, final_mean_train_loss,
-        final_train_return``, then the PPO settings (:class:`PPOConfig` fields) and ``env_steps``.
-        ``final_train_return`` is the mean return of the last finished training episode of every
-        environment after the last update; ``final_mean_train_loss`` is its negative (the ES
-        tables' "loss" is minus the return).
-    """
-    # Lazy: nevolab.studies.tickets imports this module.
-    from nevolab.studies.tickets import CONTROL_ALIASES, PAPER_SEEDS, make_task, task_family
+    def identity(self) -> dict[str, Any]:
+        """The task and the PPO settings."""
+        return {"problem": self.task.name, "ppo": dataclasses.asdict(self.config)}
 
-    if isinstance(task, str):
-        if task_family(task) != "gymnax":
-            raise ValueError(f"run_ppo_imp needs a control task; valid: {', '.join(CONTROL_ALIASES)} "
-                             "or any offline gymnax id")
-    elif not isinstance(task, ControlTask):
-        raise ValueError(f"run_ppo_imp needs a control task; valid: {', '.join(CONTROL_ALIASES)}, "
-                         f"any offline gymnax id, or a ControlTask; got {type(task).__name__}")
-    elif task_kwargs:
-        raise ValueError("task_kwargs only applies when task is a name, not a built ControlTask")
-    if isinstance(rounds, bool) or not isinstance(rounds, int | np.integer) or rounds < 1:
-        raise ValueError(f"rounds must be an integer >= 1 (the paper uses 20); got {rounds!r}")
-    if not 0.0 < float(prune_fraction) < 1.0:
-        raise ValueError(f"prune_fraction must be in (0, 1) (the paper uses 0.2); got {prune_fraction}")
-    seeds = tuple(int(s) for s in (PAPER_SEEDS if seeds is None else seeds))
-    if not seeds or len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds must be a non-empty sequence of distinct integers; got {seeds!r}")
-    if config is not None and not isinstance(config, PPOConfig):
-        raise ValueError(f"config must be a PPOConfig or None; got {type(config).__name__}")
-    fields = {f.name for f in dataclasses.fields(PPOConfig)}
-    unknown = sorted(set(config_overrides) - fields)
-    if unknown:
-        raise ValueError(f"unknown PPO setting(s) {', '.join(unknown)}; valid: {', '.join(sorted(fields))}")
-    config = dataclasses.replace(config or PPOConfig(), **config_overrides)
+    def __call__(self, round_index: int, keys: jax.Array, masks: jax.Array, starts: jax.Array,
+                 original: jax.Array) -> tuple[dict[str, np.ndarray], jax.Array, jax.Array]:
+        """Train, test and prune every seed's actor."""
+        critic_keys = jnp.stack([jax.random.fold_in(k, 0) for k in self.plan.seed_keys()])
+        round_fn = make_ppo_round(self.task, self.config)
+        score, _, masks, starts, curve = round_fn(keys, masks, starts, original,
+                                                  self.plan.kept[round_index + 1], critic_keys)
+        return {"test_score": np.asarray(score), "return_curve": np.asarray(curve)}, masks, starts
 
-    built = make_task(task, **(task_kwargs or {})) if isinstance(task, str) else task
-    template = built.init_params(jax.random.PRNGKey(0))
-    num_prunable = int(prunable_flat(template).sum())
-    kept = kept_counts(num_prunable, prune_fraction, rounds + 1)
-    round_fn = make_ppo_round(built, config)
 
-    seed_keys = [jax.random.PRNGKey(s) for s in seeds]
-    original = jnp.stack([ravel_pytree(built.init_params(k))[0].astype(jnp.float32) for k in seed_keys])
-    critic_keys = jnp.stack([jax.random.fold_in(k, 0) for k in seed_keys])
-    masks, starts = jnp.ones(original.shape, bool), original
-    num_params = int(original.shape[1])
+def run_ppo_imp(task: ControlTask, config: PPOConfig, plan: ImpPlan, checkpoint_dir: Path | None = None,
+                on_round: Callable[[int], None] | None = None) -> pd.DataFrame:
+    """GD-IMP with PPO: one row per (round, seed), ``method="GD"``, ``strategy="PPO"``.
+
+    Columns as the ES tables', then ``final_mean_train_loss`` and ``final_train_return`` (the mean
+    return of every environment's last finished training episode after the last update; the loss is
+    its negative, as the ES tables' "loss" is minus the return), the :class:`PPOConfig` fields and
+    ``env_steps``."""
+    _check_task(task)
+    if not isinstance(config, PPOConfig):
+        raise ValueError(f"config must be a PPOConfig; got {type(config).__name__}")
+    original = jnp.stack([ravel_pytree(task.init_params(k))[0].astype(jnp.float32) for k in plan.seed_keys()])
+    history = run_rounds(PPOStep(task, config, plan), original, plan, checkpoint_dir, on_round)
+    curves = history.arrays["return_curve"]
     settings = {**dataclasses.asdict(config), "env_steps": config.env_steps}
-    rows = []
-    for r in range(rounds):
-        keys = jnp.stack([jax.random.fold_in(k, r + 1) for k in seed_keys])
-        score, _, masks, starts, curve = round_fn(keys, masks, starts, original, kept[r + 1], critic_keys)
-        score, curve = np.asarray(score), np.asarray(curve)
-        for i, seed in enumerate(seeds):
-            final_return = float(curve[i, -1])
-            rows.append(gd_imp_row(built.name, "PPO", seed, r, kept, num_prunable, num_params, prune_fraction,
-                                   float(score[i]), final_mean_train_loss=-final_return,
-                                   final_train_return=final_return, **settings))
-    return pd.DataFrame(rows)
+
+    def extra(r: int, i: int) -> dict[str, Any]:
+        final_return = float(curves[r, i, -1])
+        return {"final_mean_train_loss": -final_return, "final_train_return": final_return, **settings}
+
+    return gd_imp_frame(task.name, "PPO", history, plan, extra)
 
 
 __all__ = [
-    "PAPER_PPO_HIDDEN", "Critic", "PPOConfig", "TrainOutput", "compiler_options", "critic_unravel",
+    "PAPER_PPO_HIDDEN", "Critic", "PPOConfig", "PPOStep", "TrainOutput", "critic_unravel",
     "init_critic", "make_ppo_round", "make_ppo_train", "run_ppo_imp",
 ]

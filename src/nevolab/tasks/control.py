@@ -145,12 +145,6 @@ class ControlTask:
         """Fitness of a stacked population (leading axis = members), same episodes for all."""
         return jax.vmap(self.fitness, in_axes=(0, None))(population_params, key)
 
-    def as_pruning_problem(self):
-        """This task in the form :func:`nevolab.pruning.run_pruning` takes."""
-        from nevolab.pruning import PruningProblem
-
-        return PruningProblem(self.name, self.init_params, self.fitness, self.test_score)
-
 
 def make_control_task(env_name: str = "Pendulum-v1", hidden_sizes: Sequence[int] = (64, 64),
                       num_rollouts: int = 8, test_rollouts: int = 32,

@@ -17,6 +17,7 @@ provides:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -28,15 +29,16 @@ from pathlib import Path
 
 import numpy as np
 
-from nevolab.store import repo_root
+from nevolab.datasets import DatasetUnavailableError
+from nevolab.paths import data_dir
 
 __all__ = [
     "CORPORA",
     "TINYSTORIES_URLS",
     "BpeTokenizer",
     "CharTokenizer",
-    "DatasetUnavailableError",
     "corpus_path",
+    "corpus_tokens",
     "freeze_pydoc_topics",
     "load_corpus",
     "load_tinystories",
@@ -45,7 +47,7 @@ __all__ = [
     "split_stories",
 ]
 
-DATA_DIR = repo_root() / "data"
+DATA_DIR = data_dir()
 CACHE_DIR = DATA_DIR / "cache"
 
 CORPORA: dict[str, dict[str, str]] = {
@@ -80,10 +82,6 @@ BPE_SPECIAL_TOKENS = ("<unk>", "<pad>", "<s>", "</s>", "<|endoftext|>")
 JULIA_EXTRA_SYMBOLS = 3
 """The original model's vocabulary is the 2048 BPE ids *plus* ``<unk>, <s>, </s>`` of Julia's
 ``TransformerTextEncoder``: 2051 embedding rows. :attr:`BpeTokenizer.model_vocab_size` reports that."""
-
-
-class DatasetUnavailableError(RuntimeError):
-    """A dataset could not be downloaded (typically: the machine is offline)."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -363,3 +361,12 @@ def make_sequences(tokens: np.ndarray | Sequence[int], num_sequences: int, seque
     chosen = np.sort(np.random.default_rng(seed).choice(available, size=num_sequences, replace=False))
     starts = chosen * window
     return np.stack([tokens[s:s + window] for s in starts]).astype(np.int32)
+
+
+@functools.lru_cache(maxsize=8)
+def corpus_tokens(tokenizer: str, corpus: str = "pydoc_topics") -> tuple[np.ndarray, int]:
+    """The whole offline ``corpus`` tokenized by ``tokenizer`` and the model's vocabulary size (cached:
+    notebook validation and every run of a study read the same stream)."""
+    text = load_corpus(corpus)
+    tokens = make_tokenizer(tokenizer, text)
+    return tokens.encode(text), tokens.model_vocab_size

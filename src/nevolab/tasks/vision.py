@@ -126,14 +126,6 @@ class VisionTask:
         """Training loss of a stacked population, all members on the same batch."""
         return jax.vmap(self.train_loss, in_axes=(0, None))(population_params, key)
 
-    def as_pruning_problem(self, population_chunk: int | None = None):
-        """This task in the form :func:`nevolab.pruning.run_pruning` takes; ``population_chunk``
-        bounds memory by evaluating that many members at a time."""
-        from nevolab.pruning import PruningProblem
-
-        return PruningProblem(self.name, self.init_params, self.train_loss, self.test_score,
-                              population_chunk=population_chunk)
-
 
 def make_vision_task(dataset: str | ImageDataset = "digits", batch_size: int = 1024,
                      features: Sequence[int] = (8, 16), download: bool = True) -> VisionTask:

@@ -12,7 +12,6 @@ import pandas as pd
 
 from nevolab import store
 from nevolab.config import Config
-from nevolab.paths import results_dir
 from nevolab.runner import run_vmapped
 from nevolab.studies.a.cases import ALGORITHMS, CASES
 from nevolab.studies.a.hyperparameters import best_config
@@ -51,11 +50,6 @@ def run_configs(config: Config) -> list[AERun]:
     return runs
 
 
-def checkpoint_path(run: AERun) -> Any:
-    """Where a chunked run keeps its checkpoint (removed when the run ends)."""
-    return results_dir() / ".checkpoints" / f"{run.directory}-{run.hash()}.npz"
-
-
 def run_case(run: AERun, measure_time: bool = True, progress: bool = False,
              chunk_length: int | None = None) -> pd.DataFrame:
     """All repeats of ``run`` as a tidy table of running-min loss curves.
@@ -73,7 +67,7 @@ def run_case(run: AERun, measure_time: bool = True, progress: bool = False,
                              chunk_length=chunk_length, progress=progress,
                              description=f"{run.case}/{run.algorithm}",
                              compiler_options=program.compiler_options,
-                             checkpoint=checkpoint_path(run) if chunk_length else None)
+                             checkpoint=store.checkpoint_path(run) if chunk_length else None)
     run_time_s = time_single_run(program, run.generations, keys[0]) if measure_time else float("nan")
     index = recorded_generations(run.generations)
     evaluations = np.cumsum(metrics["num_evaluations"], axis=1)

@@ -24,16 +24,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from nevolab.config import NotebookSpec, Param
-from nevolab.figures import register
+from nevolab.pruning.criteria import CRITERIA
+from nevolab.studies.b.tasks import TASKS
+from nevolab.tasks.control import valid_env_names
 
-TASKS = ("pendulum", "cartpole", "digits", "mnist5k", "mnist", "fashion_mnist", "kmnist")
 STRATEGY_CHOICES = ("paper", "Sep_CMA_ES", "SNES", "PGPE", "DES")
 CORE_CRITERIA = ("snr", "magnitude", "random", "permute_values", "permute_mask")
 
 
 def _criteria_choices() -> tuple[str, ...]:
-    from nevolab.pruning import CRITERIA
-
     return tuple(sorted(CRITERIA))
 
 
@@ -44,8 +43,6 @@ def _check_tasks(value: list[str], values: Mapping[str, Any]) -> str | None:
         return f"lists a task twice: {value}"
     unknown = [task for task in value if task not in TASKS]
     if unknown:
-        from nevolab.tasks.control import valid_env_names
-
         gymnax_ids = valid_env_names()
         bad = [task for task in unknown if task not in gymnax_ids]
         if bad:
@@ -92,6 +89,18 @@ def _check_population(value: int, values: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _budget_params(family: str, what: str, generations: tuple[int, int, int],
+                   population: tuple[int, int, int]) -> tuple[Param, Param]:
+    """``<family>_generations`` and ``<family>_population``, each (smoke, default, paper)."""
+    def presets(values: tuple[int, int, int]) -> dict[str, int]:
+        return dict(zip(("smoke", "default", "paper"), values, strict=True))
+
+    return (Param(f"{family}_generations", "int", presets(generations), paper=generations[2],
+                  help=f"ES generations per round on {what}", minimum=1),
+            Param(f"{family}_population", "int", presets(population), paper=population[2],
+                  help=f"ES population on {what}", minimum=4, check=_check_population))
+
+
 def _run_params() -> tuple[Param, ...]:
     """The parameters that determine the runs (shared by b1–b4)."""
     return (
@@ -121,10 +130,7 @@ def _run_params() -> tuple[Param, ...]:
         Param("seeds", "int", {"smoke": 2, "default": 3, "paper": 5}, paper=5,
               help="networks per task and criterion (the paper's seeds 176588, 363028, ... first)",
               minimum=1),
-        Param("control_generations", "int", {"smoke": 3, "default": 200, "paper": 2000}, paper=2000,
-              help="ES generations per round on control tasks", minimum=1),
-        Param("control_population", "int", {"smoke": 8, "default": 32, "paper": 100}, paper=100,
-              help="ES population on control tasks", minimum=4, check=_check_population),
+        *_budget_params("control", "control tasks", generations=(3, 200, 2000), population=(8, 32, 100)),
         Param("rollouts", "int", {"smoke": 1, "default": 2, "paper": 8}, paper=8,
               help="episodes averaged per training evaluation (n_repeats)", minimum=1),
         Param("test_rollouts", "int", {"smoke": 2, "default": 16, "paper": 32}, paper=32,
@@ -132,10 +138,7 @@ def _run_params() -> tuple[Param, ...]:
         Param("hidden", "int", {"smoke": 8, "default": 32, "paper": 64}, paper=64,
               help="units in each of the policy's two tanh hidden layers (gym.yaml: 64; unverified)",
               minimum=1),
-        Param("vision_generations", "int", {"smoke": 3, "default": 100, "paper": 4000}, paper=4000,
-              help="ES generations per round on image tasks", minimum=1),
-        Param("vision_population", "int", {"smoke": 8, "default": 32, "paper": 128}, paper=128,
-              help="ES population on image tasks", minimum=4, check=_check_population),
+        *_budget_params("vision", "image tasks", generations=(3, 100, 4000), population=(8, 32, 128)),
         Param("batch_size", "int", {"smoke": 32, "default": 64, "paper": 1024}, paper=1024,
               help="training images per ES fitness evaluation (the same batch for the whole population)",
               minimum=1),
@@ -148,34 +151,33 @@ def _run_params() -> tuple[Param, ...]:
     )
 
 
-register(NotebookSpec(
-    name="b1_ticket_curves",
-    title="Study B, Figure 1: ES lottery tickets against weights remaining",
-    description="Test performance against weights remaining per task for ES-SNR, ES-IMP, ES-Random and "
-                "the permutation controls, mean ± standard error over seeds.",
-    params=_run_params(),
-))
-
-register(NotebookSpec(
-    name="b2_es_vs_gd",
-    title="Study B, Figure 2: ES (SNR) against gradient descent (IMP), and the aggregated panels",
-    description="ES-SNR against GD-IMP per task, and the paper's aggregated panels: every task min-max "
-                "normalised, then averaged.",
-    params=_run_params(),
-))
-
-register(NotebookSpec(
-    name="b3_ticket_decomposition",
-    title="Study B, Figure 3: what makes an ES ticket — weights, mask positions, layerwise ratio",
-    description="The ticket effect (ES-IMP − ES-Random) split by the permutation controls into the "
-                "weights, the mask positions and the layerwise sparsity ratio.",
-    params=_with_criteria_check(_run_params(), _check_decomposition_criteria),
-))
-
-register(NotebookSpec(
-    name="b4_claims",
-    title="Study B, Table: the paper's claims, tested",
-    description="Tickets beat random, SNR beats magnitude at high sparsity, ES beats GD at high sparsity: "
-                "paired effects with bootstrap intervals and a computed verdict.",
-    params=_run_params(),
-))
+SPECS: tuple[NotebookSpec, ...] = (
+    NotebookSpec(
+        name="b1_ticket_curves",
+        title="Study B, Figure 1: ES lottery tickets against weights remaining",
+        description="Test performance against weights remaining per task for ES-SNR, ES-IMP, ES-Random and "
+                    "the permutation controls, mean ± standard error over seeds.",
+        params=_run_params(),
+    ),
+    NotebookSpec(
+        name="b2_es_vs_gd",
+        title="Study B, Figure 2: ES (SNR) against gradient descent (IMP), and the aggregated panels",
+        description="ES-SNR against GD-IMP per task, and the paper's aggregated panels: every task min-max "
+                    "normalised, then averaged.",
+        params=_run_params(),
+    ),
+    NotebookSpec(
+        name="b3_ticket_decomposition",
+        title="Study B, Figure 3: what makes an ES ticket — weights, mask positions, layerwise ratio",
+        description="The ticket effect (ES-IMP − ES-Random) split by the permutation controls into the "
+                    "weights, the mask positions and the layerwise sparsity ratio.",
+        params=_with_criteria_check(_run_params(), _check_decomposition_criteria),
+    ),
+    NotebookSpec(
+        name="b4_claims",
+        title="Study B, Table: the paper's claims, tested",
+        description="Tickets beat random, SNR beats magnitude at high sparsity, ES beats GD at high "
+                    "sparsity: paired effects with bootstrap intervals and a computed verdict.",
+        params=_run_params(),
+    ),
+)

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from nevolab.config import NotebookSpec, Param
-from nevolab.figures import register
+from nevolab.tasks.language import corpus_tokens
 
 VARIANTS = ("dense", "lowrank", "small", "rank1")
 TOKENIZERS = ("char", "bpe")
@@ -69,10 +69,8 @@ def _check_sequence_length(value: int, values: Mapping[str, Any]) -> str | None:
 def _check_num_sequences(value: int, values: Mapping[str, Any]) -> str | None:
     if value < 1:
         return f"must be >= 1; got {value}"
-    from nevolab.studies.lowrank_lm import _corpus_tokens
-
     length = values["sequence_length"]
-    tokens, _ = _corpus_tokens(values["tokenizer"], "pydoc_topics")
+    tokens, _ = corpus_tokens(values["tokenizer"], "pydoc_topics")
     available = tokens.size // (length + 1)
     if value > available:
         return (f"{value} windows of sequence_length+1 = {length + 1} tokens do not fit: the "
@@ -124,31 +122,32 @@ def _check_learning_rate(value: float, values: Mapping[str, Any]) -> str | None:
     return None if value > 0 else f"must be > 0; got {value}"
 
 
-register(NotebookSpec(
-    name="c1_lm_fitness_curves",
-    title="Study C, Figure 1: best negative cross-entropy against generation",
-    description="The Deep GA on a small transformer language model: best individual's negative "
-                "cross-entropy per generation for the dense, low-rank, small dense and rank-1 variants, "
-                "against the uniform guess and Adam on the same token budget; genome sizes.",
-    params=(*_run_params(),
-            Param("adam_learning_rate", "float", {"default": 3e-3}, paper="not in the paper (our reference)",
-                  help="Adam's learning rate for the backprop reference (dense model, same windows and "
-                       "token budget)", check=_check_learning_rate)),
-))
-
-register(NotebookSpec(
-    name="c2_mutation_effects",
-    title="Study C, Figure 2: the fitness effect of a mutation, dense vs factorized",
-    description="Distribution of child-minus-parent negative cross-entropy over the run, and the "
-                "fraction of deleterious mutations, for every variant.",
-    params=_run_params(),
-))
-
-register(NotebookSpec(
-    name="c3_claims",
-    title="Study C, Table: the paper's claims, tested",
-    description="Factorized vs dense and small dense at the last generation, and whether factorized "
-                "mutations are more often and more strongly deleterious: Kruskal-Wallis, Wilcoxon rank-sum, "
-                "Glass's delta (the paper's statistics) and a bootstrap verdict.",
-    params=_run_params(),
-))
+SPECS: tuple[NotebookSpec, ...] = (
+    NotebookSpec(
+        name="c1_lm_fitness_curves",
+        title="Study C, Figure 1: best negative cross-entropy against generation",
+        description="The Deep GA on a small transformer language model: best individual's negative "
+                    "cross-entropy per generation for the dense, low-rank, small dense and rank-1 variants, "
+                    "against the uniform guess and Adam on the same token budget; genome sizes.",
+        params=(*_run_params(),
+                Param("adam_learning_rate", "float", {"default": 3e-3},
+                      paper="not in the paper (our reference)",
+                      help="Adam's learning rate for the backprop reference (dense model, same windows and "
+                           "token budget)", check=_check_learning_rate)),
+    ),
+    NotebookSpec(
+        name="c2_mutation_effects",
+        title="Study C, Figure 2: the fitness effect of a mutation, dense vs factorized",
+        description="Distribution of child-minus-parent negative cross-entropy over the run, and the "
+                    "fraction of deleterious mutations, for every variant.",
+        params=_run_params(),
+    ),
+    NotebookSpec(
+        name="c3_claims",
+        title="Study C, Table: the paper's claims, tested",
+        description="Factorized vs dense and small dense at the last generation, and whether factorized "
+                    "mutations are more often and more strongly deleterious: Kruskal-Wallis, "
+                    "Wilcoxon rank-sum, Glass's delta (the paper's statistics) and a bootstrap verdict.",
+        params=_run_params(),
+    ),
+)

@@ -1,0 +1,252 @@
+"""Study B's runs: one frozen run config per kind (ES pruning, Adam-IMP, PPO-IMP), built once from a
+notebook's :class:`~nevolab.config.Config`, and the tidy tables they lead to, cached in the results
+store under ``study_b_runs/`` so that B1–B4 compute them once.
+
+A run config is the cache key (every field is hashed with the kind's version) and is passed whole
+to the function that trains it. Pruning runs write a checkpoint after every round
+(``data/results/.checkpoints/study_b_runs-<key>/``), so an interrupted run resumes where it stopped, with
+identical numbers; the checkpoint is removed once the table is stored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+import jax
+import numpy as np
+import pandas as pd
+
+from nevolab import store
+from nevolab.baselines.adam import AdamConfig, run_adam_imp
+from nevolab.baselines.ppo import PPOConfig, run_ppo_imp
+from nevolab.config import Config, RunConfig
+from nevolab.pruning.es import plan_for, run_es_imp
+from nevolab.pruning.masks import kept_counts, prunable_flat
+from nevolab.pruning.results import PruningResult
+from nevolab.pruning.rounds import ImpPlan
+from nevolab.pruning.strategies import es_config_for
+from nevolab.studies.b import tasks
+
+RUNS_KIND = "study_b_runs"
+
+#: The curve labels of the paper for each criterion.
+PAPER_LABELS = {
+    "snr": "ES-SNR", "snr_faithful": "ES-SNR (original Sep-CMA-ES σ)", "magnitude": "ES-IMP",
+    "random": "ES-Random", "permute_values": "mask/permuted", "permute_mask": "permuted/permuted",
+    "mask_reinit": "mask/reinit", "movement": "ES-movement",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class ImpRun(RunConfig):
+    """What every Study B pruning run has: its kind, task, pruning schedule and seeds."""
+
+    KIND: ClassVar[str] = RUNS_KIND
+    VERSION: ClassVar[int] = 1
+    kind: str
+    task: str
+    rounds: int
+    prune_fraction: float
+    seeds: tuple[int, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class ESRun(ImpRun):
+    """ES pruning on one task, every criterion trained together."""
+
+    strategy: str
+    criteria: tuple[str, ...]
+    generations: int
+    population: int
+    task_kwargs: dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class AdamRun(ImpRun):
+    """GD-IMP with Adam on one image task."""
+
+    epochs: int
+    batch_size: int
+    learning_rate: float
+
+
+@dataclasses.dataclass(frozen=True)
+class PPORun(ImpRun):
+    """GD-IMP with PPO on one control task."""
+
+    timesteps: int
+    task_kwargs: dict[str, Any]
+
+
+def es_run(task: str, config: Config) -> ESRun:
+    """The ES run of ``task`` for a Study B notebook's parameters."""
+    generations, population = tasks.budget(task, config)
+    return ESRun(kind="es", task=task, strategy=tasks.strategy_for(task, config.strategy),
+                 criteria=tuple(config.criteria), rounds=config.rounds, prune_fraction=config.prune_fraction,
+                 seeds=tuple(tasks.seeds_for(config.seeds)), generations=generations, population=population,
+                 task_kwargs=tasks.task_kwargs(task, config))
+
+
+def adam_run(task: str, config: Config) -> AdamRun:
+    """The Adam-IMP run of an image task (the paper's lr and batch; ``gd_epochs`` epochs per round)."""
+    defaults = AdamConfig()
+    return AdamRun(kind="gd_vision", task=task, rounds=config.rounds, prune_fraction=config.prune_fraction,
+                   seeds=tuple(tasks.seeds_for(config.seeds)), epochs=config.gd_epochs,
+                   batch_size=defaults.batch_size, learning_rate=defaults.learning_rate)
+
+
+def ppo_run(task: str, config: Config) -> PPORun:
+    """The PPO-IMP run of a control task (``ppo_timesteps`` environment steps per round)."""
+    return PPORun(kind="gd_gymnax", task=task, rounds=config.rounds, prune_fraction=config.prune_fraction,
+                  seeds=tuple(tasks.seeds_for(config.seeds)), timesteps=int(config.ppo_timesteps),
+                  task_kwargs=tasks.task_kwargs(task, config))
+
+
+def gd_run(task: str, config: Config) -> AdamRun | PPORun | None:
+    """The gradient-descent baseline run of ``task``, or None (control tasks with ``ppo_timesteps = 0``)."""
+    if tasks.task_family(task) == "vision":
+        return adam_run(task, config)
+    return ppo_run(task, config) if int(config.ppo_timesteps or 0) > 0 else None
+
+
+def run_configs(config: Config) -> list[RunConfig]:
+    """Every run key a Study B notebook's parameters lead to: ES runs, then GD baselines."""
+    gd = [gd_run(task, config) for task in config.tasks]
+    return [*(es_run(task, config) for task in config.tasks), *(run for run in gd if run is not None)]
+
+
+def magnitude_agreement(result: PruningResult, prunable: np.ndarray) -> np.ndarray:
+    """(R, S): the share of the kernels that SNR pruning keeps after each round that magnitude
+    pruning of the same final mean keeps too (1 = both criteria choose the same ticket)."""
+    rounds, seeds = result.test_score.shape
+    keep_next = kept_counts(result.num_prunable, result.prune_fraction, rounds + 1)[1:]
+    out = np.full((rounds, seeds), np.nan)
+    for r in range(rounds):
+        for s in range(seeds):
+            mean, std = result.final_mean[r, s], result.final_std[r, s]
+            index = np.flatnonzero(result.masks[r, s] & prunable)
+            keep = int(min(keep_next[r], index.size))
+            top_snr = index[np.argsort(-(np.abs(mean[index]) / std[index]), kind="stable")[:keep]]
+            top_magnitude = index[np.argsort(-np.abs(mean[index]), kind="stable")[:keep]]
+            out[r, s] = np.intersect1d(top_snr, top_magnitude).size / keep
+    return out
+
+
+def es_table(run: ESRun, checkpoint_dir: Path | None = None,
+             on_round: Callable[[int], None] | None = None) -> pd.DataFrame:
+    """Train an ES run: one row per (criterion, seed, round)."""
+    built = tasks.make_task(run.task, **run.task_kwargs)
+    problem = tasks.pruning_problem(built)
+    es_config = es_config_for(run.strategy, tasks.task_family(run.task), run.population, run.generations)
+    plan = plan_for(problem, run.seeds, run.rounds, run.prune_fraction)
+    results = run_es_imp(problem, es_config, run.criteria, plan, checkpoint_dir, on_round)
+    frames = []
+    for criterion in run.criteria:
+        frame = results[criterion].to_frame()
+        frame.insert(0, "task", built.name)
+        frame.insert(1, "method", "ES")
+        frame.insert(4, "label", PAPER_LABELS.get(criterion, criterion))
+        frames.append(frame)
+    frame = pd.concat(frames, ignore_index=True)
+    frame["generations"] = es_config.generations
+    frame["population_size"] = es_config.population_size
+    prunable = prunable_flat(built.init_params(jax.random.PRNGKey(0)))
+    # Rows come criterion by criterion, each round-major with seeds inside (to_frame's order).
+    frame["snr_magnitude_agreement"] = np.concatenate(
+        [magnitude_agreement(results[c], prunable).ravel() for c in run.criteria])
+    frame.insert(0, "task_key", run.task)
+    return frame
+
+
+def _gd_plan(run: AdamRun | PPORun, built: Any) -> ImpPlan:
+    num_prunable = int(prunable_flat(built.init_params(jax.random.PRNGKey(0))).sum())
+    return ImpPlan(run.seeds, run.rounds, run.prune_fraction, num_prunable)
+
+
+def adam_table(run: AdamRun, checkpoint_dir: Path | None = None,
+               on_round: Callable[[int], None] | None = None) -> pd.DataFrame:
+    """Train an Adam-IMP run: one row per (seed, round)."""
+    built = tasks.make_task(run.task)  # the ES fitness batch is unused by Adam: the builder's default
+    config = AdamConfig(float(run.learning_rate), int(run.batch_size), int(run.epochs))
+    return run_adam_imp(built, config, _gd_plan(run, built), checkpoint_dir, on_round)
+
+
+def ppo_table(run: PPORun, checkpoint_dir: Path | None = None,
+              on_round: Callable[[int], None] | None = None) -> pd.DataFrame:
+    """Train a PPO-IMP run: one row per (seed, round)."""
+    built = tasks.make_task(run.task, **run.task_kwargs)
+    return run_ppo_imp(built, PPOConfig(total_timesteps=run.timesteps), _gd_plan(run, built), checkpoint_dir,
+                       on_round)
+
+
+_TABLES: dict[type, Callable[..., pd.DataFrame]] = {ESRun: es_table, AdamRun: adam_table, PPORun: ppo_table}
+
+
+def cached_run(run: ESRun | AdamRun | PPORun, fresh: bool = False,
+               on_round: Callable[[int], None] | None = None) -> pd.DataFrame:
+    """The stored table of ``run``, or train it (resuming from its checkpoint unless ``fresh``)."""
+    checkpoints = store.checkpoint_path(run, suffix="")
+
+    def compute() -> pd.DataFrame:
+        return _TABLES[type(run)](run, None if fresh else checkpoints, on_round)
+
+    table, _ = store.cached(run, compute, fresh=fresh, seeds={"seeds": list(run.seeds)})
+    shutil.rmtree(checkpoints, ignore_errors=True)  # the stored table supersedes them
+    return table
+
+
+def es_runs(config: Config, fresh: bool = False, progress: bool = True,
+            on_round: Callable[[str, int], None] | None = None) -> pd.DataFrame:
+    """Every task's ES pruning runs: one table, one row per (task, criterion, seed, round);
+    ``on_round(task, completed_rounds)`` is called after each round's checkpoint."""
+    frames = []
+    for task in config.tasks:
+        run = es_run(task, config)
+        start = time.perf_counter()
+
+        def report(done: int, task: str = task, run: ESRun = run, start: float = start) -> None:
+            if progress:
+                print(f"  {task} ({run.strategy}): round {done}/{run.rounds} done, "
+                      f"{time.perf_counter() - start:.0f} s", flush=True)
+            if on_round is not None:
+                on_round(task, done)
+
+        frames.append(cached_run(run, fresh, report))
+    return pd.concat(frames, ignore_index=True)
+
+
+def gd_runs(config: Config, fresh: bool = False) -> pd.DataFrame:
+    """Gradient-descent IMP for every task that has a GD baseline here: Adam on the image tasks, PPO
+    on the control tasks when ``ppo_timesteps > 0``; the same seeds (hence the same θ₀) as the ES runs."""
+    frames = []
+    for task in config.tasks:
+        run = gd_run(task, config)
+        if run is None:
+            continue
+        table = cached_run(run, fresh)
+        table.insert(0, "task_key", task)
+        frames.append(table)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["task_key", "task", "method", "criterion", "seed", "round", "weights_remaining",
+                 "test_performance"])
+
+
+def run_records(config: Config) -> pd.DataFrame:
+    """Provenance of the cached ES runs: one row per task with where, when and in how long they were
+    computed (empty where a run is not cached yet)."""
+    rows = []
+    for task in config.tasks:
+        try:
+            _, record = store.load(es_run(task, config))
+        except (FileNotFoundError, store.StaleResult):
+            continue
+        rows.append({"task": task, "strategy": record["config"]["strategy"],
+                     "wall_time_s": record["wall_time_s"], "date": record["date"],
+                     "machine": f"{record['machine']['cpu']} ({record['machine']['cpu_count']} cores)",
+                     "commit": record["git_commit"][:12]})
+    return pd.DataFrame(rows)

@@ -1,0 +1,107 @@
+"""Study B's tasks, in one place: their names, families, builders, budgets and paper settings.
+
+Adding a gymnax task means editing this file (an alias in :data:`CONTROL_ALIASES` and a title in
+:data:`TITLES`; any offline gymnax id works without either) plus its test. A new image dataset goes
+to :mod:`nevolab.datasets` and appears here through :data:`VISION_TASKS`.
+
+Paper settings (``originals.md`` §2.2): 5 seeds :data:`PAPER_SEEDS`; gymnax tasks 2,000 generations
+× population 100 (``gym.yaml``); MNIST-type tasks 4,000 × 128 (``mnist.yaml``); 20 rounds pruning
+20 % each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from nevolab.datasets import DATASETS
+from nevolab.pruning.es import PruningProblem
+from nevolab.tasks.control import ControlTask, make_control_task, valid_env_names
+from nevolab.tasks.vision import VisionTask, make_vision_task
+
+#: The five seeds of the original figures (``f3`` hyper-log, ``f7``).
+PAPER_SEEDS = (176588, 363028, 381632, 562958, 924197)
+
+#: Short control-task names → gymnax ids. Any offline gymnax id is accepted as well.
+CONTROL_ALIASES = {"pendulum": "Pendulum-v1", "cartpole": "CartPole-v1"}
+VISION_TASKS = DATASETS
+TASKS = (*CONTROL_ALIASES, *VISION_TASKS)
+
+#: Panel titles.
+TITLES = {"pendulum": "Pendulum-v1", "cartpole": "CartPole-v1", "digits": "digits (8×8)",
+          "mnist5k": "MNIST (5k subset)", "mnist": "MNIST", "fashion_mnist": "F-MNIST", "kmnist": "K-MNIST"}
+
+#: The strategy of each task in the paper's figures (``f3_gd_es.ipynb``); small offline stand-ins
+#: take their family's.
+PAPER_STRATEGY = {"pendulum": "Sep_CMA_ES", "cartpole": "Sep_CMA_ES", "mnist": "Sep_CMA_ES",
+                  "digits": "Sep_CMA_ES", "mnist5k": "Sep_CMA_ES", "fashion_mnist": "SNES", "kmnist": "PGPE"}
+
+#: (generations, population size) per task family in the original configs.
+PAPER_BUDGET = {"gymnax": (2000, 100), "vision": (4000, 128)}
+
+
+def task_family(task: str | ControlTask | VisionTask) -> str:
+    """``"gymnax"`` for control tasks, ``"vision"`` for image tasks; ValueError otherwise."""
+    if isinstance(task, ControlTask):
+        return "gymnax"
+    if isinstance(task, VisionTask):
+        return "vision"
+    if task in CONTROL_ALIASES or task in valid_env_names():
+        return "gymnax"
+    if task in VISION_TASKS:
+        return "vision"
+    valid = [*CONTROL_ALIASES, *VISION_TASKS, "or any offline gymnax id"]
+    raise ValueError(f"unknown task {task!r}; valid: {', '.join(valid)}")
+
+
+def make_task(task: str, **kwargs: Any) -> ControlTask | VisionTask:
+    """Build a task by name (``pendulum``, ``cartpole``, a gymnax id, or a dataset name); ``kwargs`` go
+    to :func:`~nevolab.tasks.control.make_control_task` or :func:`~nevolab.tasks.vision.make_vision_task`."""
+    if task_family(task) == "gymnax":
+        return make_control_task(CONTROL_ALIASES.get(task, task), **kwargs)
+    return make_vision_task(task, **kwargs)
+
+
+def pruning_problem(task: ControlTask | VisionTask, population_chunk: int | None = None) -> PruningProblem:
+    """The task as the ES pruning run takes it: control tasks minimise −return, image tasks the batch
+    cross-entropy (``population_chunk`` members at a time, to bound memory)."""
+    if isinstance(task, ControlTask):
+        return PruningProblem(task.name, task.init_params, task.fitness, task.test_score)
+    return PruningProblem(task.name, task.init_params, task.train_loss, task.test_score,
+                          population_chunk=population_chunk)
+
+
+def task_kwargs(task: str, config: Mapping[str, Any] | Any) -> dict[str, Any]:
+    """The builder's settings of ``task`` from a Study B notebook config."""
+    if task_family(task) == "gymnax":
+        return {"hidden_sizes": (config.hidden, config.hidden), "num_rollouts": config.rollouts,
+                "test_rollouts": config.test_rollouts}
+    return {"batch_size": config.batch_size}
+
+
+def budget(task: str, config: Any) -> tuple[int, int]:
+    """(generations, population) of the ES on ``task`` from a Study B notebook config."""
+    if task_family(task) == "gymnax":
+        return config.control_generations, config.control_population
+    return config.vision_generations, config.vision_population
+
+
+def strategy_for(task: str, strategy: str) -> str:
+    """``strategy`` itself, or the paper's strategy for ``task`` when it is ``"paper"``."""
+    if strategy != "paper":
+        return strategy
+    return PAPER_STRATEGY.get(task, "Sep_CMA_ES")
+
+
+def seeds_for(count: int) -> list[int]:
+    """The paper's five seeds first, then 0, 1, 2, ... (skipping any already used)."""
+    seeds = list(PAPER_SEEDS[:count])
+    extra = (s for s in range(10**6) if s not in seeds)
+    while len(seeds) < count:
+        seeds.append(next(extra))
+    return seeds
+
+
+def task_title(task: str, strategy: str) -> str:
+    """``"Pendulum-v1 · Sep-CMA-ES"``-style panel titles."""
+    return f"{TITLES.get(task, task)} · {strategy.replace('_', '-')}"
