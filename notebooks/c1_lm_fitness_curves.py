@@ -118,7 +118,7 @@ labels = {v: variant_label(v, config.rank, config.embedding_rank) for v in [*con
 def band(ax, table, name):
     grouped = table.groupby("budget_generations").best_neg_ce
     mean, half = grouped.mean(), 1.96 * grouped.sem().fillna(0.0)
-    plotting.band(ax, mean.index, mean, mean - half, mean + half, name, label=labels[name])
+    plotting.band(ax, mean.index, mean, (mean - half, mean + half), name, label=labels[name])
 
 
 fig, axes = plt.subplots(1, 2, figsize=(12, 5.2), layout="constrained")

@@ -119,7 +119,8 @@ def band(ax, column, log=False):
         grouped = values.groupby(runs.generation)
         mean, half = grouped.mean(), 1.96 * grouped.sem().fillna(0.0)
         low, high = (10 ** (mean - half), 10 ** (mean + half)) if log else (mean - half, mean + half)
-        plotting.band(ax, mean.index, 10 ** mean if log else mean, low, high, variant, label=labels[variant])
+        plotting.band(ax, mean.index, 10 ** mean if log else mean, (low, high), variant,
+                      label=labels[variant])
     ax.set_xlabel("generation")
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from nevolab.algorithms.cosyne import CoSyNE
-from nevolab.runner import make_generation_step, run_vmapped
+from nevolab.runner import Program, make_generation_step, run_vmapped
 
 DIMS = 10
 
@@ -27,7 +27,7 @@ def run(seed=0, faithful=False, generations=300):
     params = strategy.default_params.replace(mutation_prob=0.2, gamma=0.1)
     init_fn, step = make(strategy, params)
     keys = jax.random.split(jax.random.key(seed), 2)
-    return run_vmapped(init_fn, step, keys, generations)
+    return run_vmapped(Program(init_fn, step), keys, generations)
 
 
 def test_improves_sphere_and_keeps_shape():
@@ -46,7 +46,7 @@ def test_same_seed_same_numbers_and_chunking_invariance():
     strategy = CoSyNE(20, DIMS, children=10)
     init_fn, step = make(strategy, strategy.default_params.replace(mutation_prob=0.2, gamma=0.1))
     keys = jax.random.split(jax.random.key(1), 2)
-    _, chunked = run_vmapped(init_fn, step, keys, 60, chunk_length=25)
+    _, chunked = run_vmapped(Program(init_fn, step), keys, 60, chunk_length=25)
     np.testing.assert_array_equal(chunked["best_fitness"], a["best_fitness"])
     _, c = run(seed=2, generations=60)
     assert not np.array_equal(a["best_fitness"], c["best_fitness"])

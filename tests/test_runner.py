@@ -13,12 +13,12 @@ SCRIPT = textwrap.dedent("""
     from nevolab.studies.a.cases import make_problem
     from nevolab.studies.a.runs import best_hyperparameters
     from nevolab.studies.a.train import make_steps
-    from nevolab.runner import evaluate_population, run_vmapped
+    from nevolab.runner import Program, evaluate_population, run_vmapped
     problem = make_problem("I", num_batches=30)
     hyper = best_hyperparameters("I", "cosyne")  # population 19: not a multiple of 2 devices
     init_fn, step = make_steps(problem, "cosyne", hyper)
     keys = jax.random.split(jax.random.key(0), 3)
-    _, metrics = run_vmapped(init_fn, step, keys, 30, data=problem.batches)
+    _, metrics = run_vmapped(Program(init_fn, step, problem.batches), keys, 30)
     losses = jax.jit(lambda g: evaluate_population(lambda x: jnp.sum(jnp.sin(x) ** 2), g))(
         jax.random.normal(jax.random.key(1), (7, 5)))
     np.save(OUT, np.concatenate([metrics["best_fitness"].ravel(), np.asarray(losses)]))

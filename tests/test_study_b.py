@@ -163,8 +163,8 @@ def test_an_interrupted_smoke_run_resumes_with_identical_numbers(tmp_path, monke
     monkeypatch.setenv("NEVOLAB_RESULTS_DIR", str(tmp_path / "interrupted"))
     with pytest.raises(_Stop):
         runs.es_runs(config, progress=False, on_round=stop_after_first)
-    store_dir = tmp_path / "interrupted" / runs.RUNS_KIND
-    checkpoints = list((store_dir / "checkpoints").glob("*/pruning_state.npz"))
+    checkpoint_root = tmp_path / "interrupted" / ".checkpoints"
+    checkpoints = list(checkpoint_root.glob(f"{runs.RUNS_KIND}-*/pruning_state.npz"))
     assert len(checkpoints) == 1
     rounds_run = []
     resumed = runs.es_runs(config, progress=False, on_round=lambda task, done: rounds_run.append(done))

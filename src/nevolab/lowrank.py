@@ -187,10 +187,11 @@ def _factor_stds(m: int, n: int, rank: int) -> tuple[float, float]:
 
 
 def genome_layout(template: PyTree, rank: int | None = None, embedding_rank: int | None = None,
-                  mutation_rate: float = 0.01) -> GenomeLayout:
+                  mutation_rate: float = 0.01, full_rank_paths: tuple[str, ...] = ()) -> GenomeLayout:
     """The genotype of ``template`` with kernels of rank ``rank`` and an embedding of rank
     ``embedding_rank`` (``None``: not factorized; both None: the direct encoding), with the original's
-    initial distributions and mutation scales for every gene."""
+    initial distributions and mutation scales for every gene. Kernels at ``full_rank_paths`` (e.g. a
+    CNN's ``"output/kernel"``, which the paper leaves dense) are not factorized."""
     if not mutation_rate >= 0:
         raise ValueError(f"mutation_rate must be non-negative; got {mutation_rate}")
     leaves = classify_leaves(template)
@@ -204,7 +205,8 @@ def genome_layout(template: PyTree, rank: int | None = None, embedding_rank: int
         start += math.prod(shape)
 
     for path, kind, shape in leaves:
-        leaf_rank = {"kernel": rank, "embedding": embedding_rank}.get(kind)
+        ranks = {"kernel": rank, "embedding": embedding_rank}
+        leaf_rank = None if path in full_rank_paths else ranks.get(kind)
         if leaf_rank is not None:
             if len(shape) != 2:
                 raise ValueError(f"only 2-D matrices can be factorized; {path} has shape {shape}")

@@ -98,10 +98,11 @@ def set_theme() -> None:
     mpl.rcParams["figure.constrained_layout.use"] = True
 
 
-def band(ax: plt.Axes, x: ArrayLike, center: ArrayLike, low: ArrayLike, high: ArrayLike, method: str,
+def band(ax: plt.Axes, x: ArrayLike, center: ArrayLike, interval: tuple[ArrayLike, ArrayLike], method: str,
          label: str | None = None) -> None:
-    """A curve with a shaded band from ``low`` to ``high``, drawn in ``method``'s style (the book's
-    one band plot: every study's mean ± spread curves go through it)."""
+    """A curve with a shaded band over ``interval = (low, high)``, drawn in ``method``'s style (the
+    book's one band plot: every study's mean ± spread curves go through it)."""
+    low, high = interval
     style = style_of(method)
     ax.plot(x, center, color=style.color, linestyle=style.linestyle, marker=style.marker, markersize=3.5,
             linewidth=1.8, label=style.label if label is None else label)
@@ -109,13 +110,13 @@ def band(ax: plt.Axes, x: ArrayLike, center: ArrayLike, low: ArrayLike, high: Ar
                     linewidth=0)
 
 
-def mean_band(ax: plt.Axes, table: pd.DataFrame, x: str, y: str, method: str, by: str = "repeat",
-              spread: str = "std") -> None:
-    """Mean curve of ``y`` against ``x`` over ``by`` with a shaded band (std or 95% CI of the mean)."""
+def mean_band(ax: plt.Axes, table: pd.DataFrame, x: str, y: str, method: str, spread: str = "std") -> None:
+    """Mean curve of ``y`` against ``x`` over the table's rows at each ``x``, with a shaded band
+    (``spread="std"``: ± one standard deviation; otherwise the 95% interval of the mean)."""
     grouped = table.groupby(x)[y]
     mean = grouped.mean()
     if spread == "std":
         half = grouped.std(ddof=1).fillna(0.0)
     else:
         half = 1.96 * grouped.sem().fillna(0.0)
-    band(ax, mean.index.to_numpy(), mean.to_numpy(), mean - half, mean + half, method)
+    band(ax, mean.index.to_numpy(), mean.to_numpy(), (mean - half, mean + half), method)

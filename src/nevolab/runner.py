@@ -10,6 +10,7 @@ every chunk). A chunk derives the keys of all its generations before its scan (s
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from collections.abc import Callable
 from pathlib import Path
@@ -239,26 +240,34 @@ def _fingerprint(keys: jax.Array, num_generations: int, chunk_length: int, state
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def run_vmapped(init_fn: Callable[[jax.Array], Any], step: StepFn, keys: jax.Array, num_generations: int,
-                data: Any = None, chunk_length: int | None = None, progress: bool = False,
-                description: str = "", compiler_options: dict[str, Any] | None = None,
-                checkpoint: Path | None = None) -> tuple[Any, dict[str, np.ndarray]]:
-    """Run ``len(keys)`` independent runs of ``num_generations``, vmapped over keys.
+@dataclasses.dataclass(frozen=True)
+class Program:
+    """What the run loop needs for a run (a study's ``make_train(run)`` returns it): ``init_fn(key) ->
+    state``, the generation ``step``, the ``data`` it reads (an argument, not captured: XLA would
+    constant-fold captured arrays, which makes compilation slow) and the XLA compiler options."""
 
-    ``init_fn(key) -> state`` and ``step(state, keys, generation, data) -> (state, metrics)`` are
-    pure; ``data`` is shared by all runs.
-    Without ``chunk_length`` the whole run is one compiled scan; with it, the host loops over
-    equal chunks and shows a tqdm bar (the result is identical). ``compiler_options`` (from
-    :func:`nevolab.xla.compiler_options`) are used to compile the chunks. With ``checkpoint``, the
-    states and metrics are saved there after every chunk and a matching checkpoint is resumed, so a
-    killed run continues where it stopped with identical numbers; the file is removed at the end.
-    Returns the final states and the metrics stacked as numpy arrays of shape
-    (num_runs, num_generations).
+    init_fn: Callable[[jax.Array], Any]
+    step: StepFn
+    data: Any = None
+    compiler_options: dict[str, Any] | None = None
+
+
+def run_vmapped(program: Program, keys: jax.Array, num_generations: int, chunk_length: int | None = None,
+                checkpoint: Path | None = None, progress: str | None = None
+                ) -> tuple[Any, dict[str, np.ndarray]]:
+    """Run ``len(keys)`` independent runs of ``program`` for ``num_generations``, vmapped over keys.
+
+    Without ``chunk_length`` the whole run is one compiled scan; with it, the host loops over equal
+    chunks (the result is identical). With ``checkpoint``, the states and metrics are saved there
+    after every chunk and a matching checkpoint is resumed, so a killed run continues where it
+    stopped with identical numbers; the file is removed at the end. ``progress`` (a description)
+    shows a tqdm bar over the chunks. Returns the final states and the metrics stacked as numpy
+    arrays of shape (num_runs, num_generations).
     """
     if num_generations < 1:
         raise ValueError(f"num_generations must be at least 1; got {num_generations}")
     chunk_length = min(chunk_length or num_generations, num_generations)
-    states, run_keys = init_runs(init_fn, keys)
+    states, run_keys = init_runs(program.init_fn, keys)
     fingerprint = _fingerprint(keys, num_generations, chunk_length, states) if checkpoint else ""
     first = 0
     pieces: list[dict[str, np.ndarray]] = []
@@ -267,15 +276,16 @@ def run_vmapped(init_fn: Callable[[jax.Array], Any], step: StepFn, keys: jax.Arr
         pieces.append(done)
     compiled: dict[int, Callable] = {}
     starts = range(first, num_generations, chunk_length)
-    if progress:
+    if progress is not None:
         from tqdm.auto import tqdm
 
-        starts = tqdm(starts, desc=description, unit="chunk", leave=False)
+        starts = tqdm(starts, desc=progress, unit="chunk", leave=False)
     for start in starts:
         length = min(chunk_length, num_generations - start)
         if length not in compiled:
-            compiled[length] = jax.jit(vmap_runs(make_chunk(step, length)), compiler_options=compiler_options)
-        states, metrics = compiled[length](states, run_keys, jnp.asarray(start, jnp.int32), data)
+            compiled[length] = jax.jit(vmap_runs(make_chunk(program.step, length)),
+                                       compiler_options=program.compiler_options)
+        states, metrics = compiled[length](states, run_keys, jnp.asarray(start, jnp.int32), program.data)
         pieces.append(jax.tree_util.tree_map(np.asarray, metrics))
         if checkpoint is not None and start + length < num_generations:
             pieces = [_concatenate(pieces)]

@@ -34,7 +34,7 @@ def make_gaussian_data(dim: int, num_batches: int = NUM_BATCHES, batch_size: int
 
     The original draws the samples one at a time (``multivariate_normal(mu, cov, size=1)``); one
     call with ``size=n`` consumes the same standard normals in the same order and applies the same
-    SVD factor, so it gives the same numbers (to float64 rounding; see the tests) 80,000 times faster.
+    SVD factor, so it gives the same numbers (to float64 rounding; see the tests), in one call.
     """
     rng = np.random.RandomState(seed)
     symmetric = rng.uniform(size=dim * dim).reshape(dim, dim)
@@ -89,7 +89,7 @@ def ff_autoencoder_loss_samples_minor(params: tuple[tuple[jax.Array, jax.Array],
 
     Vmapped over a population (and over repeats), the matrix products become hundreds of batched
     8x4 GEMMs, which XLA:CPU hands to a GEMM library whose per-matrix overhead dominates; this form
-    is a few fused vectorised loops instead, 2.6x faster for 100 repeats of population 8. The sums
+    is a few fused vectorised loops instead. The sums
     are rounded differently (the GEMM library uses fused multiply-adds; the mean adds features,
     then blocks of samples), so losses agree with :func:`ff_autoencoder_loss` to float32 rounding
     (~1e-7 relative), not bit for bit.

@@ -63,11 +63,9 @@ def run_case(run: AERun, measure_time: bool = True, progress: bool = False,
     program = make_train(run)
     keys = jax.random.split(jax.random.key(run.seed), run.repeats)
     chunk_length = chunk_length or run.chunk_length
-    _, metrics = run_vmapped(program.init_fn, program.step, keys, run.generations, data=program.data,
-                             chunk_length=chunk_length, progress=progress,
-                             description=f"{run.case}/{run.algorithm}",
-                             compiler_options=program.compiler_options,
-                             checkpoint=store.checkpoint_path(run) if chunk_length else None)
+    _, metrics = run_vmapped(program, keys, run.generations, chunk_length=chunk_length,
+                             checkpoint=store.checkpoint_path(run) if chunk_length else None,
+                             progress=f"{run.case}/{run.algorithm}" if progress else None)
     run_time_s = time_single_run(program, run.generations, keys[0]) if measure_time else float("nan")
     index = recorded_generations(run.generations)
     evaluations = np.cumsum(metrics["num_evaluations"], axis=1)

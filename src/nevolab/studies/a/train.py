@@ -20,7 +20,13 @@ from nevolab.algorithms.differential_evolution import DifferentialEvolution
 from nevolab.algorithms.evolutionary_algorithm import MuRhoLambdaEA
 from nevolab.config import RunConfig
 from nevolab.encodings import Encoding, make_encoding
-from nevolab.runner import compile_chunk, evaluate_population, initial_arguments, make_generation_step
+from nevolab.runner import (
+    Program,
+    compile_chunk,
+    evaluate_population,
+    initial_arguments,
+    make_generation_step,
+)
 from nevolab.studies.a.cases import ALGORITHMS, Problem, get_case, make_problem
 
 # Bump when a change to the library changes the numbers of a run, per model kind. Feed-forward
@@ -65,17 +71,6 @@ class AERun(RunConfig):
     def chunk_length(self) -> int | None:
         """Generations per checkpointed chunk (None: one scan, no checkpoint)."""
         return LSTM_CHUNK_GENERATIONS if get_case(self.case).kind == "lstm" else None
-
-
-@dataclasses.dataclass(frozen=True)
-class Program:
-    """What the runner needs for a run: ``init_fn(key) -> state``, the generation ``step``, the data
-    it reads (passed as an argument, not captured: XLA would constant-fold it) and compiler options."""
-
-    init_fn: Callable[[jax.Array], Any]
-    step: Callable
-    data: Any
-    compiler_options: dict[str, Any] | None
 
 
 def make_train(run: AERun) -> Program:

@@ -116,7 +116,7 @@ def draw_curves(ax: Any, frame: pd.DataFrame, curves: Sequence[str], value: str 
             continue
         stats = mean_sem(rows, value, ["weights_remaining"]) if by == "seed" else rows
         mean, sem = stats["mean"].to_numpy(), stats["sem"].to_numpy()
-        plotting.band(ax, stats.weights_remaining.to_numpy(), mean, mean - sem, mean + sem, curve)
+        plotting.band(ax, stats.weights_remaining.to_numpy(), mean, (mean - sem, mean + sem), curve)
     ax.set_xscale("log")
     ax.set_xlim(105, frame.weights_remaining.min() * 0.9)
     ticks = sorted(frame.weights_remaining.unique(), reverse=True)

@@ -4,8 +4,8 @@ store under ``study_b_runs/`` so that B1–B4 compute them once.
 
 A run config is the cache key (every field is hashed with the kind's version) and is passed whole
 to the function that trains it. Pruning runs write a checkpoint after every round
-(``data/results/.checkpoints/study_b_runs-<key>/``), so an interrupted run resumes where it stopped, with
-identical numbers; the checkpoint is removed once the table is stored.
+(``data/results/.checkpoints/study_b_runs-<key>/``), so an interrupted run resumes where it stopped,
+with identical numbers; the checkpoint is removed once the table is stored.
 """
 
 from __future__ import annotations

@@ -235,8 +235,9 @@ def evolve(run: LMRun, checkpoint: Path | None = None, chunk_length: int | None 
     train = make_train(run)
     if checkpoint is None and chunk_length is None:
         return train, _evolve_in_one_program(train, run.num_generations)
-    _, metrics = runner.run_vmapped(train.init_fn, train.step, train.keys, run.num_generations,
-                                    data=train.data, chunk_length=chunk_length, checkpoint=checkpoint)
+    program = runner.Program(train.init_fn, train.step, train.data)
+    _, metrics = runner.run_vmapped(program, train.keys, run.num_generations, chunk_length=chunk_length,
+                                    checkpoint=checkpoint)
     return train, metrics
 
 
