@@ -60,6 +60,20 @@ def test_cli_rejects_bad_input_before_compute(tmp_path, args, message):
     assert not (tmp_path / "results").exists() and not (tmp_path / "book").exists()
 
 
+def test_cli_names_an_absent_dataset_before_compute(tmp_path):
+    """Offline, a task whose data is absent fails in validation: exit 2, one line naming the file and
+    the folder to put it in, nothing written."""
+    env = {**os.environ, "NEVOLAB_RESULTS_DIR": str(tmp_path / "results"), "NEVOLAB_OFFLINE": "1",
+           "NEVOLAB_BOOK_DIR": str(tmp_path / "book"), "NEVOLAB_DATA_DIR": str(tmp_path / "downloads")}
+    done = subprocess.run([sys.executable, "-m", "nevolab.cli", "run", "b1_ticket_curves", "-p", "tasks",
+                           "pendulum,mnist"], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    for needle in ("parameter 'tasks'", "'mnist'", "train-images-idx3-ubyte.gz", str(tmp_path / "downloads")):
+        assert needle in done.stderr
+    assert not (tmp_path / "results").exists() and not (tmp_path / "book").exists()
+
+
 def test_cli_list_shows_every_notebook(capsys):
     assert cli.main(["list"]) == 0
     out = capsys.readouterr().out

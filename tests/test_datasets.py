@@ -115,6 +115,25 @@ def test_offline_and_absent_raises_a_clear_error(tmp_path, monkeypatch):
         load_dataset("kmnist", download=False, directory=tmp_path)
 
 
+def test_an_absent_dataset_is_named_before_any_compute(tmp_path, monkeypatch):
+    """unavailable_reason: one line naming the missing file and where to put it when nothing is
+    cached and no mirror answers; None once the files are cached, or when a mirror answers."""
+    def no_network(request, timeout=None):
+        raise urllib.error.URLError("[Errno -2] Name or service not known")
+
+    reason = datasets.unavailable_reason("mnist", tmp_path, opener=no_network)
+    assert reason is not None and "\n" not in reason
+    for needle in ("MNIST", "train-images-idx3-ubyte.gz", str(tmp_path), "'digits'"):
+        assert needle in reason
+    def mirror_answers(request, timeout=None):
+        return io.BytesIO()
+
+    assert datasets.unavailable_reason("mnist", tmp_path, opener=mirror_answers) is None
+    monkeypatch.setenv("NEVOLAB_OFFLINE", "1")
+    assert datasets.unavailable_reason("mnist", tmp_path, opener=mirror_answers)
+    assert datasets.unavailable_reason("digits") is None
+
+
 def test_canonical_sources_are_pinned():
     for name in ("mnist", "fashion_mnist", "kmnist"):
         source = IDX_SOURCES[name]

@@ -346,6 +346,44 @@ def load_mnist5k_dataset(path: str | os.PathLike | None = None) -> ImageDataset:
     )
 
 
+def unavailable_reason(name: str, directory: str | os.PathLike | None = None,
+                       opener: Opener | None = None, timeout_s: float = 3.0) -> str | None:
+    """Why dataset ``name`` cannot be loaded here, in one line, or None when it can; cheap enough to
+    run while validating parameters, before any compute. An IDX set is available when its four
+    files are cached with the right SHA-256, or when one of its mirrors answers (a HEAD request; not
+    tried when ``NEVOLAB_OFFLINE=1``)."""
+    if name == "mnist5k":
+        try:
+            mnist5k_path()
+        except DatasetUnavailableError as error:
+            return str(error)
+        return None
+    if name not in IDX_SOURCES:
+        return None
+    source = IDX_SOURCES[name]
+    folder = Path(directory) if directory is not None else download_dir() / source.name
+    missing = [f for f in source.files
+               if not (folder / f.filename).exists()
+               or _sha256((folder / f.filename).read_bytes()) != f.sha256]
+    offline = os.environ.get("NEVOLAB_OFFLINE") == "1"
+    if not missing or (not offline and _a_mirror_answers(source, missing[0], opener, timeout_s)):
+        return None
+    return (f"{source.title} is not available offline: {missing[0].filename} is not in {folder} and no "
+            f"mirror answers; copy {', '.join(f.filename for f in source.files)} into {folder} "
+            f"(or set NEVOLAB_DATA_DIR), or use {OFFLINE_ALTERNATIVES}")
+
+
+def _a_mirror_answers(source: IDXSource, file: IDXFile, opener: Opener | None, timeout_s: float) -> bool:
+    opener = urllib.request.urlopen if opener is None else opener
+    for mirror in source.mirrors:
+        try:
+            with opener(urllib.request.Request(mirror + file.filename, method="HEAD"), timeout=timeout_s):
+                return True
+        except (urllib.error.URLError, OSError, TimeoutError, ValueError):
+            continue
+    return False
+
+
 def load_dataset(name: str, download: bool = True,
                  directory: str | os.PathLike | None = None) -> ImageDataset:
     """Load a dataset by name (see the module table). ``download``/``directory`` apply to the IDX sets."""

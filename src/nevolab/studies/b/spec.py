@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from nevolab.config import NotebookSpec, Param
+from nevolab.datasets import unavailable_reason
 from nevolab.pruning.criteria import CRITERIA
 from nevolab.studies.b.tasks import TASKS
 from nevolab.tasks.control import valid_env_names
@@ -48,6 +49,10 @@ def _check_tasks(value: list[str], values: Mapping[str, Any]) -> str | None:
         if bad:
             return (f"unknown task {bad[0]!r}; valid: {', '.join(TASKS)}, or an offline gymnax id "
                     f"({', '.join(gymnax_ids)})")
+    for task in value:
+        reason = unavailable_reason(task)
+        if reason is not None:
+            return f"task {task!r}: {reason}"
     return None
 
 
