@@ -6,7 +6,7 @@ PROFILE ?= default
 NB ?=
 ARGS ?=
 
-.PHONY: venv book notebooks html test run bench lock lint clean
+.PHONY: venv venv-brax book notebooks html test run bench lock lint clean
 
 venv: $(VENV)/.installed
 
@@ -18,6 +18,13 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
+# The optional brax extra (Study B's brax:<env> tasks), on top of the base venv; the tests need it.
+venv-brax: $(VENV)/.installed-brax
+
+$(VENV)/.installed-brax: $(VENV)/.installed requirements-brax.lock
+	$(BIN)/python -m pip install --quiet -r requirements-brax.lock
+	touch $@
+
 notebooks: venv
 	$(BIN)/nevolab run-all --profile $(PROFILE)
 
@@ -27,7 +34,7 @@ html: venv
 book: notebooks html
 	@echo "open _build/html/index.html"
 
-test: venv
+test: venv venv-brax
 	$(BIN)/python -m pytest -q
 
 run: venv
@@ -40,9 +47,11 @@ bench: venv
 lint: venv
 	$(BIN)/ruff check src tests benchmarks notebooks
 
-# Re-pin every package from the current venv (after changing pyproject.toml's dependencies).
+# Re-pin every package from the current venv (after changing pyproject.toml's dependencies); the brax
+# extra's pins (requirements-brax.lock) stay out of requirements.lock.
 lock:
-	$(BIN)/python -m pip freeze --exclude-editable | grep -v -E '^(pip-tools|build|pyproject_hooks|wheel)==' > requirements.lock
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v -E '^(pip-tools|build|pyproject_hooks|wheel)==' \
+		| grep -v -x -F -f requirements-brax.lock > requirements.lock
 
 clean:
 	rm -rf _build .pytest_cache

@@ -94,6 +94,12 @@ def test_book_builds_with_figures(smoke_book, tmp_path):
     a1 = (html / "book" / "a1_min_loss_curves.html").read_text()
     assert "_images/" in a1 and "value in the paper" in a1
     assert "injected-parameters" not in a1
+    bibliography = (html / "book" / "bibliography.html").read_text().lower()  # the style lowercases titles
+    for title in ("Lottery Tickets in Evolutionary Optimization", "Low Rank Factorizations",
+                  "NN auto-encoders", "Deep Neuroevolution"):
+        assert title.lower() in bibliography, title
+    assert "fruttasecca/backprop_vs_bio" in (html / "book" / "originals.html").read_text()
+    assert "could not find bibtex key" not in done.stdout + done.stderr
 
 
 

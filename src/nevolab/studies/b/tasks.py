@@ -2,7 +2,9 @@
 
 Adding a gymnax task means editing this file (an alias in :data:`CONTROL_ALIASES` and a title in
 :data:`TITLES`; any offline gymnax id works without either) plus its test. A new image dataset goes
-to :mod:`nevolab.datasets` and appears here through :data:`VISION_TASKS`.
+to :mod:`nevolab.datasets` and appears here through :data:`VISION_TASKS`. Brax tasks are named
+``brax:<env>`` (the optional ``brax`` extra; :mod:`nevolab.tasks.brax_control`); they are control
+tasks (family ``"gymnax"``: the same ES settings, budget and pruning problem as the gymnax ones).
 
 Paper settings (``originals.md`` §2.2): 5 seeds :data:`PAPER_SEEDS`; gymnax tasks 2,000 generations
 × population 100 (``gym.yaml``); MNIST-type tasks 4,000 × 128 (``mnist.yaml``); 20 rounds pruning
@@ -16,6 +18,7 @@ from typing import Any
 
 from nevolab.datasets import DATASETS
 from nevolab.pruning.es import PruningProblem
+from nevolab.tasks import brax_control
 from nevolab.tasks.control import ControlTask, make_control_task, valid_env_names
 from nevolab.tasks.vision import VisionTask, make_vision_task
 
@@ -27,6 +30,10 @@ CONTROL_ALIASES = {"pendulum": "Pendulum-v1", "cartpole": "CartPole-v1"}
 VISION_TASKS = DATASETS
 TASKS = (*CONTROL_ALIASES, *VISION_TASKS)
 
+#: The paper's Brax tasks that current Brax still has (``originals.md`` §2.3; fetch, grasp and ur5e
+#: were ``brax.v1`` only). Not in the paper profile's preset: it would then need the brax extra.
+PAPER_BRAX_TASKS = tuple(brax_control.PREFIX + env for env in brax_control.PAPER_ENVS)
+
 #: Panel titles.
 TITLES = {"pendulum": "Pendulum-v1", "cartpole": "CartPole-v1", "digits": "digits (8×8)",
           "mnist5k": "MNIST (5k subset)", "mnist": "MNIST", "fashion_mnist": "F-MNIST", "kmnist": "K-MNIST"}
@@ -34,29 +41,36 @@ TITLES = {"pendulum": "Pendulum-v1", "cartpole": "CartPole-v1", "digits": "digit
 #: The strategy of each task in the paper's figures (``f3_gd_es.ipynb``); small offline stand-ins
 #: take their family's.
 PAPER_STRATEGY = {"pendulum": "Sep_CMA_ES", "cartpole": "Sep_CMA_ES", "mnist": "Sep_CMA_ES",
-                  "digits": "Sep_CMA_ES", "mnist5k": "Sep_CMA_ES", "fashion_mnist": "SNES", "kmnist": "PGPE"}
+                  "digits": "Sep_CMA_ES", "mnist5k": "Sep_CMA_ES", "fashion_mnist": "SNES", "kmnist": "PGPE",
+                  "brax:ant": "Sep_CMA_ES", "brax:halfcheetah": "SNES", "brax:hopper": "SNES",
+                  "brax:reacher": "PGPE", "brax:walker2d": "PGPE"}
 
 #: (generations, population size) per task family in the original configs.
 PAPER_BUDGET = {"gymnax": (2000, 100), "vision": (4000, 128)}
 
 
 def task_family(task: str | ControlTask | VisionTask) -> str:
-    """``"gymnax"`` for control tasks, ``"vision"`` for image tasks; ValueError otherwise."""
+    """``"gymnax"`` for control tasks (Brax's too), ``"vision"`` for image tasks; ValueError otherwise."""
     if isinstance(task, ControlTask):
         return "gymnax"
     if isinstance(task, VisionTask):
         return "vision"
+    if brax_control.is_brax_task(task):
+        return "gymnax"
     if task in CONTROL_ALIASES or task in valid_env_names():
         return "gymnax"
     if task in VISION_TASKS:
         return "vision"
-    valid = [*CONTROL_ALIASES, *VISION_TASKS, "or any offline gymnax id"]
+    valid = [*CONTROL_ALIASES, *VISION_TASKS, "brax:<env> (the brax extra)", "or any offline gymnax id"]
     raise ValueError(f"unknown task {task!r}; valid: {', '.join(valid)}")
 
 
 def make_task(task: str, **kwargs: Any) -> ControlTask | VisionTask:
-    """Build a task by name (``pendulum``, ``cartpole``, a gymnax id, or a dataset name); ``kwargs`` go
-    to :func:`~nevolab.tasks.control.make_control_task` or :func:`~nevolab.tasks.vision.make_vision_task`."""
+    """Build a task by name (``pendulum``, ``cartpole``, a gymnax id, ``brax:<env>``, or a dataset name);
+    ``kwargs`` go to :func:`~nevolab.tasks.control.make_control_task`,
+    :func:`~nevolab.tasks.brax_control.make_brax_task` or :func:`~nevolab.tasks.vision.make_vision_task`."""
+    if brax_control.is_brax_task(task):
+        return brax_control.make_brax_task(task, **kwargs)
     if task_family(task) == "gymnax":
         return make_control_task(CONTROL_ALIASES.get(task, task), **kwargs)
     return make_vision_task(task, **kwargs)
