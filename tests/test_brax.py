@@ -6,7 +6,6 @@ absent extra and need nothing installed.
 """
 
 import importlib.util
-import time
 
 import numpy as np
 import pytest
@@ -94,11 +93,8 @@ def test_two_es_generations_of_a_brax_task_on_the_cpu():
                 criteria=("snr", "magnitude", "random"), rounds=1, prune_fraction=0.5, seeds=(1,),
                 generations=2, population=8, task_kwargs={"hidden_sizes": (8, 8), "num_rollouts": 1,
                                                           "test_rollouts": 2, "episode_length": 50})
-    start = time.perf_counter()
     table = es_table(run)
-    wall = time.perf_counter() - start
     assert len(table) == 3 and set(table["criterion"]) == {"snr", "magnitude", "random"}
     assert table["task"].iloc[0] == "brax:inverted_pendulum/mlp8x8/T50/train1/test2"
     scores = table["test_performance"].to_numpy(float)
     assert np.isfinite(scores).all() and ((scores >= 0) & (scores <= 50)).all()  # reward 1 per step alive
-    assert wall < 120, f"compile + 2 generations took {wall:.0f} s"

@@ -67,9 +67,6 @@ STYLES: dict[str, Style] = {
     "adam": Style(OKABE_ITO["grey"], "Adam", "--"),
 }
 
-METHOD_COLORS = {name: style.color for name, style in STYLES.items()}
-
-
 def base_method(method: str) -> str:
     """The method a variant belongs to (``cosyne_idct`` -> ``cosyne``)."""
     return method.removesuffix("_idct").removesuffix("_faithful")

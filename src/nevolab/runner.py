@@ -11,6 +11,7 @@ every chunk). A chunk derives the keys of all its generations before its scan (s
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import io
 from collections.abc import Callable
 from pathlib import Path
@@ -233,8 +234,6 @@ def load_checkpoint(path: Path, fingerprint: str, like_states: Any
 
 def _fingerprint(keys: jax.Array, num_generations: int, chunk_length: int, states: Any) -> str:
     """What a checkpoint must match to be resumed: the runs' keys, length, chunking and state shapes."""
-    import hashlib
-
     shapes = [(tuple(leaf.shape), str(leaf.dtype)) for leaf in jax.tree_util.tree_leaves(states)]
     text = repr((np.asarray(jax.random.key_data(keys)).tolist(), num_generations, chunk_length, shapes))
     return hashlib.sha256(text.encode()).hexdigest()

@@ -187,7 +187,10 @@ def save(config: Key, table: pd.DataFrame, wall_time_s: float, seeds: Any = None
     return record
 
 
-def _load_valid(key: Key, columns: list[str] | None) -> tuple[pd.DataFrame, dict[str, Any]] | None:
+Loaded = tuple[pd.DataFrame, dict[str, Any]]  # a table and its provenance record
+
+
+def _load_valid(key: Key, columns: list[str] | None) -> Loaded | None:
     """The stored result of ``key``, or None when absent or unusable (an unusable one is reported)."""
     try:
         return load(key, columns)
@@ -208,14 +211,15 @@ def _locked(keys: Sequence[Key]):
 
 
 def cached_many(keys: Sequence[Key], compute: Callable[[], Sequence[pd.DataFrame]], fresh: bool = False,
-                seeds: Any = None) -> list[tuple[pd.DataFrame, dict[str, Any]]]:
+                seeds: Any = None, columns: list[str] | None = None) -> list[Loaded]:
     """Several tables made by one computation (``compute()`` returns them in the order of ``keys``):
-    all loaded when all are stored and valid, else computed once under the keys' locks and saved."""
-    if not fresh and all(loaded := [_load_valid(key, None) for key in keys]):
+    all loaded when all are stored and valid, else computed once under the keys' locks and saved.
+    ``columns``, if given, is checked on every table."""
+    if not fresh and all(loaded := [_load_valid(key, columns) for key in keys]):
         return loaded
     with _locked(keys):
         # Another process may have computed them while this one waited for the locks.
-        if not fresh and all(loaded := [_load_valid(key, None) for key in keys]):
+        if not fresh and all(loaded := [_load_valid(key, columns) for key in keys]):
             return loaded
         start = time.perf_counter()
         tables = list(compute())
@@ -224,22 +228,14 @@ def cached_many(keys: Sequence[Key], compute: Callable[[], Sequence[pd.DataFrame
         seconds = time.perf_counter() - start
         records = [save(key, table, seconds, seeds) for key, table in zip(keys, tables, strict=True)]
     # Reload so a fresh run and a cached run return exactly the same (CSV-rounded) numbers.
-    return [(load(key)[0], record) for key, record in zip(keys, records, strict=True)]
+    return [(load(key, columns)[0], record) for key, record in zip(keys, records, strict=True)]
 
 
 def cached(config: Key, compute: Callable[[], pd.DataFrame], fresh: bool = False,
            seeds: Any = None, columns: list[str] | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Load the results for ``config`` if present and valid, else compute and save them (once, under
     the key's lock)."""
-    if not fresh and (loaded := _load_valid(config, columns)) is not None:
-        return loaded
-    with _locked([config]):
-        if not fresh and (loaded := _load_valid(config, columns)) is not None:
-            return loaded
-        start = time.perf_counter()
-        table = compute()
-        record = save(config, table, time.perf_counter() - start, seeds)
-    return load(config, columns)[0], record
+    return cached_many([config], lambda: [compute()], fresh, seeds, columns)[0]
 
 
 def describe(provenance: Mapping[str, Any]) -> str:

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 # Longest axis that stable_argsort ranks by pairwise comparisons (n^2 work) rather than by sorting.
 SMALL_SORT = 32
 
-RUN_KINDS = ("init", "ae_ff", "ae_lstm", "prune", "ppo", "default")
+RUN_KINDS = ("init", "ae_ff", "ae_lstm", "prune", "ppo")
 
 
 def compiler_options(kind: str) -> dict[str, Any] | None:
