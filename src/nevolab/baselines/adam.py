@@ -8,7 +8,7 @@ import dataclasses
 import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -20,7 +20,7 @@ from jax.flatten_util import ravel_pytree
 from nevolab.pruning.criteria import PruneInputs, get_criterion
 from nevolab.pruning.masks import Layout, next_ticket, prunable_flat, prunable_segments
 from nevolab.pruning.results import gd_imp_frame
-from nevolab.pruning.rounds import ImpPlan, run_rounds
+from nevolab.pruning.rounds import GradientRoundStep, ImpPlan, run_rounds
 from nevolab.tasks.vision import VisionTask, cross_entropy
 
 
@@ -84,16 +84,10 @@ def make_adam_round(task: VisionTask, config: AdamConfig) -> Callable:
 
 
 @dataclasses.dataclass(frozen=True)
-class AdamStep:
+class AdamStep(GradientRoundStep):
     """One GD-IMP round with Adam for every seed (the driver's :class:`~nevolab.pruning.rounds.RoundStep`)."""
 
-    task: VisionTask
-    config: AdamConfig
-    plan: ImpPlan
-
-    def identity(self) -> dict[str, Any]:
-        """The task and the Adam settings."""
-        return {"problem": self.task.name, "adam": dataclasses.asdict(self.config)}
+    OPTIMIZER: ClassVar[str] = "adam"
 
     def __call__(self, round_index: int, keys: jax.Array, masks: jax.Array, starts: jax.Array,
                  original: jax.Array) -> tuple[dict[str, np.ndarray], jax.Array, jax.Array]:

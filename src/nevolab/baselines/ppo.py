@@ -53,7 +53,7 @@ import functools
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -67,7 +67,7 @@ from nevolab import xla
 from nevolab.pruning.criteria import PruneInputs, get_criterion
 from nevolab.pruning.masks import Layout, next_ticket, prunable_flat, prunable_segments
 from nevolab.pruning.results import gd_imp_frame
-from nevolab.pruning.rounds import ImpPlan, run_rounds
+from nevolab.pruning.rounds import GradientRoundStep, ImpPlan, run_rounds
 from nevolab.tasks.control import ControlTask
 
 PyTree = Any
@@ -458,19 +458,13 @@ def make_ppo_round(task: ControlTask, config: PPOConfig) -> Callable[..., tuple[
 
 
 @dataclasses.dataclass(frozen=True)
-class PPOStep:
+class PPOStep(GradientRoundStep):
     """One GD-IMP round with PPO for every seed (the driver's :class:`~nevolab.pruning.rounds.RoundStep`).
 
     The critic's initial values are drawn once per seed from ``fold_in(PRNGKey(seed), 0)``, so the
     critic is rewound like the actor rather than redrawn."""
 
-    task: ControlTask
-    config: PPOConfig
-    plan: ImpPlan
-
-    def identity(self) -> dict[str, Any]:
-        """The task and the PPO settings."""
-        return {"problem": self.task.name, "ppo": dataclasses.asdict(self.config)}
+    OPTIMIZER: ClassVar[str] = "ppo"
 
     def __call__(self, round_index: int, keys: jax.Array, masks: jax.Array, starts: jax.Array,
                  original: jax.Array) -> tuple[dict[str, np.ndarray], jax.Array, jax.Array]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import jax
 import jax.numpy as jnp
@@ -81,6 +81,24 @@ class RoundStep(Protocol):
                  original: jax.Array) -> tuple[dict[str, np.ndarray], jax.Array, jax.Array]:
         """``(outputs per run, next masks, next starts)`` from seed keys (S, 2) and run arrays (N, P)."""
         ...
+
+
+@dataclasses.dataclass(frozen=True)
+class GradientRoundStep:
+    """Base of the gradient baselines' round steps: one task trained by one optimizer's settings.
+
+    A subclass names its optimizer (``OPTIMIZER``, the key of its settings in the checkpoint
+    fingerprint) and writes ``__call__`` (see :class:`RoundStep`)."""
+
+    OPTIMIZER: ClassVar[str] = ""
+
+    task: Any
+    config: Any
+    plan: ImpPlan
+
+    def identity(self) -> dict[str, Any]:
+        """The task and the optimizer's settings."""
+        return {"problem": self.task.name, self.OPTIMIZER: dataclasses.asdict(self.config)}
 
 
 @dataclasses.dataclass
