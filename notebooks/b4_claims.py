@@ -22,17 +22,17 @@
 # 3. **ES beat GD at high sparsity**: ES-SNR > GD-IMP (Fig. 1 right, Fig. 3; not on Walker2d and
 #    ur5e in the paper).
 #
-# Each effect is the mean over seeds of a **paired** difference (same seed, same θ₀, same ES noise)
-# of test performance averaged over the rounds that keep at most 10 % of the kernels (the last round
-# if none does), in units of the task's range of curve means (the paper's min–max normalisation, so
-# tasks can be pooled). Interval: 95 % percentile bootstrap over seeds (pooled: over task × seed
-# pairs); p: two-sided Wilcoxon signed-rank; effect size: Cohen's d_z (mean / sd of the
-# differences). Verdict: **reproduced** if the interval lies above zero, **not reproduced** if below,
-# **inconclusive** if it contains zero.
+# Each claim compares two pruning curves of the **same seeds** (same θ₀, same ES noise) through
+# the task-normalised test performance averaged over the rounds that keep at most 10 % of the
+# kernels (the last round if none does), in units of the task's range of curve means (the paper's
+# min–max normalisation, so tasks can be pooled). The verdict follows [How we decide](how_we_decide.md):
+# the Hodges–Lehmann pseudo-median of the paired differences with its signed-rank interval, a
+# one-sided Wilcoxon signed-rank test Holm-corrected over this page, and **underpowered** where the
+# number of seeds cannot reach p ≤ 0.05 at all.
 #
 # **Scale.** As B1 and B2, whose runs this page reads.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-cell"]
 profile = "default"
 tasks = None
 strategy = None
@@ -55,7 +55,7 @@ fresh = False
 # %% [markdown]
 # ## Parameters
 
-# %%
+# %% tags=["hide-input"]
 from nevolab import registry, store
 from nevolab.studies.b import claims as b_claims
 from nevolab.studies.b import runs as b_runs
@@ -69,7 +69,7 @@ config.table()
 # ## Compute
 # Reads the ES runs (B1) and GD runs (B2) from the shared cache, computing any that are missing.
 
-# %%
+# %% tags=["hide-input"]
 import pandas as pd
 
 
@@ -83,24 +83,49 @@ claims, provenance = store.cached(config, compute, fresh=fresh,
 print(store.describe(provenance))
 
 # %% [markdown]
+# ## The claims, as the paper words them
+
+# %% tags=["hide-input"]
+from nevolab import report
+from nevolab.studies.b import paper as b_paper
+
+report.styled(pd.DataFrame([{"claim": b_claims.LABELS[c.key], "the paper says": f"“{c.sentence}”",
+                             "tested as": c.operationalisation, "the paper shows": c.paper_value}
+                            for c in b_paper.CLAIMS]))
+
+# %% [markdown]
 # ## Claims
 
-# %%
-claims.style.format({"effect": "{:+.3f}", "low": "{:+.3f}", "high": "{:+.3f}", "p_value": "{:.3g}",
-                     "effect_size": "{:+.2f}"}).hide(axis="index")
+# %% tags=["hide-input"]
+report.styled(report.compact(claims, b_claims.LABELS))
 
 # %% [markdown]
 # ## Verdicts at a glance
 
-# %%
-summary = claims.pivot_table(index="claim", columns="scope", values="verdict", aggfunc="first")
-summary
+# %% tags=["hide-input"]
+from IPython.display import Markdown, display
+from myst_nb import glue
+
+summary = claims.assign(claim=claims.claim.map(b_claims.LABELS)).pivot_table(
+    index="claim", columns="scope", values="verdict", aggfunc="first")
+display(report.styled(summary.reset_index()))
+counts = claims.verdict.value_counts()
+for verdict in ("reproduced", "not reproduced", "inconclusive", "underpowered"):
+    glue(f"b4_{verdict.replace(' ', '_')}", int(counts.get(verdict, 0)), display=False)
+glue("b4_total", len(claims), display=False)
 
 # %% [markdown]
 # ## Reading the table
-# With 3 seeds per task the exact two-sided Wilcoxon test cannot go below p = 0.25 (all three
-# differences of one sign), and pooled over two tasks (6 pairs) not below 0.031; the verdicts rest
-# on the bootstrap intervals, which are coarse at this n. At the committed `default` scale: tickets
-# beat random (both criteria, both tasks) and ES beat GD at high sparsity (both tasks) are
-# **reproduced**; SNR over magnitude is **inconclusive** with an effect of about zero, because with
-# Sep-CMA-ES at this budget the two criteria choose the same tickets (B1).
+
+# %% tags=["hide-input"]
+seeds_per_task = claims[claims.scope != "all tasks"].n.iloc[0] if (claims.scope != "all tasks").any() else "–"
+underpowered = claims[claims.verdict == "underpowered"]
+text = [f"Each task has {seeds_per_task}."]
+if not underpowered.empty:
+    floor = report.p_value(underpowered.min_p.min())
+    text.append(f"{len(underpowered)} of {len(claims)} tests are **underpowered**: their exact one-sided "
+                f"signed-rank p cannot go below {floor}; deciding them needs at least "
+                f"{int(underpowered.min_n.max())} paired seeds per task.")
+for row in claims[claims.scope == "all tasks"].itertuples():
+    text.append("- " + report.describe(claims.loc[row.Index], b_claims.LABELS[row.claim]))
+display(Markdown("\n".join(text)))

@@ -25,12 +25,11 @@
 # (index 299) with a Kruskal–Wallis test over the three main variants (dense, low-rank, small), a
 # Wilcoxon rank-sum test per pair (`scipy.stats.ranksums`) and Glass's Δ with the comparator as control
 # (`np.std`, population standard deviation). This page computes exactly those on the runs of C1 and
-# C2, and adds a verdict by the rule every study of this book uses (`nevolab.stats.verdict`): the effect
-# is the difference of means over seeds, factorized minus comparator, with a 95% percentile-bootstrap
-# interval; **reproduced** when the interval lies on the claimed side of zero, **not reproduced** when
-# it lies on the other, **inconclusive** when it contains zero. Claims 1 and 2 say "≥", which a tie
-# satisfies; the verdict tests the strict "better", so an *inconclusive* there means "no difference
-# detectable at this scale", not a refutation.
+# C2, and beside them the verdict by the rule of [How we decide](how_we_decide.md): a Hodges–Lehmann
+# shift (factorized − comparator) with its distribution-free 95% interval and a one-sided Mann–Whitney
+# test, Holm-corrected over this page. Claims 1 and 2 say "outperforms or is competitive"; the verdict
+# tests "outperforms", so *inconclusive* there means "no difference detectable at this scale", not a
+# refutation.
 #
 # Claim 3 is measured on every child against its parent (see C2), per seed over the last 10% of the
 # generations: the fraction of deleterious children, and the mean loss increase of the deleterious ones.
@@ -39,7 +38,7 @@
 # Rank", the one its `p-values.py` tests) and rank 1 with embedding rank 4 (the "Smaller Rank", the one
 # whose evolved size is close to the small dense model's: 13,023 vs 11,671 genes at the paper's scale).
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-cell"]
 profile = "default"
 variants = None
 population = None
@@ -58,9 +57,9 @@ fresh = False
 # %% [markdown]
 # ## Parameters
 
-# %%
+# %% tags=["hide-input"]
 from nevolab import registry, store
-from nevolab.studies.c.claims import CLAIMS, kruskal_wallis, per_seed_outcomes, study_c_claims
+from nevolab.studies.c.claims import kruskal_wallis, per_seed_outcomes, study_c_claims
 from nevolab.studies.c.runs import runs_for_config
 
 config = registry.configure_from("c3_claims", globals())
@@ -73,24 +72,33 @@ config.table()
 # %% [markdown]
 # ## Compute
 # The runs are C1's and C2's (cached per variant under `data/results/study_c_runs/`); this page's
-# table, one row per variant and seed, is cached under `data/results/c3_claims/`.
+# claims table is stored under `data/results/c3_claims/`.
 
-# %%
+# %% tags=["hide-input"]
 import pandas as pd
-from IPython.display import display
+from IPython.display import Markdown, display
 
-outcomes, provenance = store.cached(
-    config, lambda: per_seed_outcomes(runs_for_config(config, fresh=fresh)[0]), fresh=fresh,
-    seeds={"seeds": list(range(config.seeds)), "data_seed": 0})
-print(f"computed on {provenance['machine']['cpu']}, {provenance['date']}, "
-      f"commit {provenance['git_commit'][:12]}")
+outcomes = per_seed_outcomes(runs_for_config(config, fresh=fresh)[0])
+claims, provenance = store.cached(config, lambda: study_c_claims(outcomes), fresh=fresh,
+                                  seeds={"seeds": list(range(config.seeds)), "data_seed": 0})
+print(store.describe(provenance))
 outcomes.groupby("variant")[["final_neg_ce", "deleterious_fraction", "deleterious_magnitude"]].agg(
     ["mean", "std"]).reindex(config.variants)
 
 # %% [markdown]
+# ## The claims, as the paper words them
+
+# %% tags=["hide-input"]
+from nevolab import report
+from nevolab.studies.c import paper as c_paper
+
+report.styled(pd.DataFrame([{"claim": c.key, "the paper says": f"“{c.sentence}”",
+                             "tested as": c.operationalisation} for c in c_paper.CLAIMS]))
+
+# %% [markdown]
 # ## Kruskal–Wallis over the three main variants (last generation)
 
-# %%
+# %% tags=["hide-input"]
 main = [v for v in ("dense", "lowrank", "small") if v in config.variants]
 if len(main) >= 2:
     display(pd.DataFrame([kruskal_wallis(outcomes, main)]).set_index("variants"))
@@ -99,30 +107,31 @@ else:
 
 # %% [markdown]
 # ## Claims table
-# `factorized` and `comparator` are the means over seeds; `effect` is their difference with its 95%
-# bootstrap interval (`low`, `high`); `ranksums_p` and `glass_delta` are the paper's statistics.
+# The verdict columns first; `ranksums_p` and `glass_delta` are the paper's own statistics.
 
-# %%
-claims = study_c_claims(outcomes)
-pd.set_option("display.max_colwidth", 80)
+# %% tags=["hide-input"]
+from myst_nb import glue
+
 if claims.empty:
     print("no claim can be tested with these variants")
 else:
-    display(claims.style.format(
-        {"factorized": "{:.4f}", "comparator": "{:.4f}", "effect": "{:+.4f}", "low": "{:+.4f}",
-         "high": "{:+.4f}", "ranksums_p": "{:.3g}", "glass_delta": "{:+.2f}"}).hide(axis="index"))
+    shown = report.compact(claims)
+    shown["rank-sum p (paper)"] = claims.ranksums_p.map(report.p_value)
+    shown["Glass's Δ (paper)"] = claims.glass_delta.map(lambda v: report.number(v, 2))
+    display(report.styled(shown))
+counts = claims.verdict.value_counts() if not claims.empty else pd.Series(dtype=int)
+for verdict in ("reproduced", "not reproduced", "inconclusive", "underpowered"):
+    glue(f"c3_{verdict.replace(' ', '_')}", int(counts.get(verdict, 0)), display=False)
+glue("c3_total", len(claims), display=False)
 
 # %% [markdown]
-# ## Summary
-# Verdicts per claim (one column per factorized variant).
+# ## Reading the table
 
-# %%
+# %% tags=["hide-input"]
 if not claims.empty:
-    order = [c for c in dict.fromkeys(claim for claim, *_ in CLAIMS) if c in set(claims.claim)]
-    display(claims.assign(variant=claims.comparison.str.split(" vs ").str[0])
-            .pivot_table(index="claim", columns="variant", values="verdict", aggfunc="first").reindex(order))
-
-# %% [markdown]
-# With three seeds per variant (the `default` profile) the smallest possible two-sided rank-sum
-# p-value is about 0.05 and the bootstrap interval rests on three values per group: a verdict here is
-# what these scaled-down runs show, not a statement about the paper's 300 generations of 512.
+    n = claims.n.iloc[0]
+    lines = [f"Seeds per variant: {n}. The smallest one-sided Mann–Whitney p at this n is "
+             f"{report.p_value(claims.min_p.min())}; with {len(claims)} claims on this page, Holm needs the "
+             "smallest p below α divided by the number of claims."]
+    lines += ["- " + report.describe(row) for _, row in claims.iterrows()]
+    display(Markdown("\n".join(lines)))

@@ -14,9 +14,10 @@ from nevolab.config import Config, ConfigError, NotebookSpec, resolve
 from nevolab.studies.a.spec import SPECS as STUDY_A_SPECS
 from nevolab.studies.b.spec import SPECS as STUDY_B_SPECS
 from nevolab.studies.c.spec import SPECS as STUDY_C_SPECS
+from nevolab.studies.scorecard import SPECS as SCORECARD_SPECS
 
 NOTEBOOKS: dict[str, NotebookSpec] = {spec.name: spec for spec in (*STUDY_A_SPECS, *STUDY_B_SPECS,
-                                                                    *STUDY_C_SPECS)}
+                                                                    *STUDY_C_SPECS, *SCORECARD_SPECS)}
 
 
 def get_spec(name: str) -> NotebookSpec:

@@ -187,8 +187,9 @@ SPECS: tuple[NotebookSpec, ...] = (
     NotebookSpec(
         name="b4_claims",
         title="Study B, Table: the paper's claims, tested",
+        version=2,  # the stored table became the claims table of verdict rule v2
         description="Tickets beat random, SNR beats magnitude at high sparsity, ES beats GD at high "
-                    "sparsity: paired effects with bootstrap intervals and a computed verdict.",
+                    "sparsity: paired Hodges–Lehmann shifts, Holm-corrected signed-rank tests, verdicts.",
         params=_run_params(),
     ),
 )

@@ -2,7 +2,7 @@
 
 The paper tests its claims at the last generation with ``p-values.py``: Kruskal-Wallis over the three
 main variants, the Wilcoxon rank-sum test and Glass's delta for each pair. Next to those statistics
-every claim gets a bootstrap interval and the shared verdict rule (:func:`nevolab.stats.verdict`).
+every claim gets the verdict rule of :mod:`nevolab.stats` (rank-based shift, Holm, underpowered).
 """
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from nevolab.stats import bootstrap_mean_difference, verdict
+from nevolab import stats
+from nevolab.studies.c import paper
 
-__all__ = ["CLAIMS", "glass_delta_original", "kruskal_wallis", "per_seed_outcomes", "study_c_claims"]
+__all__ = ["CLAIMS", "claim_tests", "glass_delta_original", "kruskal_wallis", "per_seed_outcomes",
+           "study_c_claims"]
 
 
 def per_seed_outcomes(curves: pd.DataFrame, tail_fraction: float = 0.1) -> pd.DataFrame:
@@ -60,41 +62,52 @@ def kruskal_wallis(outcomes: pd.DataFrame, variants: Sequence[str] = ("dense", "
 
 
 CLAIMS = (
-    # (family, metric column, factorized variant, comparator, claimed sign of factorized - comparator)
-    ("Factorized >= dense on language modelling", "final_neg_ce", "lowrank", "dense", +1),
-    ("Factorized >= dense on language modelling", "final_neg_ce", "rank1", "dense", +1),
-    ("Factorized >= small dense", "final_neg_ce", "lowrank", "small", +1),
-    ("Factorized >= small dense of similar evolved size", "final_neg_ce", "rank1", "small", +1),
-    ("Factorized mutations are more often deleterious", "deleterious_fraction", "lowrank", "dense", +1),
-    ("Factorized mutations are more often deleterious", "deleterious_fraction", "rank1", "dense", +1),
-    ("Factorized mutations are more strongly deleterious", "deleterious_magnitude", "lowrank", "dense", +1),
-    ("Factorized mutations are more strongly deleterious", "deleterious_magnitude", "rank1", "dense", +1),
+    # (claim key of nevolab.studies.c.paper, metric column, factorized variant, comparator)
+    ("lm_factorized_beats_dense", "final_neg_ce", "lowrank", "dense"),
+    ("lm_factorized_beats_dense", "final_neg_ce", "rank1", "dense"),
+    ("factorized_beats_small", "final_neg_ce", "lowrank", "small"),
+    ("factorized_beats_small", "final_neg_ce", "rank1", "small"),
+    ("deleterious_more_often", "deleterious_fraction", "lowrank", "dense"),
+    ("deleterious_more_often", "deleterious_fraction", "rank1", "dense"),
+    ("deleterious_stronger", "deleterious_magnitude", "lowrank", "dense"),
+    ("deleterious_stronger", "deleterious_magnitude", "rank1", "dense"),
 )
-"""The claims Study C tests, each as a difference of per-seed means (factorized minus comparator)."""
+"""The claims Study C tests: each says the factorized variant's metric is higher than the comparator's."""
 
 
-def study_c_claims(outcomes: pd.DataFrame, seed: int = 0, families: Sequence[str] | None = None,
-                   ) -> pd.DataFrame:
-    """Every claim of :data:`CLAIMS` whose variants are in ``outcomes`` (see :func:`per_seed_outcomes`).
-
-    The effect is mean(factorized) - mean(comparator) over seeds with a 95% percentile-bootstrap
-    interval and the shared verdict rule (:func:`nevolab.stats.verdict`); next to it the statistics of
-    the paper's ``p-values.py``: the two-sided Wilcoxon rank-sum p-value (``scipy.stats.ranksums``) and
-    Glass's delta with the comparator as control (``np.std``, ddof 0).
-    """
-    rows = []
-    for family, column, factorized, comparator, sign in CLAIMS:
-        if families is not None and family not in families:
+def claim_tests(outcomes: pd.DataFrame, seed: int = 0, families: Sequence[str] | None = None,
+                claims: Sequence[tuple[str, str, str, str]] = CLAIMS) -> list[stats.ClaimTest]:
+    """One :class:`nevolab.stats.ClaimTest` per claim of ``claims`` whose variants are in
+    ``outcomes`` (see :func:`per_seed_outcomes`), before the page's Holm correction."""
+    tests = []
+    for key, column, factorized, comparator in claims:
+        if families is not None and key not in families:
             continue
         a = outcomes[outcomes.variant == factorized][column].dropna().to_numpy(float)
         b = outcomes[outcomes.variant == comparator][column].dropna().to_numpy(float)
         if a.size < 2 or b.size < 2:
             continue
-        effect, low, high = bootstrap_mean_difference(a, b, seed=seed)
-        rows.append({
-            "claim": family, "comparison": f"{factorized} vs {comparator}", "metric": column,
-            "factorized": a.mean(), "comparator": b.mean(), "effect": effect, "low": low, "high": high,
-            "ranksums_p": float(sps.ranksums(a, b).pvalue), "glass_delta": glass_delta_original(a, b),
-            "verdict": verdict(low, high, sign), "n": f"{a.size} vs {b.size}",
-        })
-    return pd.DataFrame(rows)
+        tests.append(stats.assess_claim(key, a, b, "higher", scope=f"{factorized} vs {comparator}",
+                                        seed=seed, detail=column))
+    return tests
+
+
+def study_c_claims(outcomes: pd.DataFrame, seed: int = 0, families: Sequence[str] | None = None,
+                   ) -> pd.DataFrame:
+    """The claims table (columns :data:`nevolab.stats.CLAIM_COLUMNS` first), Holm-corrected over the
+    page, with the statistics of the paper's ``p-values.py`` beside the verdict: the two-sided
+    Wilcoxon rank-sum p-value (``scipy.stats.ranksums``) and Glass's delta with the comparator as
+    control (``np.std``, ddof 0)."""
+    table = stats.decide(claim_tests(outcomes, seed, families))
+    if table.empty:
+        return table
+    paper_statistics = []
+    for row in table.itertuples():
+        factorized, comparator = row.scope.split(" vs ")
+        a = outcomes[outcomes.variant == factorized][row.detail].dropna().to_numpy(float)
+        b = outcomes[outcomes.variant == comparator][row.detail].dropna().to_numpy(float)
+        paper_statistics.append({"ranksums_p": float(sps.ranksums(a, b).pvalue),
+                                 "glass_delta": glass_delta_original(a, b)})
+    table = pd.concat([table, pd.DataFrame(paper_statistics, index=table.index)], axis=1)
+    table["sentence"] = table.claim.map(lambda key: paper.CLAIMS_BY_KEY[key].sentence)
+    return table

@@ -1,0 +1,91 @@
+"""The scorecard: every claim of the three papers in one table, computed from the stored claims tables
+of A3, B4 and C3 (ReScience C's marks: [Re] replicated, [¬Re] not replicated)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+from nevolab import report
+from nevolab.config import Config, NotebookSpec, Param
+from nevolab.stats import RESCIENCE_MARKS
+from nevolab.studies.a import paper as a_paper
+from nevolab.studies.b import paper as b_paper
+from nevolab.studies.c import paper as c_paper
+
+CLAIMS_PAGES = {"A": "a3_claims", "B": "b4_claims", "C": "c3_claims"}
+PAPER_CLAIMS = {"A": a_paper.CLAIMS, "B": b_paper.CLAIMS, "C": c_paper.CLAIMS}
+HEADLINE_SCOPE = {"B": "all tasks"}
+"""The scope whose effect the scorecard shows (Study B: pooled over tasks); otherwise the first one."""
+
+SPECS: tuple[NotebookSpec, ...] = (
+    NotebookSpec(
+        name="scorecard",
+        title="Scorecard: every claim, its verdict, our scale against the paper's",
+        description="One row per claim of the three papers, computed from the stored claims tables of "
+                    "A3, B4 and C3: the paper's sentence and number, ours with its interval, the verdict "
+                    "per mode, and the ReScience mark.",
+        params=(Param("studies", "str_list", {"default": ["A", "B", "C"]}, paper="not applicable",
+                      help="studies to include", choices=("A", "B", "C"), presentation=True),),
+    ),
+)
+
+
+def mark(verdicts: pd.Series) -> str:
+    """One mark for a claim over its scopes and modes: [Re] when every test reproduced it, [¬Re] when
+    none did and some contradicted it, underpowered when every test was, partial when mixed."""
+    values = set(verdicts)
+    if values == {"reproduced"}:
+        return RESCIENCE_MARKS["reproduced"]
+    if values == {"underpowered"}:
+        return "underpowered"
+    if "reproduced" not in values:
+        return RESCIENCE_MARKS["not reproduced"] if "not reproduced" in values else "inconclusive"
+    return "partial"
+
+
+def verdict_tally(verdicts: pd.Series) -> str:
+    """"3/5 Re · 1 ¬Re · 1 ?" style counts of a claim's verdicts over its scopes."""
+    counts = verdicts.value_counts()
+    total = len(verdicts)
+    parts = [f"{counts.get('reproduced', 0)}/{total} Re"]
+    for verdict, short in (("not reproduced", "¬Re"), ("inconclusive", "inconclusive"),
+                           ("underpowered", "underpowered")):
+        if counts.get(verdict, 0):
+            parts.append(f"{counts[verdict]} {short}")
+    return " · ".join(parts)
+
+
+def scale_against_paper(config: Config) -> str:
+    """The parameters whose value differs from the paper's, as "name ours (paper theirs)"."""
+    differences = []
+    for param in config.spec.params:
+        ours, theirs = config.values.get(param.name), param.paper
+        if isinstance(theirs, int | float) and not isinstance(theirs, bool) and ours != theirs:
+            differences.append(f"{param.name} {ours} (paper {theirs})")
+    return "; ".join(differences) or "the paper's"
+
+
+def scorecard(claims_by_study: Mapping[str, pd.DataFrame], configs: Mapping[str, Config]) -> pd.DataFrame:
+    """One row per claim: study, key, the paper's sentence and number, our headline effect with its
+    interval, the verdict tally per mode, the ReScience mark, our scale and the page it rests on."""
+    rows = []
+    for study, claims in claims_by_study.items():
+        for paper_claim in PAPER_CLAIMS[study]:
+            tested = claims[claims.claim == paper_claim.key]
+            if tested.empty:
+                continue
+            scopes = list(dict.fromkeys(tested.scope))
+            scope = HEADLINE_SCOPE.get(study, scopes[0])
+            headline = tested[tested.scope == scope].iloc[0]
+            modes = {mode: verdict_tally(group.verdict) for mode, group in tested.groupby("mode", sort=False)}
+            rows.append({
+                "study": study, "claim": paper_claim.key, "sentence": paper_claim.sentence,
+                "paper": paper_claim.paper_value or "–",
+                "ours": f"{scope}: {report.interval(headline.effect, headline.low, headline.high)}",
+                "faithful": modes.get("faithful", "–"), "corrected": modes.get("corrected", "–"),
+                "verdict": modes.get("-", "–"), "mark": mark(tested.verdict),
+                "scale": scale_against_paper(configs[study]), "page": paper_claim.figure,
+            })
+    return pd.DataFrame(rows)
