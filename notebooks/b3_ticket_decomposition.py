@@ -30,7 +30,7 @@
 #
 # **Scale.** As B1, whose runs this page reads.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-cell"]
 profile = "default"
 tasks = None
 strategy = None
@@ -53,7 +53,9 @@ fresh = False
 # %% [markdown]
 # ## Parameters
 
-# %%
+# %% tags=["hide-input"]
+import textwrap
+
 from nevolab import plotting, registry, store
 from nevolab.studies.b import analysis as b_analysis
 from nevolab.studies.b import runs as b_runs
@@ -69,7 +71,7 @@ config.table()
 # recompute them). This page's table — every seed's components per round in normalised units — is
 # cached by config hash.
 
-# %%
+# %% tags=["hide-input"]
 import pandas as pd
 
 DECOMPOSED = ["magnitude", "permute_values", "permute_mask", "random"]
@@ -82,7 +84,8 @@ def compute():
 
 decomposition, provenance = store.cached(config, compute, fresh=fresh,
                                          seeds={"seeds": b_tasks.seeds_for(config.seeds)})
-print(store.describe(provenance))
+# Wrapped to fit the column, and written at once: a separate newline can land in its own output box.
+print(textwrap.fill(store.describe(provenance), 90, subsequent_indent="  ") + "\n", end="")
 
 # %% [markdown]
 # ## Figure
@@ -90,18 +93,17 @@ print(store.describe(provenance))
 # the four curves' means) and their sum, the ticket effect ES-IMP − ES-Random (black line, mean ±
 # standard error over seeds). Positive = the ingredient helps.
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 
-plotting.set_theme()
+plotting.set_theme("paper")
 components = [name for name, *_ in b_analysis.DECOMPOSITION]
 colors = {"weights": plotting.method_color("permute_values"),
           "mask positions": plotting.method_color("permute_mask"),
           "layerwise ratio": plotting.method_color("random")}
 task_list = list(config.tasks)
-fig, axes = plt.subplots(1, len(task_list), figsize=(5.6 * len(task_list), 4.2), layout="constrained",
-                         squeeze=False, sharey=True)
-for ax, task in zip(axes[0], task_list, strict=True):
+fig, axes = plotting.grid(len(task_list), panel_height=3.0, sharey=True)
+for ax, task in zip(axes, task_list, strict=True):
     rows = decomposition[decomposition.task_key == task]
     means = rows.groupby(["round", "component"]).value.mean().unstack()
     rounds_ = means.index.to_numpy()
@@ -113,11 +115,12 @@ for ax, task in zip(axes[0], task_list, strict=True):
                 linewidth=1.6, capsize=3, label="ticket effect (sum)")
     ax.axhline(0, color="black", linewidth=0.6)
     remaining = rows.groupby("round").weights_remaining.first()
-    ax.set_xticks(remaining.index, [f"{w:.3g}" for w in remaining], fontsize=8)
+    ax.set_xticks(remaining.index, [f"{w:.3g}" for w in remaining])
     ax.set_xlabel("weights remaining [%]")
-    ax.set_title(task)
-axes[0][0].set_ylabel("difference in normalised performance")
-fig.legend(*axes[0][0].get_legend_handles_labels(), loc="outside lower center", ncol=4, fontsize=8)
+    ax.set_title(plotting.display_name(task))
+axes[0].set_ylabel("difference in normalised performance\n(share of the task's range)")
+plotting.figure_legend(fig, axes, ncol=4)
+plotting.finish(fig)
 plt.show()
 
 # %% [markdown]
@@ -126,7 +129,7 @@ plt.show()
 # component's mean over seeds with a 95 % bootstrap interval over the paired seeds, per task and
 # pooled over tasks. An interval that excludes zero says the ingredient matters at this scale.
 
-# %%
+# %% tags=["hide-input"]
 from IPython.display import display
 
 from nevolab import stats
@@ -142,14 +145,54 @@ for scope in [*task_list, "all tasks"]:
         mean, low, high_ = stats.bootstrap_mean(values)
         rows.append({"scope": scope, "component": component, "mean": mean, "low": low, "high": high_,
                      "n": values.size})
-table = pd.DataFrame(rows)
-display(table.style.format({"mean": "{:+.3f}", "low": "{:+.3f}", "high": "{:+.3f}"}).hide(axis="index"))
+table = pd.DataFrame(rows).assign(scope=lambda t: t.scope.map(plotting.display_name))
+table = table.rename(columns={"low": "95 % low", "high": "95 % high"})
+signed = dict.fromkeys(["mean", "95 % low", "95 % high"], "{:+.3f}")
+display(plotting.format_table(table, formats=signed).hide(axis="index"))
 
 # %% [markdown]
-# ## What this shows at the default scale
-# (Read from the committed `default` results.) The two tasks disagree on what a ticket is. On the
-# digits the **weights** carry most of the effect: keeping the mask but shuffling θ₀'s surviving
-# values within each layer loses nearly everything the ticket had over a random mask. On Pendulum the
-# **mask positions** carry most of it at high sparsity, and the weights less. The layerwise ratio
-# adds little on either task at ≤ 6 %. With three seeds and two small tasks this is a description of
-# these runs, not a general law.
+# ## What this shows at this page's scale
+# The text below is written when the page is built, from the table above: other parameters give
+# other numbers, and the sentences follow them.
+
+# %% tags=["hide-input"]
+from IPython.display import Markdown
+
+from nevolab import report
+
+kept = subset.groupby("round").weights_remaining.mean()
+span = " to ".join(dict.fromkeys(f"{kept[r]:.3g} %" for r in (min(high), max(high))))
+# What losing each ingredient means, in the terms of the controls.
+LOST_BY = {"weights": "shuffling θ₀'s surviving values within each layer, mask kept,",
+           "mask positions": "shuffling the mask within each layer",
+           "layerwise ratio": "a global random mask instead of the per-layer shares"}
+carriers, sentences = {}, []
+for task in task_list:
+    rows = table[table.scope == plotting.display_name(task)].set_index("component")
+    total = rows.at["ticket effect", "mean"]
+    ranked = rows.loc[components, "mean"].sort_values(ascending=False)
+    top = ranked.index[0]
+    carriers[task] = top
+    # "Most of it" only where the top ingredient is more than half of a positive effect; above the
+    # whole effect the other ingredients pull the other way, and the text says so.
+    share = ranked.iloc[0] / total if total > 0 else float("nan")
+    if 0.5 < share <= 1:
+        lead = (f"most of the ticket effect comes from the **{top}** ({share:.0%} of it: {LOST_BY[top]} "
+                "loses it)")
+    elif share > 1:
+        lead = (f"the **{top}** give more than the whole ticket effect, and the other ingredients cancel "
+                "part of it")
+    else:
+        lead = "no single ingredient carries most of the ticket effect"
+    excludes = [c for c in components if rows.at[c, "95 % low"] > 0 or rows.at[c, "95 % high"] < 0]
+    sentences.append(
+        f"On {plotting.display_name(task)} {lead}: ticket effect {report.number(total)}, "
+        + ", ".join(f"{c} {report.number(rows.at[c, 'mean'])}" for c in ranked.index)
+        + f" (interval excluding zero: {', '.join(excludes) if excludes else 'none'}).")
+agree = len(set(carriers.values())) == 1
+text = (f"Means over the rounds that keep {span} of the kernels, in normalised units. " + " ".join(sentences)
+        + (" The tasks agree on what carries a ticket." if agree and len(task_list) > 1 else
+           " The tasks disagree on what carries a ticket." if len(task_list) > 1 else "")
+        + f" With {config.seeds} seeds and {len(task_list)} small task{'s' if len(task_list) > 1 else ''} "
+        "this is a description of these runs, not a general law.")
+Markdown(text)

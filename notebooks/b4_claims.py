@@ -18,7 +18,7 @@
 # 1. **Tickets beat random**: ES-SNR and ES-IMP train to better networks than sparsity-matched
 #    random masks with fresh weights (ES-Random), at high sparsity (Fig. 1 right, Fig. 2).
 # 2. **SNR is trainable at higher sparsity than magnitude**: ES-SNR > ES-IMP at high sparsity
-#    (Fig. 1 right: the aggregated SNR curve ends near 0.45, IMP near 0.3).
+#    (the paper's Fig. 1 right: its aggregated SNR curve ends near 0.45, IMP near 0.3).
 # 3. **ES beat GD at high sparsity**: ES-SNR > GD-IMP (Fig. 1 right, Fig. 3; not on Walker2d and
 #    ur5e in the paper).
 #
@@ -58,8 +58,6 @@ fresh = False
 # %% tags=["hide-input"]
 from nevolab import registry, store
 from nevolab.studies.b import claims as b_claims
-from nevolab.studies.b import runs as b_runs
-from nevolab.studies.b import tasks as b_tasks
 
 config = registry.configure_from("b4_claims", globals())
 print(f"profile: {config.profile}   results key: {config.hash()}")
@@ -72,14 +70,7 @@ config.table()
 # %% tags=["hide-input"]
 import pandas as pd
 
-
-def compute():
-    runs = pd.concat([b_runs.es_runs(config), b_runs.gd_runs(config)], ignore_index=True)
-    return b_claims.study_b_claims(runs)
-
-
-claims, provenance = store.cached(config, compute, fresh=fresh,
-                                  seeds={"seeds": b_tasks.seeds_for(config.seeds)})
+claims, provenance = b_claims.stored_claims(config, fresh=fresh)
 print(store.describe(provenance))
 
 # %% [markdown]
@@ -113,6 +104,7 @@ counts = claims.verdict.value_counts()
 for verdict in ("reproduced", "not reproduced", "inconclusive", "underpowered"):
     glue(f"b4_{verdict.replace(' ', '_')}", int(counts.get(verdict, 0)), display=False)
 glue("b4_total", len(claims), display=False)
+glue("b4_findings", Markdown(report.findings(claims, b_claims.LABELS)), display=False)
 
 # %% [markdown]
 # ## Reading the table
@@ -120,12 +112,13 @@ glue("b4_total", len(claims), display=False)
 # %% tags=["hide-input"]
 seeds_per_task = claims[claims.scope != "all tasks"].n.iloc[0] if (claims.scope != "all tasks").any() else "–"
 underpowered = claims[claims.verdict == "underpowered"]
-text = [f"Each task has {seeds_per_task}."]
+text = [f"Each task has {seeds_per_task.replace('pairs', 'paired seeds')}."]
 if not underpowered.empty:
     floor = report.p_value(underpowered.min_p.min())
     text.append(f"{len(underpowered)} of {len(claims)} tests are **underpowered**: their exact one-sided "
-                f"signed-rank p cannot go below {floor}; deciding them needs at least "
-                f"{int(underpowered.min_n.max())} paired seeds per task.")
+                f"signed-rank p cannot go below {floor}; p ≤ 0.05 becomes possible from "
+                f"{int(underpowered.min_n.max())} paired seeds per task, and more are needed once Holm "
+                "corrects over the page.")
 for row in claims[claims.scope == "all tasks"].itertuples():
     text.append("- " + report.describe(claims.loc[row.Index], b_claims.LABELS[row.claim]))
 display(Markdown("\n".join(text)))

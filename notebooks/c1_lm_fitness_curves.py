@@ -30,11 +30,21 @@
 # and a backprop reference: Adam training the dense model on the same windows with the same
 # number of token predictions (one Adam step is counted as three forward passes).
 #
+# It also adds one variant that is **not in the paper**, a control for where the runs start:
+#
+# * **dense, matched init** (`dense_matched`): the dense network with every gene and mutation rule of
+#   *No Factorization*, except that its tied embedding is drawn from N(0, (2/√V)²) instead of
+#   Jevo.jl's N(0, 1). 2/√V is the standard deviation of the low-rank variant's *developed* embedding
+#   U·V under the original's initialisation rules (any rank), so the two start with logits of the same
+#   scale. The embedding's mutation keeps the original's rule "mr × init scale" (0.01 × 2/√V).
+#   See `nevolab.studies.c.variants` for the derivation.
+#
 # **Scale.** The paper's runs took about 7 hours each on a GPU node (population 512, 300 generations,
-# 1024 stories). The `default` profile that builds this page is scaled down to run in under 15 minutes
-# on a 2-core CPU; the parameter table below shows each value next to the paper's.
+# 1024 stories). The `default` profile that builds this page is scaled down to run on a 2-core CPU
+# (the compute cell below says how long it took); the parameter table below shows each value next to
+# the paper's.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "hide-cell"]
 profile = "default"
 variants = None
 population = None
@@ -56,12 +66,12 @@ fresh = False
 # The profile sets every parameter; anything set explicitly overrides it. The table compares the
 # values used on this page with the paper's.
 
-# %%
-from nevolab import plotting, registry, store
-from nevolab.studies.c.claims import CLAIMS, per_seed_outcomes, study_c_claims
+# %% tags=["hide-input"]
+from nevolab import plotting, registry, report, store
+from nevolab.studies.c.claims import CLAIMS, stored_claims
 from nevolab.studies.c.lm import prepare_sequences
 from nevolab.studies.c.runs import adam_run, cached_adam, runs_for_config
-from nevolab.studies.c.variants import genome_sizes, variant_label
+from nevolab.studies.c.variants import embedding_init_std, genome_sizes, setup_variant, variant_label
 
 config = registry.configure_from("c1_lm_fitness_curves", globals())
 print(f"profile: {config.profile}   results key: {config.hash()}")
@@ -76,7 +86,7 @@ config.table()
 # `data/results/study_c_runs/` and shared with C2 and C3; this page's table (curves and the Adam
 # reference) is cached under `data/results/c1_lm_fitness_curves/` by config hash, with provenance.
 
-# %%
+# %% tags=["hide-input"]
 import numpy as np
 import pandas as pd
 
@@ -101,17 +111,43 @@ ga = results[results.variant != "adam"]
 adam = results[results.variant == "adam"]
 
 # %% [markdown]
-# ## Figure
-# Best individual's negative cross-entropy per generation, mean over seeds with a 95% interval
-# (1.96 SEM, as the paper's plot script). The x axis counts token predictions in units of one
-# generation (N × windows × length), so Adam's curve is placed at the same compute in forward passes.
-# Right: the same, zoomed in on the region around the uniform guess.
+# ## Where the runs start
+# The best individual of the initial population (generation 0; mean and standard deviation over
+# seeds), the population's mean, and their distance to the uniform guess −ln V (positive: better than
+# guessing). The embedding column is the standard deviation of the token embedding each variant
+# develops at initialisation: the tied unembedding multiplies it into every logit.
 
-# %%
-import matplotlib.pyplot as plt
+# %% tags=["hide-input"]
+from IPython.display import display
 
 plotting.set_theme()
 uniform = -np.log(vocab_size)
+model_overrides = {"num_blocks": config.num_blocks}
+starts = ga[ga.generation == 0].groupby("variant")
+start_table = pd.DataFrame({
+    "embedding init std": {v: embedding_init_std(setup_variant(
+        v, vocab_size, config.mutation_rate, model_overrides,
+        (config.rank, config.embedding_rank) if v == "lowrank" else None)[1]) for v in config.variants},
+    "best −CE, generation 0": starts.best_neg_ce.mean(),
+    "sd over seeds": starts.best_neg_ce.std(),
+    "population mean −CE": starts.mean_neg_ce.mean(),
+}).reindex(config.variants)
+start_table["best − uniform guess"] = start_table["best −CE, generation 0"] - uniform
+start_table.index = [variant_label(v, config.rank, config.embedding_rank, short=True)
+                     for v in config.variants]
+print(f"uniform guess: −ln {vocab_size} = −{-uniform:.3f} nats")
+display(start_table.style.format("{:.3f}"))
+
+# %% [markdown]
+# ## Figure
+# Best individual's negative cross-entropy per generation, mean over seeds with a 95% interval
+# (1.96 SEM, as the paper's plot script); the dotted line is the uniform guess. The x axis counts token
+# predictions in units of one generation (N × windows × length), so Adam's curve is placed at the
+# same compute in forward passes. Bottom: the same, zoomed in on the region around the uniform guess.
+
+# %% tags=["hide-input"]
+import matplotlib.pyplot as plt
+
 labels = {v: variant_label(v, config.rank, config.embedding_rank) for v in [*config.variants, "adam"]}
 
 
@@ -121,21 +157,23 @@ def band(ax, table, name):
     plotting.band(ax, mean.index, mean, (mean - half, mean + half), name, label=labels[name])
 
 
-fig, axes = plt.subplots(1, 2, figsize=(12, 5.2), layout="constrained")
+# Column width: the page shows the figure unscaled, and plotting.finish checks every text's size.
+fig, axes = plt.subplots(2, 1, figsize=(plotting.FIGURE_WIDTH_IN, 8.4), layout="constrained", sharex=True)
 for ax in axes:
     for variant in config.variants:
         band(ax, ga[ga.variant == variant], variant)
     band(ax, adam, "adam")
-    ax.axhline(uniform, color=plotting.OKABE_ITO["grey"], linestyle=":", linewidth=1.2,
-               label=f"uniform guess, −ln {vocab_size} = {uniform:.2f}")
-    ax.set_xlabel("generation (token budget of one GA generation)")
+    ax.axhline(uniform, color=plotting.OKABE_ITO["grey"], linestyle=":", linewidth=1.4,
+               label=f"uniform guess, −ln {vocab_size} = −{-uniform:.2f}")
     ax.set_ylabel("negative cross-entropy (nats)")
     ax.set_xlim(0, config.generations)
+axes[1].set_xlabel("generation (token budget of one GA generation)")
 final_values = ga[ga.generation == ga.generation.max()].best_neg_ce
 axes[1].set_ylim(min(uniform, final_values.min()) - 0.4, max(final_values.max(), uniform) + 0.4)
 axes[0].set_title("best individual per generation")
-axes[1].set_title("zoom")
-fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=3, fontsize=8)
+axes[1].set_title("zoom on the uniform guess")
+fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=1, fontsize=10)
+plotting.finish(fig)
 plt.show()
 
 # %% [markdown]
@@ -146,7 +184,7 @@ plt.show()
 # best individual's list at the last generation, mean over seeds). The last columns give the same
 # counts at the paper's scale (vocabulary 2051, a full 301-key list after 300 generations).
 
-# %%
+# %% tags=["hide-input"]
 last = ga[ga.generation == ga.generation.max()]
 paper_sizes = genome_sizes(config.variants, 2051, 300, rank=config.rank,
                                    embedding_rank=config.embedding_rank).set_index("variant")
@@ -168,21 +206,24 @@ sizes.style.format({"seed-list bytes": "{:,.0f}", "network / seed list": "{:,.0f
 
 # %% [markdown]
 # ## The claim this figure makes
-# Note where the curves start (first column below): the dense model, initialised as Jevo.jl does with
-# an N(0, 1) tied embedding, begins far below the uniform guess (large logits), while the product of
-# two embedding factors begins almost exactly at it. Part of the factorized advantage is this
-# starting point; the paper's own dense log shows the same (−17.7 at generation 1, −7.47 at
-# generation 299 against −ln 2051 = −7.63).
+# Note where the curves start (first column below, and the table above): the dense model, initialised
+# as Jevo.jl does with an N(0, 1) tied embedding, begins far below the uniform guess (large logits),
+# while the product of two embedding factors begins almost exactly at it; the paper's own dense log
+# shows the same (−17.7 at generation 1, −7.47 at generation 299, where the uniform guess for the
+# paper's vocabulary is −ln 2051 = −7.63). The
+# control *dense, matched init* starts where the low-rank variant starts, so the gap between it and
+# the low-rank curve is what remains of the factorized advantage once the starting point is equal.
 #
 # The paper reads its figure as: the factorized network matches or beats the dense one on language
 # modelling, and beats the small dense one. Below: final best negative cross-entropy per variant
 # (mean and standard deviation over seeds, with Adam and the uniform guess for scale), then each
-# comparison at the last generation as the paper's `p-values.py` tests it (Wilcoxon rank-sum p-value,
-# Glass's Δ with the comparator as control) and a verdict from the 95% bootstrap interval of the
-# difference of means: **reproduced** when the interval lies above zero (factorized better),
-# **not reproduced** when it lies below, **inconclusive** otherwise. All claims are on the C3 page.
+# comparison at the last generation with the verdict by the rule of
+# [How we decide](how_we_decide.md) (a Hodges–Lehmann shift, factorized − comparator, with its
+# distribution-free 95% interval and a one-sided Mann–Whitney test, Holm-corrected over the claims
+# of this page), next to the statistics of the paper's `p-values.py` (Wilcoxon rank-sum p-value,
+# Glass's Δ with the comparator as control). All claims, the control's included, are on the C3 page.
 
-# %%
+# %% tags=["hide-input"]
 adam_final = adam[adam.generation == adam.generation.max()].best_neg_ce
 adam_start = adam[adam.generation == 0].best_neg_ce
 start = ga[ga.generation == 0].groupby("variant").best_neg_ce.mean()
@@ -194,19 +235,18 @@ summary.loc["uniform guess"] = [uniform, uniform, 0.0, np.nan]
 summary.rename(columns={"start": "generation 0 (mean)", "mean": "final best −CE (mean)", "std": "sd",
                         "count": "seeds"})
 
-# %%
-from IPython.display import display
-
-outcomes = per_seed_outcomes(ga)
-lm_families = [family for family, metric, *_ in CLAIMS if metric == "final_neg_ce"]
-lm_claims = study_c_claims(outcomes, families=lm_families)
+# %% tags=["hide-input"]
+all_claims, _ = stored_claims(config)  # C3's table: the same numbers on every page
+lm_families = {key for key, metric, *_ in CLAIMS if metric == "final_neg_ce"}
+lm_claims = all_claims[all_claims.claim.isin(lm_families)] if not all_claims.empty else all_claims
 if lm_claims.empty:
     print("no comparison possible with these variants")
 else:
-    display(lm_claims.drop(columns=["metric"]).style.format(
-        {"factorized": "{:.3f}", "comparator": "{:.3f}", "effect": "{:+.3f}", "low": "{:+.3f}",
-         "high": "{:+.3f}", "ranksums_p": "{:.3g}", "glass_delta": "{:+.2f}"}).hide(axis="index"))
+    shown = report.compact(lm_claims)
+    shown["rank-sum p (paper)"] = lm_claims.ranksums_p.map(report.p_value)
+    shown["Glass's Δ (paper)"] = lm_claims.glass_delta.map(lambda v: report.number(v, 2))
+    display(report.styled(shown))
 
 # %% [markdown]
-# With three seeds the rank-sum test cannot go below p ≈ 0.05 and the bootstrap interval is coarse;
-# the verdicts say what these runs show at this scale, not what 300 generations of 512 would.
+# The rows are C3's (Holm-corrected over all of Study C's claims). The verdicts say what these
+# scaled-down runs show at this page's profile, not what 300 generations of 512 would.

@@ -59,7 +59,7 @@ fresh = False
 
 # %% tags=["hide-input"]
 from nevolab import registry, store
-from nevolab.studies.c.claims import kruskal_wallis, per_seed_outcomes, study_c_claims
+from nevolab.studies.c.claims import kruskal_wallis, outcomes_with_matched_fitness, stored_claims
 from nevolab.studies.c.runs import runs_for_config
 
 config = registry.configure_from("c3_claims", globals())
@@ -78,9 +78,8 @@ config.table()
 import pandas as pd
 from IPython.display import Markdown, display
 
-outcomes = per_seed_outcomes(runs_for_config(config, fresh=fresh)[0])
-claims, provenance = store.cached(config, lambda: study_c_claims(outcomes), fresh=fresh,
-                                  seeds={"seeds": list(range(config.seeds)), "data_seed": 0})
+outcomes = outcomes_with_matched_fitness(runs_for_config(config, fresh=fresh)[0])
+claims, provenance = stored_claims(config, fresh=fresh)
 print(store.describe(provenance))
 outcomes.groupby("variant")[["final_neg_ce", "deleterious_fraction", "deleterious_magnitude"]].agg(
     ["mean", "std"]).reindex(config.variants)
@@ -123,6 +122,7 @@ counts = claims.verdict.value_counts() if not claims.empty else pd.Series(dtype=
 for verdict in ("reproduced", "not reproduced", "inconclusive", "underpowered"):
     glue(f"c3_{verdict.replace(' ', '_')}", int(counts.get(verdict, 0)), display=False)
 glue("c3_total", len(claims), display=False)
+glue("c3_findings", Markdown(report.findings(claims)), display=False)
 
 # %% [markdown]
 # ## Reading the table

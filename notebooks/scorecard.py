@@ -28,12 +28,11 @@ studies = None
 fresh = False
 
 # %% tags=["hide-input"]
-from nevolab import registry, report, store
+from nevolab import registry, store
 from nevolab.studies import scorecard as sc
 
 config = registry.configure_from("scorecard", globals())
-page_configs = {study: registry.configure(name, profile=config.profile)
-                for study, name in sc.CLAIMS_PAGES.items() if study in config.studies}
+page_configs = sc.run_configs(config)
 
 
 def claims_table(study):
@@ -53,7 +52,6 @@ print(store.describe(provenance))
 # ## Summary
 
 # %% tags=["hide-input"]
-import pandas as pd
 from IPython.display import Markdown, display
 from myst_nb import glue
 
@@ -69,8 +67,9 @@ glue("scorecard_claims", len(card), display=False)
 full = int(marks.loc["all", "[Re]"]) == len(card)
 glue("scorecard_replication", "full" if full else "partial", display=False)
 display(marks)
-display(Markdown(f"The replication is **{'full' if full else 'partial'}**: {int(marks.loc['all', '[Re]'])} of "
-                 f"{len(card)} claims are replicated in every scope and mode they were tested in."))
+replicated = int(marks.loc["all", "[Re]"])
+display(Markdown(f"The replication is **{'full' if full else 'partial'}**: {replicated} of {len(card)} "
+                 "claims are replicated in every scope and mode they were tested in."))
 
 # %% [markdown]
 # ## Every claim
@@ -84,6 +83,16 @@ for column in ("faithful", "corrected", "verdict"):
     if (shown[column] == "–").all():
         shown = shown.drop(columns=column)
 display(Markdown(shown.to_markdown(index=False)))
+
+# %% [markdown]
+# ## Notes
+#
+# **Study A, Case I.** The paper's figure is the only source of its Case I numbers, so they are set
+# beside the authors' own code, run on this machine:
+#
+# ```{glue:md} a3_claims.ipynb::a3_case_one
+# :format: myst
+# ```
 
 # %% [markdown]
 # ## What was easy and what was hard

@@ -17,3 +17,30 @@ def _isolated_results(tmp_path_factory):
         os.environ.pop("NEVOLAB_RESULTS_DIR", None)
     else:
         os.environ["NEVOLAB_RESULTS_DIR"] = previous
+
+
+@pytest.fixture(scope="session")
+def default_book(tmp_path_factory):
+    """Every notebook executed at the default profile, as the published book, against a copy of the
+    committed results: (the folder of executed notebooks, the result files that had to be computed)."""
+    import shutil
+    from pathlib import Path
+
+    from nevolab import cli
+    from nevolab.registry import NOTEBOOKS
+
+    root = Path(__file__).resolve().parents[1]
+    results = tmp_path_factory.mktemp("committed") / "results"
+    shutil.copytree(root / "data" / "results", results,
+                    ignore=shutil.ignore_patterns(".locks", ".checkpoints"))
+    before = {path.relative_to(results) for path in results.rglob("*") if path.is_file()}
+    book = tmp_path_factory.mktemp("default_book")
+    previous = os.environ["NEVOLAB_RESULTS_DIR"]
+    os.environ["NEVOLAB_RESULTS_DIR"] = str(results)
+    try:
+        for name in sorted(NOTEBOOKS):
+            cli.execute(name, "default", {}, fresh=False, output_dir=book)
+    finally:
+        os.environ["NEVOLAB_RESULTS_DIR"] = previous
+    after = {path.relative_to(results) for path in results.rglob("*") if path.is_file()}
+    return book, sorted(str(path) for path in after - before)

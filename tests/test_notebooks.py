@@ -77,6 +77,7 @@ def test_nbval_on_smoke_notebooks(smoke_book, tmp_path):
 def test_book_builds_with_figures(smoke_book, tmp_path):
     site = tmp_path / "site"
     shutil.copytree(ROOT / "book", site / "book", ignore=shutil.ignore_patterns("*.ipynb"))
+    shutil.copytree(ROOT / "_static", site / "_static")  # the book's CSS
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy(ROOT / name, site / name)
     for notebook in smoke_book.glob("*.ipynb"):

@@ -20,6 +20,10 @@ STUDY_OF = {"a": "nevolab.studies.a.runs", "b": "nevolab.studies.b.runs", "c": "
 
 
 def _run_configs(config) -> list:
+    if config.notebook == "scorecard":  # its "runs" are the claims tables it reads
+        from nevolab.studies import scorecard
+
+        return list(scorecard.run_configs(config).values())
     return importlib.import_module(STUDY_OF[config.notebook[0]]).run_configs(config)
 
 

@@ -3,8 +3,7 @@ import pandas as pd
 import pytest
 
 from nevolab.stats import VERDICTS
-from nevolab.studies.a import cases, runs
-from nevolab.studies.a import paper
+from nevolab.studies.a import cases, paper, runs
 from nevolab.studies.a.claims import modes_side_by_side, study_a_claims
 from nevolab.studies.a.train import AERun
 from nevolab.tasks.autoencoders import (
@@ -101,3 +100,27 @@ def test_margins_come_from_the_papers_figure():
     assert all(paper.margin(key) > 0 for key in ("ea_competitive_lstm", "idct_works_ff", "h10_no_benefit"))
     with pytest.raises(ValueError, match="has no margin"):
         paper.margin("backprop_best")
+
+
+def test_claim_ablation_switches_one_quirk_at_a_time():
+    from nevolab import registry
+    from nevolab.studies.a import ablation
+    from nevolab.studies.a.train import algorithm_quirks
+
+    assert ablation._cases_of("VI vs IV, ea") == ["VI", "IV"]
+    assert ablation._cases_of("I → II") == ["I", "II"] and ablation._cases_of("case II, de") == ["II"]
+    config = registry.configure("a3_claims", "smoke", algorithms=["de", "ea"])
+    disagreeing = pd.DataFrame([
+        {"claim": "de_beats_ea_ff", "scope": "case I", "mode": mode, "verdict": verdict,
+         "algorithms": "de+ea"}
+        for mode, verdict in (("faithful", "not reproduced"), ("corrected", "reproduced"))])
+    table = ablation.claim_ablation(disagreeing, config)
+    expected = ["none", *algorithm_quirks("de"), *algorithm_quirks("ea"), "all"]
+    assert list(table.quirks) == expected
+    faithful = table[table.quirks == "all"].verdict.iloc[0]
+    corrected = table[table.quirks == "none"].verdict.iloc[0]
+    for row in table.itertuples():
+        assert row.responsible == (row.quirks not in ("none", "all") and row.verdict == faithful != corrected)
+    # The quirk that never applies on a truncation-selection EA leaves the numbers unchanged.
+    inert = table[table.quirks == "ea_fitness_selection_prefers_high_loss"].effect.iloc[0]
+    assert inert == table[table.quirks == "none"].effect.iloc[0]

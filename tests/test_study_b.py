@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nevolab import stats
 from nevolab.config import ConfigError
 from nevolab.pruning.results import PruningResult
 from nevolab.registry import configure
@@ -102,7 +101,8 @@ def test_claims_verdicts_follow_the_data():
     claims = b_claims.study_b_claims(frame, threshold=20.0)
     assert set(claims.scope) == {"pendulum", "digits", "all tasks"}
     assert len(claims) == 4 * 3
-    per_task, pooled = claims[claims.scope != "all tasks"], claims[claims.scope == "all tasks"].set_index("claim")
+    per_task = claims[claims.scope != "all tasks"]
+    pooled = claims[claims.scope == "all tasks"].set_index("claim")
     assert (per_task.verdict == "underpowered").all() and (per_task.min_n == 5).all()
     for key in ("tickets_beat_random_snr", "tickets_beat_random_imp", "es_beats_gd_sparse"):
         assert pooled.loc[key, "verdict"] == "reproduced" and pooled.loc[key, "low"] > 0

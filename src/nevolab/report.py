@@ -100,3 +100,30 @@ def describe(row: pd.Series, label: str | None = None, digits: int = 3) -> str:
     where = "" if row.scope == "-" else f" ({row.scope}{'' if row['mode'] == '-' else ', ' + row['mode']})"
     return (f"{label or row.claim}{where}: shift {interval(row.effect, row.low, row.high, digits)}, "
             f"Holm p = {p_value(row.p_holm)}, n = {row.n} → **{row.verdict}**")
+
+
+def verdict_tally(verdicts: pd.Series) -> str:
+    """"3/5 Re · 1 ¬Re · 1 inconclusive" style counts of a claim's verdicts over its scopes."""
+    counts = verdicts.value_counts()
+    parts = [f"{counts.get('reproduced', 0)}/{len(verdicts)} Re"]
+    for verdict, short in (("not reproduced", "¬Re"), ("inconclusive", "inconclusive"),
+                           ("underpowered", "underpowered")):
+        if counts.get(verdict, 0):
+            parts.append(f"{counts[verdict]} {short}")
+    return " · ".join(parts)
+
+
+def findings(claims: pd.DataFrame, labels: Mapping[str, str] | None = None) -> str:
+    """Markdown bullets, one per claim: its verdicts over scopes per mode, and where it was
+    reproduced or contradicted (what a chapter page embeds instead of restating numbers)."""
+    labels = labels or {}
+    lines = []
+    for key, tested in claims.groupby("claim", sort=False):
+        modes = [f"{'' if mode == '-' else mode + ': '}{verdict_tally(group.verdict)}"
+                 for mode, group in tested.groupby("mode", sort=False)]
+        held = sorted(set(tested[tested.verdict == "reproduced"].scope))
+        failed = sorted(set(tested[tested.verdict == "not reproduced"].scope))
+        detail = "".join([f"; reproduced in {', '.join(held)}" if held else "",
+                          f"; contradicted in {', '.join(failed)}" if failed else ""])
+        lines.append(f"- **{labels.get(key, key)}**: {'; '.join(modes)}{detail}.")
+    return "\n".join(lines)

@@ -11,13 +11,20 @@ sub-population. Every generation:
 4. every column of the surviving rows is shuffled independently (CoSyNE's permutation step; the
    paper's code uses the plain random shuffle, with no probabilistic marking).
 
-``faithful=True`` reproduces the original code's indexing quirk: steps 3 and 4 address rows by
-*physical index* (mutate the last ``children`` rows, shuffle the first ``population_size -
-children``) although the children were written into the worst-ranked rows wherever they sit. The
-default mutates the children and shuffles the survivors.
+The original code addresses steps 3 and 4 by *physical index* although the children were written
+into the worst-ranked rows wherever they sit. These two quirks (:data:`QUIRKS`) can be switched on
+one at a time with ``quirks``, or both with ``faithful=True``:
+
+* ``cosyne_mutates_by_index``: the mutation hits the last ``children`` rows, not the children;
+* ``cosyne_permutes_by_index``: the shuffle covers the first ``population_size - children`` rows,
+  not the survivors.
+
+The default mutates the children and shuffles the survivors.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 import jax
 import jax.numpy as jnp
@@ -28,6 +35,7 @@ from nevolab.algorithms.base import (
     PopulationState,
     init_population_state,
 )
+from nevolab.algorithms.quirks import resolve_quirks
 from nevolab.xla import (
     inverse_permutation,
     materialize,
@@ -36,6 +44,8 @@ from nevolab.xla import (
     take_along_rows,
     take_rows,
 )
+
+QUIRKS = ("cosyne_mutates_by_index", "cosyne_permutes_by_index")
 
 
 @struct.dataclass
@@ -47,7 +57,8 @@ class CoSyNEParams:
 class CoSyNE(PopulationAlgorithm):
     """CoSyNE with uniform crossover, Cauchy mutation and per-column permutation."""
 
-    def __init__(self, population_size: int, num_dims: int, children: int, faithful: bool = False):
+    def __init__(self, population_size: int, num_dims: int, children: int, faithful: bool = False,
+                 quirks: Iterable[str] = ()):
         if population_size < 2:
             raise ValueError(f"population_size must be at least 2 for CoSyNE; got {population_size}")
         if children < 2 or children % 2 or children >= population_size:
@@ -58,7 +69,8 @@ class CoSyNE(PopulationAlgorithm):
         self.population_size = population_size
         self.num_dims = num_dims
         self.children = children
-        self.faithful = faithful
+        self.quirks = resolve_quirks(QUIRKS, faithful, quirks)
+        self.faithful = self.quirks == frozenset(QUIRKS)
         self.num_parents = max(1, int(0.25 * population_size))
 
     @property
@@ -99,11 +111,14 @@ class CoSyNE(PopulationAlgorithm):
         scores = jax.random.uniform(key_permute, (num_survivors, self.num_dims))
         permutation = stable_argsort(scores, axis=0)
 
-        if self.faithful:
+        if self.quirks:
+            # Row by row, as the original: with both quirks these are exactly its operations.
             population = population.at[child_rows].set(offspring)
-            mutated_rows = jnp.arange(num_survivors, self.population_size)
+            by_index = "cosyne_mutates_by_index" in self.quirks
+            mutated_rows = jnp.arange(num_survivors, self.population_size) if by_index else child_rows
             population = population.at[mutated_rows].add(noise)
-            survivor_rows = jnp.arange(num_survivors)
+            by_index = "cosyne_permutes_by_index" in self.quirks
+            survivor_rows = jnp.arange(num_survivors) if by_index else ranking[:num_survivors]
             shuffled = jnp.take_along_axis(population[survivor_rows], permutation, axis=0)
             population = population.at[survivor_rows].set(shuffled)
         else:

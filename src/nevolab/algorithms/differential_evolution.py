@@ -37,6 +37,20 @@ Two modes:
   target. This cannot be an ``ask``/``tell`` pair (they raise); use
   :meth:`DifferentialEvolution.step`, which works in both modes and which the run loop prefers.
 
+The faithful mode is three quirks (:data:`QUIRKS`), which ``quirks`` switches on one at a time
+(``faithful=True`` is all three):
+
+* ``de_stale_fitness``: a target is evaluated only the first time it is seen; offspring are compared
+  with its stored loss, from whatever batch set it (``population_size`` evaluations a generation
+  instead of ``2 * population_size``);
+* ``de_in_place_sweep``: the asynchronous sweep; an accepted offspring is a donor for the following
+  targets at once, and ``best`` is a running best index updated during the sweep (without it the
+  offspring are built from the generation's population and ``best`` is its lowest stored loss);
+* ``de_donors_include_target``: a, b, c, d are drawn from the whole population, target included.
+
+With either of the first two, a generation is a sweep (``step``, no ``ask``/``tell``); with the
+last alone, it is the corrected ``ask``/``tell`` with other donors.
+
 Why not evosax's ``DifferentialEvolution``: it is DE/best/1/bin (``elitism=True``; a textbook
 DE/rand/1 base otherwise, plus a second difference with ``num_diff=2``), compares offspring with the
 stored fitness in ``tell`` (stale under one-batch-per-generation evaluation) and draws the
@@ -49,7 +63,7 @@ and evosax's DE both converge on a sphere.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import jax
 import jax.numpy as jnp
@@ -62,8 +76,10 @@ from nevolab.algorithms.base import (
     init_population_state,
     sanitize_fitness,
 )
+from nevolab.algorithms.quirks import resolve_quirks
 from nevolab.xla import materialize
 
+QUIRKS = ("de_stale_fitness", "de_in_place_sweep", "de_donors_include_target")
 VARIANTS = ("rand1", "rand2", "best1", "best2", "curtobest1", "randtobest2")
 # How many random members (a, b, c, d) each variant uses.
 _NUM_RANDOM_MEMBERS = {"rand1": 2, "rand2": 4, "best1": 2, "best2": 4, "curtobest1": 2, "randtobest2": 4}
@@ -146,7 +162,8 @@ def distinct_indices(scores: jax.Array, num: int, exclude: jax.Array | None = No
 class DifferentialEvolution(PopulationAlgorithm):
     """DE/<variant>/bin with greedy one-to-one replacement (see the module docstring)."""
 
-    def __init__(self, population_size: int, num_dims: int, variant: str, faithful: bool = False):
+    def __init__(self, population_size: int, num_dims: int, variant: str, faithful: bool = False,
+                 quirks: Iterable[str] = ()):
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {VARIANTS}; got {variant!r}")
         if population_size < 4:
@@ -159,10 +176,16 @@ class DifferentialEvolution(PopulationAlgorithm):
         self.population_size = population_size
         self.num_dims = num_dims
         self.variant = variant
-        self.faithful = faithful
+        self.quirks = resolve_quirks(QUIRKS, faithful, quirks)
+        self.faithful = self.quirks == frozenset(QUIRKS)
+        self.stale_fitness = "de_stale_fitness" in self.quirks
+        self.in_place = "de_in_place_sweep" in self.quirks
+        # Without those two a generation is one batch evaluation of [targets; offspring]: ask/tell.
+        self.synchronous = not (self.stale_fitness or self.in_place)
         self.num_random_members = _NUM_RANDOM_MEMBERS[variant]
         # The corrected mode keeps a, b, c, d away from the target whenever the population allows it.
-        self.exclude_target = population_size - 1 >= self.num_random_members
+        self.exclude_target = (population_size - 1 >= self.num_random_members
+                               and "de_donors_include_target" not in self.quirks)
 
     @property
     def default_params(self) -> DEParams:
@@ -171,9 +194,9 @@ class DifferentialEvolution(PopulationAlgorithm):
     def init(self, key: jax.Array, population: jax.Array, fitness: jax.Array, params: DEParams) -> DEState:
         """Start from an initial population; ``fitness`` may be +inf (not evaluated yet).
 
-        Under ``faithful=True`` a +inf loss means "never evaluated": the sweep evaluates that target
-        when it first reaches it, as the original does. Before any evaluation the ``best`` member of
-        the variants is row 0.
+        Under ``de_stale_fitness`` (and ``faithful=True``) a +inf loss means "never evaluated": the
+        sweep evaluates that target when it first reaches it, as the original does. Before any
+        evaluation the ``best`` member of the variants is row 0.
         """
         del key, params
         base = init_population_state(population, fitness)
@@ -247,10 +270,10 @@ class DifferentialEvolution(PopulationAlgorithm):
                              fitness=new_fitness, best_index=jnp.argmin(new_fitness))
 
     def _require_synchronous(self, method: str) -> None:
-        if self.faithful:
+        if not self.synchronous:
             raise ValueError(
-                f"{method}() cannot express the faithful asynchronous sweep (faithful=True); "
-                "use step(key, state, params, fitness_fn)"
+                f"{method}() cannot express the sweep of the quirks {sorted(self.quirks)} (faithful=True, "
+                "de_stale_fitness or de_in_place_sweep); use step(key, state, params, fitness_fn)"
             )
 
     # ------------------------------------------------------------------ both modes
@@ -259,17 +282,19 @@ class DifferentialEvolution(PopulationAlgorithm):
              ) -> tuple[DEState, dict[str, jax.Array]]:
         """One generation; ``fitness_fn(genotypes (n, num_dims)) -> losses (n,)`` scores on the
         current batch. Corrected mode: ask, evaluate all ``2 * population_size``, tell. Faithful
-        mode: the original's in-place sweep (a ``lax.fori_loop`` over the targets)."""
-        if not self.faithful:
+        mode (or ``de_stale_fitness`` / ``de_in_place_sweep``): a sweep over the targets (a
+        ``lax.fori_loop``), the original's in-place one when faithful."""
+        if self.synchronous:
             # tell draws no random numbers, so it can share the key.
             candidates, state = self.ask(key, state, params)
             return self.tell(key, candidates, fitness_fn(candidates), state, params)
-        return self._faithful_sweep(key, state, params, fitness_fn)
+        return self._sweep(key, state, params, fitness_fn)
 
-    # ------------------------------------------------------------------ faithful (asynchronous) mode
+    # ------------------------------------------------------------------ faithful (sweep) mode
 
-    def _faithful_sweep(self, key: jax.Array, state: DEState, params: DEParams, fitness_fn: FitnessFn
-                        ) -> tuple[DEState, dict[str, jax.Array]]:
+    def _sweep(self, key: jax.Array, state: DEState, params: DEParams, fitness_fn: FitnessFn
+               ) -> tuple[DEState, dict[str, jax.Array]]:
+        """One generation target by target; with all quirks on, exactly the original's sweep."""
         def score(genotype: jax.Array) -> jax.Array:
             return sanitize_fitness(fitness_fn(genotype[None, :]))[0]
 
@@ -285,21 +310,27 @@ class DifferentialEvolution(PopulationAlgorithm):
         # All of the sweep's random numbers in one draw (one PRNG call compiles far faster than one
         # per target); row i serves target i.
         uniforms = jax.random.uniform(key, (self.population_size, self._num_uniforms))
+        start = state  # without the in-place quirk, donors and best come from here
 
         def body(i, carry):
             s, evaluations = carry
             target = s.population[i]
-            # A target is evaluated only the first time the sweep sees it (+inf = never evaluated);
-            # afterwards its stored loss, from whatever batch set it, is what offspring must beat.
-            # (A non-finite loss is stored as +inf too, so such a member is simply re-evaluated; the
-            # original would keep its NaN and never replace it.)
-            unseen = jnp.isinf(s.fitness[i])
-            target_loss = jax.lax.cond(unseen, score, lambda _: s.fitness[i], target)
-            evaluations = evaluations + unseen.astype(jnp.int32)
+            if self.stale_fitness:
+                # A target is evaluated only the first time the sweep sees it (+inf = never
+                # evaluated); afterwards its stored loss, from whatever batch set it, is what
+                # offspring must beat. (A non-finite loss is stored as +inf too, so such a member is
+                # simply re-evaluated; the original would keep its NaN and never replace it.)
+                unseen = jnp.isinf(s.fitness[i])
+                target_loss = jax.lax.cond(unseen, score, lambda _: s.fitness[i], target)
+                evaluations = evaluations + unseen.astype(jnp.int32)
+            else:  # re-scored on this batch, so the comparison below is fair
+                target_loss = score(target)
+                evaluations = evaluations + 1
             s = improve_best(s.replace(fitness=s.fitness.at[i].set(target_loss)), i, target, target_loss)
-            # Donors come from the population as it is now, including offspring accepted earlier in
-            # this sweep and possibly the target itself.
-            child = self._offspring(uniforms[i], s, params, i, exclude_target=False)
+            # In place: donors come from the population as it is now, including offspring accepted
+            # earlier in this sweep (and, with de_donors_include_target, possibly the target itself).
+            child = self._offspring(uniforms[i], s if self.in_place else start, params, i,
+                                    exclude_target=self.exclude_target)
             child_loss = score(child)
             evaluations = evaluations + 1
             accept = child_loss <= s.fitness[i]
@@ -313,6 +344,8 @@ class DifferentialEvolution(PopulationAlgorithm):
 
         state, evaluations = jax.lax.fori_loop(
             0, self.population_size, body, (state, jnp.zeros((), jnp.int32)))
+        if not self.in_place:  # the next generation's best, as the corrected mode picks it
+            state = state.replace(best_index=jnp.argmin(state.fitness))
         state = state.replace(generation_counter=state.generation_counter + 1)
         # Like the original's log: statistics of the stored (possibly stale) losses after the sweep.
         return state, generation_metrics(state, state.fitness, evaluations)

@@ -27,13 +27,15 @@ lambda = ``population_size`` individuals are evaluated every generation (on the 
    gets N(0, sigma^2) noise on *all* genes.
 5. **comma replacement**: the children are the next population; the old one is discarded.
 
-``faithful=True`` reproduces two quirks of the original code:
+The original code has two quirks (:data:`QUIRKS`), switched on one at a time with ``quirks`` or
+both with ``faithful=True``:
 
-* mutation happens with probability **1 - mutation_prob** (it samples ``Categorical([p, 1 - p]) >
-  0.5``), so the paper's tabulated ``mutation_prob`` values are really "probability of *not* being
-  mutated";
-* fitness-proportional selection weights are the raw **losses** (``w_i = loss_i``), so it favours
-  the *worse* individuals.
+* ``ea_mutation_prob_inverted``: mutation happens with probability **1 - mutation_prob** (it samples
+  ``Categorical([p, 1 - p]) > 0.5``), so the paper's tabulated ``mutation_prob`` values are really
+  "probability of *not* being mutated";
+* ``ea_fitness_selection_prefers_high_loss``: fitness-proportional selection weights are the raw
+  **losses** (``w_i = loss_i``), so it favours the *worse* individuals (inert under the other
+  selection methods).
 
 By default fitness-proportional selection minimises: ``w_i = (max_loss - loss_i) + eps`` with
 ``eps = 1e-3 (max_loss - min_loss) + 1e-12`` ("windowing"). We chose it over ``1 / loss`` because it
@@ -45,6 +47,8 @@ modes.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import jax
 import jax.numpy as jnp
 from flax import struct
@@ -54,15 +58,17 @@ from nevolab.algorithms.base import (
     PopulationState,
     init_population_state,
 )
+from nevolab.algorithms.quirks import resolve_quirks
 from nevolab.xla import materialize, stable_argsort
 
+QUIRKS = ("ea_mutation_prob_inverted", "ea_fitness_selection_prefers_high_loss")
 SELECTIONS = ("truncation", "fitness_proportional", "rank", "none")
 CROSSOVERS = ("none", "single_point", "uniform", "arithmetic")
 
 
 @struct.dataclass
 class EAParams:
-    mutation_prob: float = 0.2  # probability that an individual is mutated (1 - this when faithful)
+    mutation_prob: float = 0.2  # probability that an individual is mutated (1 - this, inverted quirk)
     sigma: float = 0.1  # std of the Gaussian mutation
 
 
@@ -110,7 +116,8 @@ def fold_crossover(parents: jax.Array, uniforms: jax.Array, method: str) -> jax.
 
 
 def selection_weights(fitness: jax.Array, faithful: bool) -> jax.Array:
-    """Fitness-proportional selection weights (unnormalised); see the module docstring."""
+    """Fitness-proportional selection weights (unnormalised); ``faithful``: the original's, which
+    prefer high loss (see the module docstring)."""
     finite = jnp.isfinite(fitness)
     if faithful:
         # The original: probability proportional to the loss itself (worse is likelier). Losses are
@@ -135,7 +142,8 @@ class MuRhoLambdaEA(PopulationAlgorithm):
     """(mu, rho, lambda)-EA with selection, elitism, folded crossover and Gaussian mutation."""
 
     def __init__(self, population_size: int, num_dims: int, best_rate: float, num_parents: int,
-                 selection: str, crossover: str, elitism: bool, faithful: bool = False):
+                 selection: str, crossover: str, elitism: bool, faithful: bool = False,
+                 quirks: Iterable[str] = ()):
         if selection not in SELECTIONS:
             raise ValueError(f"selection must be one of {SELECTIONS}; got {selection!r}")
         if crossover not in CROSSOVERS:
@@ -155,7 +163,8 @@ class MuRhoLambdaEA(PopulationAlgorithm):
         self.selection = selection
         self.crossover = crossover
         self.elitism = elitism
-        self.faithful = faithful
+        self.quirks = resolve_quirks(QUIRKS, faithful, quirks)
+        self.faithful = self.quirks == frozenset(QUIRKS)
         # mu exactly as the original computes it.
         self.num_selected = max(1, int(population_size * best_rate))
 
@@ -194,7 +203,8 @@ class MuRhoLambdaEA(PopulationAlgorithm):
             ranks = jnp.arange(1, n + 1, dtype=jnp.float32)
             chosen = ranking[sample_without_replacement(key, 1.0 - ranks / (n * (n + 1) / 2), mu)]
         else:  # fitness_proportional
-            chosen = sample_without_replacement(key, selection_weights(fitness, self.faithful), mu)
+            prefer_high_loss = "ea_fitness_selection_prefers_high_loss" in self.quirks
+            chosen = sample_without_replacement(key, selection_weights(fitness, prefer_high_loss), mu)
         pool = population[chosen]
         if self.elitism:
             pool = pool.at[mu - 1].set(best_solution)
@@ -221,7 +231,8 @@ class MuRhoLambdaEA(PopulationAlgorithm):
     def mutate(self, key: jax.Array, population: jax.Array, params: EAParams) -> jax.Array:
         """Gaussian noise on all genes of each individual picked for mutation."""
         key_which, key_noise = jax.random.split(key)
-        probability = 1.0 - params.mutation_prob if self.faithful else params.mutation_prob
+        inverted = "ea_mutation_prob_inverted" in self.quirks
+        probability = 1.0 - params.mutation_prob if inverted else params.mutation_prob
         # Both materialised: fused into the crossover's gather, each gene would recompute its row's
         # mutation draw and its own normal (two threefry calls and an erfinv per gene).
         mutated = materialize(jax.random.uniform(key_which, (population.shape[0],)) < probability)

@@ -8,11 +8,14 @@ from collections.abc import Mapping
 import pandas as pd
 
 from nevolab import report
-from nevolab.config import Config, NotebookSpec, Param
+from nevolab.config import Config, NotebookSpec, Param, resolve
 from nevolab.stats import RESCIENCE_MARKS
 from nevolab.studies.a import paper as a_paper
+from nevolab.studies.a import spec as a_spec
 from nevolab.studies.b import paper as b_paper
+from nevolab.studies.b import spec as b_spec
 from nevolab.studies.c import paper as c_paper
+from nevolab.studies.c import spec as c_spec
 
 CLAIMS_PAGES = {"A": "a3_claims", "B": "b4_claims", "C": "c3_claims"}
 PAPER_CLAIMS = {"A": a_paper.CLAIMS, "B": b_paper.CLAIMS, "C": c_paper.CLAIMS}
@@ -32,6 +35,13 @@ SPECS: tuple[NotebookSpec, ...] = (
 )
 
 
+def run_configs(config: Config) -> dict[str, Config]:
+    """The claims pages the scorecard reads, per study, at the scorecard's profile."""
+    specs = {spec.name: spec for spec in (*a_spec.SPECS, *b_spec.SPECS, *c_spec.SPECS)}
+    return {study: resolve(specs[name], config.profile) for study, name in CLAIMS_PAGES.items()
+            if study in config.studies}
+
+
 def mark(verdicts: pd.Series) -> str:
     """One mark for a claim over its scopes and modes: [Re] when every test reproduced it, [¬Re] when
     none did and some contradicted it, underpowered when every test was, partial when mixed."""
@@ -43,18 +53,6 @@ def mark(verdicts: pd.Series) -> str:
     if "reproduced" not in values:
         return RESCIENCE_MARKS["not reproduced"] if "not reproduced" in values else "inconclusive"
     return "partial"
-
-
-def verdict_tally(verdicts: pd.Series) -> str:
-    """"3/5 Re · 1 ¬Re · 1 ?" style counts of a claim's verdicts over its scopes."""
-    counts = verdicts.value_counts()
-    total = len(verdicts)
-    parts = [f"{counts.get('reproduced', 0)}/{total} Re"]
-    for verdict, short in (("not reproduced", "¬Re"), ("inconclusive", "inconclusive"),
-                           ("underpowered", "underpowered")):
-        if counts.get(verdict, 0):
-            parts.append(f"{counts[verdict]} {short}")
-    return " · ".join(parts)
 
 
 def scale_against_paper(config: Config) -> str:
@@ -79,7 +77,8 @@ def scorecard(claims_by_study: Mapping[str, pd.DataFrame], configs: Mapping[str,
             scopes = list(dict.fromkeys(tested.scope))
             scope = HEADLINE_SCOPE.get(study, scopes[0])
             headline = tested[tested.scope == scope].iloc[0]
-            modes = {mode: verdict_tally(group.verdict) for mode, group in tested.groupby("mode", sort=False)}
+            modes = {mode: report.verdict_tally(group.verdict)
+                     for mode, group in tested.groupby("mode", sort=False)}
             rows.append({
                 "study": study, "claim": paper_claim.key, "sentence": paper_claim.sentence,
                 "paper": paper_claim.paper_value or "–",

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from nevolab import stats
+from nevolab import stats, store
+from nevolab.config import Config, resolve
 from nevolab.studies.a import paper
 from nevolab.studies.a.cases import BIO_ALGORITHMS, CASES
 
@@ -51,6 +52,7 @@ def _claims_of_one_mode(losses: _Losses, cases: list[str], budget: str, seed: in
                 bio = losses.best_of(case, BIO_ALGORITHMS)
                 yield "backprop_best", f"case {case}", {
                     "a": losses(case, "backprop"), "b": losses(case, bio), "expected": "lower",
+                    "algorithms": ("backprop", *BIO_ALGORITHMS),
                     "detail": f"backprop vs the best bio-inspired ({bio})"}
         for small, large in (("I", "II"), ("III", "IV"), ("V", "VI")):
             if all(losses.has(c, "backprop", *BIO_ALGORITHMS) for c in (small, large)):
@@ -59,31 +61,35 @@ def _claims_of_one_mode(losses: _Losses, cases: list[str], budget: str, seed: in
                     "groups": {"bp_s": losses(small, "backprop"), "bio_s": losses(small, bio_s),
                                "bp_l": losses(large, "backprop"), "bio_l": losses(large, bio_l)},
                     "contrast": lambda m: (m["bio_l"] - m["bp_l"]) - (m["bio_s"] - m["bp_s"]),
-                    "expected": "higher", "detail": f"best bio-inspired: {bio_s} / {bio_l}"}
+                    "expected": "higher", "detail": f"best bio-inspired: {bio_s} / {bio_l}",
+                    "algorithms": ("backprop", *BIO_ALGORITHMS)}
         if losses.has("I", "cosyne", "backprop"):
             yield "cosyne_beats_backprop_case1", "case I", {
-                "a": losses("I", "cosyne"), "b": losses("I", "backprop"), "expected": "lower"}
+                "a": losses("I", "cosyne"), "b": losses("I", "backprop"), "expected": "lower",
+                "algorithms": ("backprop", "cosyne")}
     suffix = ", equal evaluations" if on_evaluations else ""
     for case in cases:
         if losses.has(case, *BIO_ALGORITHMS):
             other = losses.best_of(case, ("de", "ea"))
             yield "cosyne_best_bio", f"case {case}{suffix}", {
                 "a": losses(case, "cosyne"), "b": losses(case, other), "expected": "lower",
-                "detail": f"CoSyNE vs the better of DE and EA ({other})"}
+                "detail": f"CoSyNE vs the better of DE and EA ({other})", "algorithms": BIO_ALGORITHMS}
         if CASES[case].kind == "ff" and losses.has(case, "de", "ea"):
             yield "de_beats_ea_ff", f"case {case}{suffix}", {
-                "a": losses(case, "de"), "b": losses(case, "ea"), "expected": "lower"}
+                "a": losses(case, "de"), "b": losses(case, "ea"), "expected": "lower",
+                "algorithms": ("de", "ea")}
         if CASES[case].kind == "lstm" and losses.has(case, "ea", "cosyne"):
             yield "ea_competitive_lstm", f"case {case}{suffix}", {
                 "a": losses(case, "ea"), "b": losses(case, "cosyne"), "expected": "not_higher",
-                "margin": paper.margin("ea_competitive_lstm")}
+                "margin": paper.margin("ea_competitive_lstm"), "algorithms": ("ea", "cosyne")}
     if on_evaluations:
         return
     for case in cases:
         for base in BIO_ALGORITHMS:
             if not losses.has(case, base, f"{base}_idct"):
                 continue
-            pair = {"a": losses(case, f"{base}_idct"), "b": losses(case, base), "detail": f"{base}"}
+            pair = {"a": losses(case, f"{base}_idct"), "b": losses(case, base), "detail": f"{base}",
+                    "algorithms": (base, f"{base}_idct")}
             if CASES[case].kind == "ff":
                 yield "idct_works_ff", f"case {case}, {base}", {
                     **pair, "expected": "not_higher", "margin": paper.margin("idct_works_ff")}
@@ -94,28 +100,34 @@ def _claims_of_one_mode(losses: _Losses, cases: list[str], budget: str, seed: in
             if losses.has(proportional, algorithm) and losses.has(oversized, algorithm):
                 yield "h10_no_benefit", f"{oversized} vs {proportional}, {algorithm}", {
                     "a": losses(oversized, algorithm), "b": losses(proportional, algorithm),
-                    "expected": "not_lower", "margin": paper.margin("h10_no_benefit")}
+                    "expected": "not_lower", "margin": paper.margin("h10_no_benefit"),
+                    "algorithms": (algorithm,)}
 
 
-def claim_tests(final: pd.DataFrame, seed: int = 0) -> list[stats.ClaimTest]:
+def claim_tests(final: pd.DataFrame, seed: int = 0) -> tuple[list[stats.ClaimTest], list[str]]:
     """Every claim on every case, mode and budget present in ``final`` (columns case, algorithm,
-    best_loss, mode, budget; see :func:`nevolab.studies.a.runs.claims_input`), before Holm."""
-    tests = []
+    best_loss, mode, budget; see :func:`claims_input`), before Holm; and, per test, the algorithms
+    whose runs it reads (joined by "+")."""
+    tests, involved = [], []
     for (mode, budget), subset in final.groupby(["mode", "budget"], sort=False):
         losses = _Losses(subset)
         cases = [case for case in CASES if case in set(subset.case)]
         for key, scope, arguments in _claims_of_one_mode(losses, cases, budget, seed):
+            involved.append("+".join(arguments.pop("algorithms")))
             if "groups" in arguments:
                 tests.append(stats.assess_contrast(key, scope=scope, mode=mode, seed=seed, **arguments))
             else:
                 tests.append(stats.assess_claim(key, scope=scope, mode=mode, seed=seed, **arguments))
-    return tests
+    return tests, involved
 
 
 def study_a_claims(final: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     """The claims table (columns :data:`nevolab.stats.CLAIM_COLUMNS` first): one row per claim,
-    scope and mode, Holm-corrected over the page, with the paper's sentence beside each claim."""
-    table = stats.decide(claim_tests(final, seed))
+    scope and mode, Holm-corrected over the page, with the paper's sentence and the algorithms each
+    test reads beside each claim."""
+    tests, involved = claim_tests(final, seed)
+    table = stats.decide(tests)
+    table["algorithms"] = involved
     table["sentence"] = table.claim.map(lambda key: paper.CLAIMS_BY_KEY[key].sentence)
     return table
 
@@ -146,3 +158,26 @@ def claims_input(curves_by_mode: dict[str, pd.DataFrame]) -> pd.DataFrame:
             budget = runs.equal_evaluation_budget(subset, case)
             frames.append(runs.losses_at_evaluations(subset, budget).assign(mode=mode, budget="evaluations"))
     return pd.concat(frames, ignore_index=True)
+
+
+def stored_claims(config: Config, fresh: bool = False) -> tuple[pd.DataFrame, dict]:
+    """A3's claims table for the scale parameters of any Study A page's ``config``, through the store:
+    A1 shows rows of this one table, so a claim's numbers are the same on every page."""
+    from nevolab.studies.a import runs, spec  # the running layer stays out of the pure claims code
+
+    claims_spec = next(s for s in spec.SPECS if s.name == "a3_claims")
+    names = {param.name for param in claims_spec.params}
+    claims_config = resolve(claims_spec, config.profile,
+                            **{name: value for name, value in config.values.items() if name in names})
+
+    def compute() -> pd.DataFrame:
+        all_runs = runs.run_configs(claims_config)
+        curves_by_mode = {
+            mode: runs.curves([run for run in all_runs
+                               if run.faithful == (mode == "faithful") or run.algorithm == "backprop"],
+                              fresh=fresh)
+            for mode in claims_config.modes}
+        return study_a_claims(claims_input(curves_by_mode), seed=claims_config.seed)
+
+    return store.cached(claims_config, compute, fresh=fresh,
+                        seeds={"master_seed": claims_config.seed, "data_seed": 1337})

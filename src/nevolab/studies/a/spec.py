@@ -73,20 +73,31 @@ SPECS: tuple[NotebookSpec, ...] = (
         description="Distribution of the final running-min loss per algorithm and case, and the same with "
                     "the original code's quirks (faithful=True) against the corrected algorithms.",
         params=(_cases_param(ALL_CASES), _algorithms_param(), *_study_a_scale_params(),
-                Param("quirk_cases", "str_list", {"smoke": ["I"], "default": ["I", "II"],
-                                                  "paper": ALL_CASES},
+                Param("quirk_cases", "str_list", {"smoke": ["I"], "default": ALL_CASES, "paper": ALL_CASES},
                       paper="not studied",
-                  help="cases on which faithful and corrected algorithms are compared",
-                      choices=tuple(CASES))),
+                      help="cases on which faithful and corrected algorithms are compared",
+                      choices=tuple(CASES)),
+                Param("ablation_cases", "str_list", {"smoke": ["I"], "default": ["I", "II"]},
+                      paper="not studied",
+                      help="cases on which each quirk of the ablation algorithms is switched on alone",
+                      choices=tuple(CASES)),
+                Param("ablation_algorithms", "str_list", {"default": ["de", "ea"]}, paper="not studied",
+                      help="algorithms whose quirks are switched on one at a time, on the corrected code",
+                      choices=tuple(a for a in ALGORITHMS if a != "backprop"))),
     ),
     NotebookSpec(
         name="a3_claims",
         title="Study A, Table: the paper's claims, tested",
         # +1: the cases and algorithms became parameters (they were picked by profile name, which the
-        # results key did not cover).
-        version=TABLES_VERSION + 1,
-        description="Each claim of the Study A paper with its measured effect, a 95% bootstrap interval, a "
-                    "rank test and a computed verdict.",
-        params=(_cases_param(ALL_CASES), _algorithms_param(), *_study_a_scale_params(), FAITHFUL),
+        # results key did not cover); +2: the stored table is the claims table of verdict rule v2, both
+        # modes (faithful and corrected) and equal-evaluation comparisons.
+        version=TABLES_VERSION + 2,
+        description="Each claim of the Study A paper under the original code's quirks and corrected: a "
+                    "Hodges–Lehmann shift with its interval, a Holm-corrected rank test and a verdict.",
+        params=(_cases_param(ALL_CASES), _algorithms_param(), *_study_a_scale_params(),
+                Param("modes", "str_list", {"default": ["faithful", "corrected"]}, paper=["faithful"],
+                      help="faithful: the original code's quirks (originals.md §3.3); corrected: the "
+                           "algorithms as described",
+                      choices=("faithful", "corrected"))),
     ),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
 import jax
@@ -14,6 +14,7 @@ import numpy as np
 import optax
 
 from nevolab import xla
+from nevolab.algorithms import cosyne, differential_evolution, evolutionary_algorithm
 from nevolab.algorithms.base import sanitize_fitness
 from nevolab.algorithms.cosyne import CoSyNE
 from nevolab.algorithms.differential_evolution import DifferentialEvolution
@@ -42,6 +43,21 @@ TABLES_VERSION = 1 + sum(version - 1 for version in RUNS_VERSION.values())
 # each, so a killed run resumes (same numbers). Feed-forward runs take seconds and run in one scan.
 LSTM_CHUNK_GENERATIONS = 250
 
+# The quirks of the original code that each algorithm can switch on one at a time (originals.md
+# §3.3); ``faithful=True`` is all of an algorithm's quirks. The IDCT genotype adds the encoding's:
+# the original's ``fftpack.dct(w, n=k)`` truncates ``w`` to its first k weights.
+IDCT_QUIRK = "idct_init_truncates_weights"
+_ALGORITHM_QUIRKS = {"cosyne": cosyne.QUIRKS, "de": differential_evolution.QUIRKS,
+                     "ea": evolutionary_algorithm.QUIRKS, "backprop": ()}
+
+
+def algorithm_quirks(algorithm: str) -> tuple[str, ...]:
+    """Every quirk ``algorithm`` (e.g. ``"de_idct"``) can switch on, in a fixed order."""
+    base = algorithm.removesuffix("_idct")
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"unknown algorithm {algorithm!r}; valid: {', '.join(ALGORITHMS)}")
+    return (*_ALGORITHM_QUIRKS[base], *((IDCT_QUIRK,) if algorithm.endswith("_idct") else ()))
+
 
 @dataclasses.dataclass(frozen=True)
 class AERun(RunConfig):
@@ -57,6 +73,35 @@ class AERun(RunConfig):
     seed: int
     faithful: bool = False
     per_layer_dct: bool = False
+    # Quirks switched on one at a time (names from algorithm_quirks); empty with faithful=True, which
+    # is all of them. A set naming every quirk is normalised to faithful=True: the same run, one key.
+    quirks: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        known = algorithm_quirks(self.algorithm)
+        quirks = tuple(self.quirks)
+        unknown = [quirk for quirk in quirks if quirk not in known]
+        if unknown:
+            raise ValueError(f"{self.algorithm} has no quirk {unknown[0]!r}; "
+                             f"valid: {', '.join(known) or 'none'}")
+        if self.faithful and quirks:
+            raise ValueError("pass either faithful=True (all quirks) or quirks, not both")
+        if quirks and set(quirks) == set(known):
+            object.__setattr__(self, "faithful", True)
+            quirks = ()
+        object.__setattr__(self, "quirks", tuple(quirk for quirk in known if quirk in quirks))
+
+    @property
+    def active_quirks(self) -> tuple[str, ...]:
+        """The quirks this run switches on (all of the algorithm's when faithful)."""
+        return algorithm_quirks(self.algorithm) if self.faithful else self.quirks
+
+    def to_dict(self) -> dict[str, Any]:
+        # Left out at its default, so the keys of runs made before quirks existed stay the same.
+        fields = super().to_dict()
+        if not self.quirks:
+            del fields["quirks"]
+        return fields
 
     @property
     def version(self) -> int:
@@ -76,16 +121,18 @@ class AERun(RunConfig):
 def make_train(run: AERun) -> Program:
     """The compiled-run program of ``run``: its case's data and model, its algorithm, its options."""
     problem = make_problem(run.case, num_batches=run.generations)
-    init_fn, step = make_steps(problem, run.algorithm, run.hyperparameters, run.faithful, run.per_layer_dct)
+    init_fn, step = make_steps(problem, run.algorithm, run.hyperparameters, run.faithful, run.per_layer_dct,
+                               run.quirks)
     return Program(init_fn, step, problem.batches, xla.compiler_options(run.run_kind))
 
 
 def make_steps(problem: Problem, algorithm: str, hyper: Mapping[str, Any], faithful: bool = False,
-               per_layer_dct: bool = False) -> tuple[Callable, Callable]:
-    """``(init_fn, step)`` for one algorithm on one problem (see :func:`nevolab.runner.run_vmapped`)."""
+               per_layer_dct: bool = False, quirks: Iterable[str] = ()) -> tuple[Callable, Callable]:
+    """``(init_fn, step)`` for one algorithm on one problem (see :func:`nevolab.runner.run_vmapped`);
+    ``quirks`` switches single quirks on (see :func:`algorithm_quirks`)."""
     if algorithm == "backprop":
         return _backprop_steps(problem, hyper)
-    return _evolution_steps(problem, algorithm, hyper, faithful, per_layer_dct)
+    return _evolution_steps(problem, algorithm, hyper, faithful, per_layer_dct, tuple(quirks))
 
 
 def _backprop_steps(problem: Problem, hyper: Mapping[str, Any]) -> tuple[Callable, Callable]:
@@ -112,8 +159,9 @@ def _backprop_steps(problem: Problem, hyper: Mapping[str, Any]) -> tuple[Callabl
 
 
 def make_encoding_for(problem: Problem, algorithm: str, hyper: Mapping[str, Any], faithful: bool,
-                      per_layer_dct: bool = False) -> Encoding:
+                      per_layer_dct: bool = False, quirks: Iterable[str] = ()) -> Encoding:
     """The genotype of ``algorithm``: direct, or the IDCT of the first k coefficients (``*_idct``)."""
+    faithful = faithful or IDCT_QUIRK in tuple(quirks)
     template = problem.init_params(jax.random.key(0))
     if not algorithm.endswith("_idct"):
         return make_encoding("direct", template)
@@ -121,32 +169,35 @@ def make_encoding_for(problem: Problem, algorithm: str, hyper: Mapping[str, Any]
     return make_encoding(name, template, hyper["num_coefficients"], faithful=faithful)
 
 
-def make_strategy(algorithm: str, num_genes: int, hyper: Mapping[str, Any], faithful: bool
-                  ) -> tuple[Any, Any]:
-    """The bio-inspired algorithm and its params, configured with ``hyper``."""
+def make_strategy(algorithm: str, num_genes: int, hyper: Mapping[str, Any], faithful: bool,
+                  quirks: Iterable[str] = ()) -> tuple[Any, Any]:
+    """The bio-inspired algorithm and its params, configured with ``hyper`` (and the algorithm's own
+    ``quirks``; an IDCT quirk is the encoding's)."""
     base = algorithm.removesuffix("_idct")
+    quirks = tuple(quirk for quirk in quirks if quirk != IDCT_QUIRK)
     if base == "cosyne":
-        strategy = CoSyNE(hyper["population_size"], num_genes, hyper["children"], faithful=faithful)
+        strategy = CoSyNE(hyper["population_size"], num_genes, hyper["children"], faithful=faithful,
+                          quirks=quirks)
         return strategy, strategy.default_params.replace(mutation_prob=hyper["mutation_prob"],
                                                          gamma=hyper["gamma"])
     if base == "de":
         strategy = DifferentialEvolution(hyper["population_size"], num_genes, hyper["variant"],
-                                         faithful=faithful)
+                                         faithful=faithful, quirks=quirks)
         return strategy, strategy.default_params.replace(crossover_rate=hyper["crossover_rate"],
                                                          differential_weight=hyper["differential_weight"])
     if base == "ea":
         strategy = MuRhoLambdaEA(hyper["population_size"], num_genes, hyper["best_rate"],
                                  hyper["num_parents"], hyper["selection"], hyper["crossover"],
-                                 hyper["elitism"], faithful=faithful)
+                                 hyper["elitism"], faithful=faithful, quirks=quirks)
         return strategy, strategy.default_params.replace(mutation_prob=hyper["mutation_prob"],
                                                          sigma=hyper["sigma"])
     raise ValueError(f"unknown algorithm {algorithm!r}; valid: {', '.join(ALGORITHMS)}")
 
 
 def _evolution_steps(problem: Problem, algorithm: str, hyper: Mapping[str, Any], faithful: bool,
-                     per_layer_dct: bool) -> tuple[Callable, Callable]:
-    encoding = make_encoding_for(problem, algorithm, hyper, faithful, per_layer_dct)
-    strategy, params = make_strategy(algorithm, encoding.num_genes, hyper, faithful)
+                     per_layer_dct: bool, quirks: tuple[str, ...] = ()) -> tuple[Callable, Callable]:
+    encoding = make_encoding_for(problem, algorithm, hyper, faithful, per_layer_dct, quirks)
+    strategy, params = make_strategy(algorithm, encoding.num_genes, hyper, faithful, quirks)
 
     def loss_of_genotype(genotype, batch):
         return problem.population_loss(encoding.decode(genotype), batch)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from nevolab import stats
+from nevolab import stats, store
+from nevolab.config import Config, resolve
 from nevolab.studies.b import paper
 from nevolab.studies.b.analysis import (
     curve_key,
@@ -61,3 +62,19 @@ def study_b_claims(frame: pd.DataFrame, threshold: float = 10.0, seed: int = 0) 
     table = stats.decide(tests)
     table["sentence"] = table.claim.map(lambda key: paper.CLAIMS_BY_KEY[key].sentence)
     return table
+
+
+def stored_claims(config: Config, fresh: bool = False) -> tuple[pd.DataFrame, dict]:
+    """B4's claims table for the run parameters of any Study B page's ``config``, through the store:
+    B1 and B2 show rows of this one table, so a claim's numbers are the same on every page."""
+    from nevolab.studies.b import runs, spec, tasks  # the running layer stays out of the analysis above
+
+    claims_spec = next(s for s in spec.SPECS if s.name == "b4_claims")
+    names = {param.name for param in claims_spec.params}
+    claims_config = resolve(claims_spec, config.profile,
+                            **{name: value for name, value in config.values.items() if name in names})
+    return store.cached(
+        claims_config,
+        lambda: study_b_claims(pd.concat([runs.es_runs(claims_config, fresh),
+                                          runs.gd_runs(claims_config, fresh)], ignore_index=True)),
+        fresh=fresh, seeds={"seeds": tasks.seeds_for(claims_config.seeds)})

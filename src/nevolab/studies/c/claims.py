@@ -13,11 +13,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from nevolab import stats
-from nevolab.studies.c import paper
+from nevolab import stats, store
+from nevolab.config import Config, resolve
+from nevolab.studies.c import confound, paper
 
-__all__ = ["CLAIMS", "claim_tests", "glass_delta_original", "kruskal_wallis", "per_seed_outcomes",
-           "study_c_claims"]
+__all__ = ["CLAIMS", "glass_delta_original", "kruskal_wallis", "outcomes_with_matched_fitness",
+           "per_seed_outcomes", "study_c_claims"]
 
 
 def per_seed_outcomes(curves: pd.DataFrame, tail_fraction: float = 0.1) -> pd.DataFrame:
@@ -65,49 +66,81 @@ CLAIMS = (
     # (claim key of nevolab.studies.c.paper, metric column, factorized variant, comparator)
     ("lm_factorized_beats_dense", "final_neg_ce", "lowrank", "dense"),
     ("lm_factorized_beats_dense", "final_neg_ce", "rank1", "dense"),
+    ("lm_factorized_beats_dense", "final_neg_ce", "lowrank", "dense_matched"),
+    ("lm_factorized_beats_dense", "final_neg_ce", "rank1", "dense_matched"),
     ("factorized_beats_small", "final_neg_ce", "lowrank", "small"),
     ("factorized_beats_small", "final_neg_ce", "rank1", "small"),
     ("deleterious_more_often", "deleterious_fraction", "lowrank", "dense"),
     ("deleterious_more_often", "deleterious_fraction", "rank1", "dense"),
+    ("deleterious_more_often", "matched_deleterious_fraction", "lowrank", "dense_matched"),
+    ("deleterious_more_often", "matched_deleterious_fraction", "rank1", "dense_matched"),
     ("deleterious_stronger", "deleterious_magnitude", "lowrank", "dense"),
     ("deleterious_stronger", "deleterious_magnitude", "rank1", "dense"),
+    ("deleterious_stronger", "matched_deleterious_magnitude", "lowrank", "dense_matched"),
+    ("deleterious_stronger", "matched_deleterious_magnitude", "rank1", "dense_matched"),
 )
-"""The claims Study C tests: each says the factorized variant's metric is higher than the comparator's."""
+"""The claims Study C tests: each says the factorized variant's metric is higher than the comparator's.
+``dense_matched`` starts where the factorized variants start (C1); the ``matched_`` metrics compare
+mutation effects at matched fitness instead of at equal generation (C2)."""
+MATCHED_VARIANTS = ("lowrank", "rank1", "dense_matched")
 
 
-def claim_tests(outcomes: pd.DataFrame, seed: int = 0, families: Sequence[str] | None = None,
-                claims: Sequence[tuple[str, str, str, str]] = CLAIMS) -> list[stats.ClaimTest]:
-    """One :class:`nevolab.stats.ClaimTest` per claim of ``claims`` whose variants are in
-    ``outcomes`` (see :func:`per_seed_outcomes`), before the page's Holm correction."""
-    tests = []
-    for key, column, factorized, comparator in claims:
-        if families is not None and key not in families:
+def outcomes_with_matched_fitness(curves: pd.DataFrame, tail_fraction: float = 0.1) -> pd.DataFrame:
+    """:func:`per_seed_outcomes` plus ``matched_deleterious_fraction`` / ``_magnitude``: the mutation
+    effects over the fitness window that lowrank, rank1 and dense_matched all pass through (NaN for
+    other variants, or when the window is empty; see :mod:`nevolab.studies.c.confound`)."""
+    outcomes = per_seed_outcomes(curves, tail_fraction)
+    present = [variant for variant in MATCHED_VARIANTS if variant in set(curves.variant)]
+    if "dense_matched" not in present or len(present) < 2:
+        return outcomes.assign(matched_deleterious_fraction=np.nan, matched_deleterious_magnitude=np.nan)
+    matched = confound.matched_fitness_outcomes(curves, variants=present)
+    matched = matched[["variant", "seed", "deleterious_fraction", "deleterious_magnitude"]].rename(
+        columns={"deleterious_fraction": "matched_deleterious_fraction",
+                 "deleterious_magnitude": "matched_deleterious_magnitude"})
+    return outcomes.merge(matched, on=["variant", "seed"], how="left")
+
+
+def _scope(column: str, factorized: str, comparator: str) -> str:
+    return f"{factorized} vs {comparator}" + (", matched fitness" if column.startswith("matched_") else "")
+
+
+def study_c_claims(outcomes: pd.DataFrame, seed: int = 0, families: Sequence[str] | None = None,
+                   ) -> pd.DataFrame:
+    """The claims table (columns :data:`nevolab.stats.CLAIM_COLUMNS` first) of every claim of
+    :data:`CLAIMS` whose variants are in ``outcomes`` (see :func:`outcomes_with_matched_fitness`),
+    Holm-corrected over the page, with the statistics of the paper's ``p-values.py`` beside the
+    verdict: the two-sided Wilcoxon rank-sum p-value (``scipy.stats.ranksums``) and Glass's delta with
+    the comparator as control (``np.std``, ddof 0)."""
+    tests, paper_statistics = [], []
+    for key, column, factorized, comparator in CLAIMS:
+        if (families is not None and key not in families) or column not in outcomes:
             continue
         a = outcomes[outcomes.variant == factorized][column].dropna().to_numpy(float)
         b = outcomes[outcomes.variant == comparator][column].dropna().to_numpy(float)
         if a.size < 2 or b.size < 2:
             continue
-        tests.append(stats.assess_claim(key, a, b, "higher", scope=f"{factorized} vs {comparator}",
+        tests.append(stats.assess_claim(key, a, b, "higher", scope=_scope(column, factorized, comparator),
                                         seed=seed, detail=column))
-    return tests
-
-
-def study_c_claims(outcomes: pd.DataFrame, seed: int = 0, families: Sequence[str] | None = None,
-                   ) -> pd.DataFrame:
-    """The claims table (columns :data:`nevolab.stats.CLAIM_COLUMNS` first), Holm-corrected over the
-    page, with the statistics of the paper's ``p-values.py`` beside the verdict: the two-sided
-    Wilcoxon rank-sum p-value (``scipy.stats.ranksums``) and Glass's delta with the comparator as
-    control (``np.std``, ddof 0)."""
-    table = stats.decide(claim_tests(outcomes, seed, families))
-    if table.empty:
-        return table
-    paper_statistics = []
-    for row in table.itertuples():
-        factorized, comparator = row.scope.split(" vs ")
-        a = outcomes[outcomes.variant == factorized][row.detail].dropna().to_numpy(float)
-        b = outcomes[outcomes.variant == comparator][row.detail].dropna().to_numpy(float)
         paper_statistics.append({"ranksums_p": float(sps.ranksums(a, b).pvalue),
                                  "glass_delta": glass_delta_original(a, b)})
+    table = stats.decide(tests)
+    if table.empty:
+        return table
     table = pd.concat([table, pd.DataFrame(paper_statistics, index=table.index)], axis=1)
     table["sentence"] = table.claim.map(lambda key: paper.CLAIMS_BY_KEY[key].sentence)
     return table
+
+
+def stored_claims(config: Config, fresh: bool = False) -> tuple[pd.DataFrame, dict]:
+    """C3's claims table for the run parameters of any Study C page's ``config``, through the store:
+    C1 and C2 show rows of this one table, so a claim's numbers are the same on every page."""
+    from nevolab.studies.c import runs, spec  # the running layer stays out of the pure analysis above
+
+    claims_spec = next(s for s in spec.SPECS if s.name == "c3_claims")
+    names = {param.name for param in claims_spec.params}
+    claims_config = resolve(claims_spec, config.profile,
+                            **{name: value for name, value in config.values.items() if name in names})
+    return store.cached(
+        claims_config,
+        lambda: study_c_claims(outcomes_with_matched_fitness(runs.runs_for_config(claims_config, fresh)[0])),
+        fresh=fresh, seeds={"seeds": list(range(claims_config.seeds)), "data_seed": 0})
