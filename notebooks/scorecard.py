@@ -28,7 +28,9 @@ studies = None
 fresh = False
 
 # %% tags=["hide-input"]
-from nevolab import registry, store
+import pandas as pd
+
+from nevolab import registry, report, store
 from nevolab.studies import scorecard as sc
 
 config = registry.configure_from("scorecard", globals())
@@ -45,7 +47,8 @@ def claims_table(study):
 
 
 card, provenance = store.cached(
-    config, lambda: sc.scorecard({s: claims_table(s) for s in page_configs}, page_configs), fresh=fresh)
+    sc.scorecard_key(page_configs),
+    lambda: sc.scorecard({s: claims_table(s) for s in page_configs}, page_configs), fresh=fresh)
 print(store.describe(provenance))
 
 # %% [markdown]
@@ -65,7 +68,7 @@ for column in marks:
     glue(f"scorecard_{column.strip('[]').replace('¬', 'not_')}", int(marks.loc["all", column]), display=False)
 glue("scorecard_claims", len(card), display=False)
 full = int(marks.loc["all", "[Re]"]) == len(card)
-glue("scorecard_replication", "full" if full else "partial", display=False)
+glue("scorecard_replication", Markdown("full" if full else "partial"), display=False)
 display(marks)
 replicated = int(marks.loc["all", "[Re]"])
 display(Markdown(f"The replication is **{'full' if full else 'partial'}**: {replicated} of {len(card)} "
@@ -75,14 +78,32 @@ display(Markdown(f"The replication is **{'full' if full else 'partial'}**: {repl
 # ## Every claim
 
 # %% tags=["hide-input"]
-shown = card.assign(claim=[f"{row.claim} ([page]({row.page}.html))" for row in card.itertuples()])
-shown = shown.rename(columns={"sentence": "the paper says", "paper": "the paper's number",
-                              "ours": "ours (shift [95% CI])", "scale": "our scale"})
-shown = shown.drop(columns=["page"])
-for column in ("faithful", "corrected", "verdict"):
-    if (shown[column] == "–").all():
-        shown = shown.drop(columns=column)
-display(Markdown(shown.to_markdown(index=False)))
+def verdicts(row):
+    cells = [f"{mode}: {row[mode]}" if mode != "verdict" else row[mode]
+             for mode in ("faithful", "corrected", "verdict") if row[mode] != "–"]
+    return "<br>".join(cells)
+
+
+shown = pd.DataFrame({
+    "claim": [f'{row.study}: <a href="{row.page}.html">{row.claim.replace("_", " ")}</a>'
+              for row in card.itertuples()],
+    "the paper says": card.sentence.map(lambda sentence: f"“{sentence}”"),
+    "the paper's number": card.paper,
+    "ours (shift [95% CI])": card.ours,
+    "verdicts over scopes": card.apply(verdicts, axis=1),
+    "mark": card.mark,
+})
+report.styled(shown).set_properties(subset=["mark"], **{"white-space": "nowrap"})
+
+# %% [markdown]
+# ## Our scale against the paper's
+# Every parameter whose value on the claims pages differs from the paper's.
+
+# %% tags=["hide-input"]
+scales = pd.DataFrame([{"study": study, "claims page": sc.CLAIMS_PAGES[study],
+                        "ours (the paper's)": sc.scale_against_paper(page_config)}
+                       for study, page_config in page_configs.items()])
+report.styled(scales)
 
 # %% [markdown]
 # ## Notes
@@ -90,8 +111,8 @@ display(Markdown(shown.to_markdown(index=False)))
 # **Study A, Case I.** The paper's figure is the only source of its Case I numbers, so they are set
 # beside the authors' own code, run on this machine:
 #
-# ```{glue:md} a3_claims.ipynb::a3_case_one
-# :format: myst
+# ```{glue} a3_case_one
+# :doc: a3_claims.ipynb
 # ```
 
 # %% [markdown]

@@ -22,7 +22,8 @@ def _isolated_results(tmp_path_factory):
 @pytest.fixture(scope="session")
 def default_book(tmp_path_factory):
     """Every notebook executed at the default profile, as the published book, against a copy of the
-    committed results: (the folder of executed notebooks, the result files that had to be computed)."""
+    committed results: (the folder of executed notebooks, the result files that had to be computed,
+    the results folder they read)."""
     import shutil
     from pathlib import Path
 
@@ -43,4 +44,4 @@ def default_book(tmp_path_factory):
     finally:
         os.environ["NEVOLAB_RESULTS_DIR"] = previous
     after = {path.relative_to(results) for path in results.rglob("*") if path.is_file()}
-    return book, sorted(str(path) for path in after - before)
+    return book, sorted(str(path) for path in after - before), results

@@ -278,7 +278,7 @@ def toc_pages(toc: dict) -> list[str]:
 def book_html(tmp_path_factory, default_book) -> tuple[Path, list[str]]:
     """The published book: the default-profile notebooks executed from the committed results (the
     ``default_book`` fixture), built as `make html` does, and its pages."""
-    executed, _ = default_book
+    executed, *_ = default_book
     pages = toc_pages(yaml.safe_load((ROOT / "_toc.yml").read_text()))
     site = tmp_path_factory.mktemp("site")
     shutil.copytree(ROOT / "book", site / "book", ignore=shutil.ignore_patterns("*.ipynb"))

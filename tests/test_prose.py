@@ -77,7 +77,7 @@ def test_the_prose_check_catches_typed_results():
 
 
 def test_default_pages_execute_from_the_committed_results(default_book):
-    book, computed = default_book
+    book, computed, _ = default_book
     assert not computed, f"the committed results are stale; these were computed: {computed}"
     for name in NOTEBOOKS:
         notebook = nbformat.read(book / f"{name}.ipynb", as_version=4)
@@ -99,8 +99,9 @@ def _glued(notebook_path: Path) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("name", CLAIMS_PAGES)
-def test_glued_counts_match_the_stored_claims_table(default_book, name):
-    book, _ = default_book
+def test_glued_counts_match_the_stored_claims_table(default_book, name, monkeypatch):
+    book, _, results = default_book
+    monkeypatch.setenv("NEVOLAB_RESULTS_DIR", str(results))
     glued = _glued(book / f"{name}.ipynb")
     prefix = name.split("_")[0]
     assert glued, f"{name} glues nothing"
@@ -121,5 +122,24 @@ def test_glued_counts_match_the_stored_claims_table(default_book, name):
 def test_chapter_pages_embed_the_computed_findings():
     for page, notebook in (("study_a", "a3_claims"), ("study_b", "b4_claims"), ("study_c", "c3_claims")):
         text = (ROOT / "book" / f"{page}.md").read_text()
-        assert f"{notebook}.ipynb::{notebook.split('_')[0]}_findings" in text, page
+        assert f"{{glue}} {notebook.split('_')[0]}_findings\n:doc: {notebook}.ipynb" in text, page
 
+
+
+@pytest.mark.parametrize("name", CLAIMS_PAGES)
+@pytest.mark.parametrize("profile", ["smoke", "default"])
+def test_no_committed_verdict_is_at_odds_with_its_test(name, profile, monkeypatch):
+    """Every stored claims table: a reproduced claim passed its Holm-corrected test, a contradicted one
+    the contrary test, an underpowered one could not reach α; columns start with the claims schema."""
+    from nevolab.stats import ALPHA, CLAIM_COLUMNS, VERDICTS
+
+    monkeypatch.setenv("NEVOLAB_RESULTS_DIR", str(ROOT / "data" / "results"))  # read only
+    claims, _ = store.load(registry.configure(name, profile))
+    assert list(claims.columns[:len(CLAIM_COLUMNS)]) == list(CLAIM_COLUMNS)
+    assert set(claims.verdict) <= set(VERDICTS)
+    assert (claims[claims.verdict == "reproduced"].p_holm <= ALPHA).all()
+    assert (claims[claims.verdict == "not reproduced"].p_against_holm <= ALPHA).all()
+    assert (claims[claims.verdict == "underpowered"].min_p > ALPHA).all()
+    if name == "a3_claims" and profile == "default":  # every Study A claim shows both modes
+        modes = claims.groupby(["claim", "scope"])["mode"].agg(set)
+        assert (modes == {"faithful", "corrected"}).all(), modes[modes != {"faithful", "corrected"}]

@@ -3,12 +3,14 @@ of A3, B4 and C3 (ReScience C's marks: [Re] replicated, [¬Re] not replicated)."
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
+from typing import ClassVar
 
 import pandas as pd
 
 from nevolab import report
-from nevolab.config import Config, NotebookSpec, Param, resolve
+from nevolab.config import Config, NotebookSpec, Param, RunConfig, resolve
 from nevolab.stats import RESCIENCE_MARKS
 from nevolab.studies.a import paper as a_paper
 from nevolab.studies.a import spec as a_spec
@@ -42,6 +44,21 @@ def run_configs(config: Config) -> dict[str, Config]:
             if study in config.studies}
 
 
+@dataclasses.dataclass(frozen=True)
+class ScorecardKey(RunConfig):
+    """The store key of a scorecard: the keys of the claims tables it is computed from (the
+    scorecard's own parameters are presentation only, so its page config alone cannot tell a smoke
+    scorecard from a default one)."""
+
+    KIND: ClassVar[str] = "scorecard"
+    claims_tables: tuple[tuple[str, str], ...] = ()
+
+
+def scorecard_key(configs: Mapping[str, Config]) -> ScorecardKey:
+    """The key of the scorecard of ``configs`` (study → claims page config)."""
+    return ScorecardKey(claims_tables=tuple((config.notebook, config.hash()) for config in configs.values()))
+
+
 def mark(verdicts: pd.Series) -> str:
     """One mark for a claim over its scopes and modes: [Re] when every test reproduced it, [¬Re] when
     none did and some contradicted it, underpowered when every test was, partial when mixed."""
@@ -67,7 +84,8 @@ def scale_against_paper(config: Config) -> str:
 
 def scorecard(claims_by_study: Mapping[str, pd.DataFrame], configs: Mapping[str, Config]) -> pd.DataFrame:
     """One row per claim: study, key, the paper's sentence and number, our headline effect with its
-    interval, the verdict tally per mode, the ReScience mark, our scale and the page it rests on."""
+    interval, the verdict tally per mode, the ReScience mark and the page it rests on (each study's
+    scale against the paper's is :func:`scale_against_paper` of its ``configs`` entry)."""
     rows = []
     for study, claims in claims_by_study.items():
         for paper_claim in PAPER_CLAIMS[study]:
@@ -84,7 +102,6 @@ def scorecard(claims_by_study: Mapping[str, pd.DataFrame], configs: Mapping[str,
                 "paper": paper_claim.paper_value or "–",
                 "ours": f"{scope}: {report.interval(headline.effect, headline.low, headline.high)}",
                 "faithful": modes.get("faithful", "–"), "corrected": modes.get("corrected", "–"),
-                "verdict": modes.get("-", "–"), "mark": mark(tested.verdict),
-                "scale": scale_against_paper(configs[study]), "page": paper_claim.figure,
+                "verdict": modes.get("-", "–"), "mark": mark(tested.verdict), "page": paper_claim.figure,
             })
     return pd.DataFrame(rows)
