@@ -187,13 +187,15 @@ pair = ("de", "ea")
 have_pair = set(pair) <= set(config.ablation_algorithms)
 pairs = ablation.pairwise_by_quirk(quirk_runs, *pair) if have_pair else quirk_runs.iloc[:0]
 if have_pair:
-    shown = pairs.assign(**{flag: pairs[flag].map({True: "yes", False: "no"})
-                            for flag in ("lower by mean", "lower by median")},
-                         **{flag: pairs[flag].map({True: "✓", False: ""})
-                            for flag in ("flips by mean", "flips by median")})
-    shown = shown.rename(columns={"lower by mean": "DE lower (mean)", "lower by median": "DE lower (median)",
-                                  "de mean": "DE mean", "de median": "DE median", "ea mean": "EA mean",
-                                  "ea median": "EA median", "P(de < ea)": "P(DE lower)"})
+    # One cell per algorithm (mean / median) keeps the table inside the page column.
+    shown = pd.DataFrame({
+        "case": pairs.case, "quirks": pairs.quirks,
+        "DE mean / median": [f"{m:.3g} / {d:.3g}" for m, d in zip(pairs["de mean"], pairs["de median"])],
+        "EA mean / median": [f"{m:.3g} / {d:.3g}" for m, d in zip(pairs["ea mean"], pairs["ea median"])],
+        "P(DE lower)": pairs["P(de < ea)"],
+        "flips by mean": pairs["flips by mean"].map({True: "✓", False: ""}),
+        "flips by median": pairs["flips by median"].map({True: "✓", False: ""}),
+    })
     display(plotting.format_table(shown.set_index(["case", "quirks"]), rename=False))
 
 # %% tags=["remove-input"]
@@ -255,7 +257,9 @@ budgets = budgets.sort_values(["code", "case", "algorithm"], key=lambda column: 
     {**order_of, **{c: i for i, c in enumerate(CASES)}, "corrected": 0, "faithful": 1}))
 for code, table in budgets.groupby("code", sort=False):
     display(Markdown(f"**{code.capitalize()} code**"))
-    display(plotting.format_table(table.drop(columns="code").set_index(["case", "algorithm"])))
+    display(plotting.format_table(table.drop(columns="code").set_index(["case", "algorithm"]).rename(
+        columns={"budget (evaluations)": "budget", "generation reached": "gen. reached",
+                 "rank (generations)": "rank (gen.)", "rank (evaluations)": "rank (eval.)"})))
 
 # %% tags=["remove-input"]
 
@@ -294,9 +298,24 @@ case_one = pd.concat([
     .assign(code=lambda t: t.quirks.map({ablation.CORRECTED: "corrected", ablation.FAITHFUL: "faithful"}))
     [["algorithm", "code", "repeat", "best_loss"]],
 ]).drop_duplicates(["algorithm", "code", "repeat"])
-three_way = peer.case_one_comparison(case_one).set_index("algorithm")
+comparison = peer.case_one_comparison(case_one).set_index("algorithm")
+
+
+def summary_cell(row, source):
+    """"mean [min–max], n" (and the median when the source has one) of one source's columns."""
+    if pd.isna(row.get(f"{source} mean")):
+        return "–"
+    spread = (f" [{row[f'{source} min']:.3f}–{row[f'{source} max']:.3f}]"
+              if f"{source} min" in row and pd.notna(row[f"{source} min"]) else "")
+    median = f", median {row[f'{source} median']:.3f}" if f"{source} median" in row else ""
+    return f"{row[f'{source} mean']:.3f}{spread}{median}, n = {int(row[f'{source} n'])}"
+
+
+three_way = comparison.copy()  # the sentence below reads it by (source, statistic)
 three_way.columns = pd.MultiIndex.from_tuples([tuple(c.rsplit(" ", 1)) for c in three_way.columns])
-plotting.format_table(three_way)
+plotting.format_table(pd.DataFrame({source: comparison.apply(summary_cell, axis=1, source=source)
+                                    for source in ("paper figure", "authors' code", "NevoLab corrected",
+                                                   "NevoLab faithful")}))
 
 # %% tags=["remove-input"]
 sources = ("paper figure", "authors' code", "NevoLab corrected", "NevoLab faithful")

@@ -110,7 +110,7 @@ if not quirk_tests.empty:
                    .agg(lambda q: ", ".join(q)))
     summary = disagree.set_index(["claim", "scope"])[["faithful", "corrected"]]
     summary["responsible quirk(s)"] = responsible.reindex(summary.index).fillna(
-        "none alone: the quirks act together")
+        "no single quirk alone (after this table's Holm correction)")
     display(report.styled(summary.reset_index()))
     per_quirk = wide.pivot_table(index=["claim", "scope"], columns="quirks", values="shown", aggfunc="first")
     display(report.styled(per_quirk.reset_index().fillna("–")))

@@ -276,8 +276,21 @@ else:
     comparison["difference at equal gen."] = (comparison["equal gen.: factorized"]
                                               - comparison["equal gen.: comparator"])
     comparison["difference matched"] = comparison["matched: factorized"] - comparison["matched: comparator"]
-    numbers = [c for c in comparison.columns if c.startswith(("equal", "matched", "difference"))]
-    display(comparison.style.format("{:.4f}", subset=numbers, na_rep="–").hide(axis="index"))
+    # One cell per comparison point ("factorized / comparator") keeps the table inside the column.
+    shown = pd.DataFrame({
+        "comparison": comparison.comparison,
+        "metric": comparison.metric.str.replace("deleterious_", "deleterious "),
+        "window": comparison.window,
+        "equal generation": [f"{a:.4f} / {b:.4f}" for a, b in
+                             zip(comparison["equal gen.: factorized"], comparison["equal gen.: comparator"])],
+        "matched fitness": ["–" if pd.isna(a) else f"{a:.4f} / {b:.4f}" for a, b in
+                            zip(comparison["matched: factorized"], comparison["matched: comparator"])],
+        "difference (equal gen.)": comparison["difference at equal gen."].map("{:+.4f}".format),
+        "difference (matched)": comparison["difference matched"].map(
+            lambda v: "–" if pd.isna(v) else f"{v:+.4f}"),
+        "generations in window": comparison["generations in window"],
+    })
+    display(report.styled(shown))
 
 # %% [markdown]
 # ## The claim, tested

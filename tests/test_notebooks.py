@@ -37,6 +37,7 @@ def test_every_notebook_has_a_parameters_cell_with_profile():
         notebook = jupytext.read(ROOT / "notebooks" / f"{name}.py")
         first_code = next(cell for cell in notebook.cells if cell.cell_type == "code")
         assert "parameters" in first_code.metadata.get("tags", []), name
+        assert "hide-cell" in first_code.metadata.get("tags", []), name  # collapsed on the page
         assert first_code.source.splitlines()[0] == 'profile = "default"', name
 
 
