@@ -47,7 +47,7 @@ def claims_table(study):
 
 
 card, provenance = store.cached(
-    sc.scorecard_key(page_configs),
+    registry.page_key(config),
     lambda: sc.scorecard({s: claims_table(s) for s in page_configs}, page_configs), fresh=fresh)
 print(store.describe(provenance))
 

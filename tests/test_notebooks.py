@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from nevolab import cli, store
-from nevolab.registry import NOTEBOOKS, configure
+from nevolab.registry import NOTEBOOKS, configure, page_key
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = sorted(NOTEBOOKS)
@@ -149,9 +149,9 @@ def test_committed_smoke_results_are_reproduced(smoke_book):
     current_machine = store.machine()
     checked = 0
     for name in NAMES:
-        config = configure(name, "smoke")
-        fresh_table, _ = store.load(config)
-        committed_csv = committed_root / name / f"{config.hash()}.csv"
+        key = page_key(configure(name, "smoke"))
+        fresh_table, _ = store.load(key)
+        committed_csv = committed_root / key.directory / f"{key.hash()}.csv"
         assert committed_csv.exists(), f"commit the smoke results of {name}: {committed_csv}"
         committed_machine = json.loads(committed_csv.with_suffix(".json").read_text())["machine"]
         assert_reproduced(pd.read_csv(committed_csv), fresh_table,

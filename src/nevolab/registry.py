@@ -39,3 +39,13 @@ def configure_from(name: str, namespace: Mapping[str, Any]) -> Config:
     spec = get_spec(name)
     return configure(name, profile=namespace.get("profile", "default"),
                      **{param.name: namespace.get(param.name) for param in spec.params})
+
+
+def page_key(config: Config):
+    """The key under which a notebook stores its own table: its config, except for the scorecard,
+    which is keyed by the claims tables it reads (its parameters are presentation only)."""
+    if config.notebook == "scorecard":
+        from nevolab.studies import scorecard
+
+        return scorecard.scorecard_key(scorecard.run_configs(config))
+    return config
