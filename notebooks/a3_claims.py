@@ -83,7 +83,7 @@ report.styled(side_by_side)
 # ## Where the modes disagree
 
 # %% tags=["hide-input"]
-from IPython.display import Markdown, display
+from IPython.display import HTML, Markdown, display
 from myst_nb import glue
 
 disagree = side_by_side[side_by_side.agree == "no"]
@@ -114,12 +114,12 @@ if not quirk_tests.empty:
     display(report.styled(summary.reset_index()))
     per_quirk = wide.pivot_table(index=["claim", "scope"], columns="quirks", values="shown", aggfunc="first")
     display(report.styled(per_quirk.reset_index().fillna("–")))
-    glue("a3_quirks", Markdown("\n".join(
+    glue("a3_quirks", HTML(report.as_html("\n".join(
         f"- **{claim}**, {scope}: faithful *{row.faithful}*, corrected *{row.corrected}*; "
-        f"responsible: {row['responsible quirk(s)']}" for (claim, scope), row in summary.iterrows())),
+        f"responsible: {row['responsible quirk(s)']}" for (claim, scope), row in summary.iterrows()))),
         display=False)
 else:
-    glue("a3_quirks", Markdown("No verdict depends on the mode."), display=False)
+    glue("a3_quirks", HTML(report.as_html("No verdict depends on the mode.")), display=False)
 
 # %% [markdown]
 # ## Case I: the paper's figure, the authors' code and NevoLab
@@ -132,7 +132,7 @@ from nevolab.studies.a import peer
 if "I" in config.cases and {"backprop", "cosyne"} <= set(config.algorithms):
     case_one = runs.final_losses(runs.curves([runs.ae_run("I", a, config) for a in ("backprop", "cosyne")]))
     statement = peer.case_one_statement(case_one.groupby("algorithm").best_loss.median())
-    glue("a3_case_one", Markdown(statement), display=False)
+    glue("a3_case_one", HTML(report.as_html(statement)), display=False)
     display(Markdown(statement))
 
 # %% [markdown]
@@ -152,7 +152,7 @@ for mode, row in counts.iterrows():
     for verdict, count in row.items():
         glue(f"a3_{mode}_{verdict.replace(' ', '_')}", int(count), display=False)
 glue("a3_total", len(claims), display=False)
-glue("a3_findings", Markdown(report.findings(claims)), display=False)
+glue("a3_findings", HTML(report.as_html(report.findings(claims))), display=False)
 glue("a3_disagree", len(disagree), display=False)
 glue("a3_compared", int((side_by_side.agree != "–").sum()), display=False)
 counts

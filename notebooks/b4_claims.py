@@ -94,7 +94,7 @@ report.styled(report.compact(claims, b_claims.LABELS))
 # ## Verdicts at a glance
 
 # %% tags=["hide-input"]
-from IPython.display import Markdown, display
+from IPython.display import HTML, Markdown, display
 from myst_nb import glue
 
 summary = claims.assign(claim=claims.claim.map(b_claims.LABELS)).pivot_table(
@@ -104,7 +104,7 @@ counts = claims.verdict.value_counts()
 for verdict in ("reproduced", "not reproduced", "inconclusive", "underpowered"):
     glue(f"b4_{verdict.replace(' ', '_')}", int(counts.get(verdict, 0)), display=False)
 glue("b4_total", len(claims), display=False)
-glue("b4_findings", Markdown(report.findings(claims, b_claims.LABELS)), display=False)
+glue("b4_findings", HTML(report.as_html(report.findings(claims, b_claims.LABELS))), display=False)
 
 # %% [markdown]
 # ## Reading the table

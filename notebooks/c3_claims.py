@@ -76,7 +76,7 @@ config.table()
 
 # %% tags=["hide-input"]
 import pandas as pd
-from IPython.display import Markdown, display
+from IPython.display import HTML, Markdown, display
 
 outcomes = outcomes_with_matched_fitness(runs_for_config(config, fresh=fresh)[0])
 claims, provenance = stored_claims(config, fresh=fresh)
@@ -122,7 +122,7 @@ counts = claims.verdict.value_counts() if not claims.empty else pd.Series(dtype=
 for verdict in ("reproduced", "not reproduced", "inconclusive", "underpowered"):
     glue(f"c3_{verdict.replace(' ', '_')}", int(counts.get(verdict, 0)), display=False)
 glue("c3_total", len(claims), display=False)
-glue("c3_findings", Markdown(report.findings(claims)), display=False)
+glue("c3_findings", HTML(report.as_html(report.findings(claims))), display=False)
 
 # %% [markdown]
 # ## Reading the table

@@ -68,7 +68,7 @@ for column in marks:
     glue(f"scorecard_{column.strip('[]').replace('¬', 'not_')}", int(marks.loc["all", column]), display=False)
 glue("scorecard_claims", len(card), display=False)
 full = int(marks.loc["all", "[Re]"]) == len(card)
-glue("scorecard_replication", Markdown("full" if full else "partial"), display=False)
+glue("scorecard_replication", "full" if full else "partial", display=False)
 display(marks)
 replicated = int(marks.loc["all", "[Re]"])
 display(Markdown(f"The replication is **{'full' if full else 'partial'}**: {replicated} of {len(card)} "

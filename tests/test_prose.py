@@ -96,7 +96,7 @@ def _glued(notebook_path: Path) -> dict[str, str]:
             if key:  # papermill's record format: the mime types carry a prefix
                 prefix = output["metadata"]["scrapbook"].get("mime_prefix", "")
                 data = {mime.removeprefix(prefix): value for mime, value in output.get("data", {}).items()}
-                values[key] = data.get("text/markdown") or data.get("text/plain", "")
+                values[key] = data.get("text/html") or data.get("text/plain", "")
     return values
 
 
@@ -119,7 +119,7 @@ def test_glued_counts_match_the_stored_claims_table(default_book, name, monkeypa
         for verdict in ("reproduced", "not reproduced", "inconclusive", "underpowered"):
             assert int(glued[f"{prefix}_{verdict.replace(' ', '_')}"]) == counts.get(verdict, 0)
     labels = b_claims.LABELS if name == "b4_claims" else None
-    assert glued[f"{prefix}_findings"].strip() == report.findings(claims, labels).strip()
+    assert glued[f"{prefix}_findings"].strip() == report.as_html(report.findings(claims, labels)).strip()
 
 
 def test_chapter_pages_embed_the_computed_findings():

@@ -114,16 +114,25 @@ def verdict_tally(verdicts: pd.Series) -> str:
 
 
 def findings(claims: pd.DataFrame, labels: Mapping[str, str] | None = None) -> str:
-    """Markdown bullets, one per claim: its verdicts over scopes per mode, and where it was
-    reproduced or contradicted (what a chapter page embeds instead of restating numbers)."""
+    """Markdown bullets, one per claim: per mode, its verdicts over scopes and where it was reproduced
+    or contradicted (what a chapter page embeds instead of restating numbers)."""
     labels = labels or {}
     lines = []
     for key, tested in claims.groupby("claim", sort=False):
-        modes = [f"{'' if mode == '-' else mode + ': '}{verdict_tally(group.verdict)}"
-                 for mode, group in tested.groupby("mode", sort=False)]
-        held = sorted(set(tested[tested.verdict == "reproduced"].scope))
-        failed = sorted(set(tested[tested.verdict == "not reproduced"].scope))
-        detail = "".join([f"; reproduced in {', '.join(held)}" if held else "",
-                          f"; contradicted in {', '.join(failed)}" if failed else ""])
-        lines.append(f"- **{labels.get(key, key)}**: {'; '.join(modes)}{detail}.")
+        clauses = []
+        for mode, group in tested.groupby("mode", sort=False):
+            where = [f"{word}: {', '.join(group[group.verdict == verdict].scope)}"
+                     for word, verdict in (("reproduced", "reproduced"), ("contradicted", "not reproduced"))
+                     if (group.verdict == verdict).any()]
+            detail = f" ({'; '.join(where)})" if where else ""
+            clauses.append(f"{'' if mode == '-' else mode + ': '}{verdict_tally(group.verdict)}{detail}")
+        lines.append(f"- **{labels.get(key, key)}**: {' — '.join(clauses)}.")
     return "\n".join(lines)
+
+
+def as_html(markdown: str) -> str:
+    """Markdown rendered to HTML: what a chapter page can paste from another page (MyST-NB pastes
+    HTML, not Markdown, across pages)."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt().render(markdown)
