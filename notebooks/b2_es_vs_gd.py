@@ -215,17 +215,7 @@ else:
 # %% tags=["hide-input"]
 from IPython.display import Markdown
 
-
-def show(task, value):
-    """A test return to the unit, an accuracy to three decimals (as the tables), with a typographic
-    minus."""
-    text = f"{value:,.0f}" if b_tasks.task_family(task) == "gymnax" else f"{value:.3f}"
-    return text.replace("-", "−")
-
-
-def joined(names):
-    names = list(names)
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+show, joined = b_analysis.performance_text, report.joined
 
 
 def verdict(row):

@@ -229,6 +229,14 @@ def resolve(spec: NotebookSpec, profile: str = "default", **overrides: Any) -> C
     return Config(spec.name, profile, values, tuple(sorted(explicit)), spec.version, spec)
 
 
+def resolve_from(spec: NotebookSpec, config: Config) -> Config:
+    """``spec`` resolved at ``config``'s profile with the values of the parameters the two share: the
+    config of a page that reads the same runs (e.g. a study's claims page, from one of its figures)."""
+    names = {param.name for param in spec.params}
+    return resolve(spec, config.profile, **{name: value for name, value in config.values.items()
+                                            if name in names})
+
+
 @dataclasses.dataclass(frozen=True)
 class RunConfig:
     """Base of a study's frozen run config: everything one cached unit of runs depends on.

@@ -130,6 +130,12 @@ def findings(claims: pd.DataFrame, labels: Mapping[str, str] | None = None) -> s
     return "\n".join(lines)
 
 
+def joined(names) -> str:
+    """"a", "a and b", "a, b and c"."""
+    names = list(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def as_html(markdown: str) -> str:
     """Markdown rendered to HTML: what a chapter page can paste from another page (MyST-NB pastes
     HTML, not Markdown, across pages)."""

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from nevolab import stats, store
-from nevolab.config import Config, resolve
+from nevolab.config import Config, resolve_from
 from nevolab.studies.a import paper
 from nevolab.studies.a.cases import BIO_ALGORITHMS, CASES
 
@@ -165,10 +165,7 @@ def stored_claims(config: Config, fresh: bool = False) -> tuple[pd.DataFrame, di
     A1 shows rows of this one table, so a claim's numbers are the same on every page."""
     from nevolab.studies.a import runs, spec  # the running layer stays out of the pure claims code
 
-    claims_spec = next(s for s in spec.SPECS if s.name == "a3_claims")
-    names = {param.name for param in claims_spec.params}
-    claims_config = resolve(claims_spec, config.profile,
-                            **{name: value for name, value in config.values.items() if name in names})
+    claims_config = resolve_from(next(s for s in spec.SPECS if s.name == "a3_claims"), config)
 
     def compute() -> pd.DataFrame:
         all_runs = runs.run_configs(claims_config)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from nevolab import plotting
-from nevolab.studies.b.tasks import task_title
+from nevolab.studies.b.tasks import task_family, task_title
 
 
 def curve_key(frame: pd.DataFrame) -> pd.Series:
@@ -131,3 +131,10 @@ __all__ = [
     "high_sparsity_rounds", "mean_sem", "normalise_per_task", "per_seed_high_sparsity", "task_title",
     "ticket_decomposition",
 ]
+
+
+def performance_text(task: str, value: float) -> str:
+    """A test performance as the tables show it: a return to the unit, an accuracy to three decimals,
+    with a typographic minus."""
+    text = f"{value:,.0f}" if task_family(task) == "gymnax" else f"{value:.3f}"
+    return text.replace("-", "−")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from nevolab import stats, store
-from nevolab.config import Config, resolve
+from nevolab.config import Config, resolve_from
 from nevolab.studies.b import paper
 from nevolab.studies.b.analysis import (
     curve_key,
@@ -69,10 +69,7 @@ def stored_claims(config: Config, fresh: bool = False) -> tuple[pd.DataFrame, di
     B1 and B2 show rows of this one table, so a claim's numbers are the same on every page."""
     from nevolab.studies.b import runs, spec, tasks  # the running layer stays out of the analysis above
 
-    claims_spec = next(s for s in spec.SPECS if s.name == "b4_claims")
-    names = {param.name for param in claims_spec.params}
-    claims_config = resolve(claims_spec, config.profile,
-                            **{name: value for name, value in config.values.items() if name in names})
+    claims_config = resolve_from(next(s for s in spec.SPECS if s.name == "b4_claims"), config)
     return store.cached(
         claims_config,
         lambda: study_b_claims(pd.concat([runs.es_runs(claims_config, fresh),
