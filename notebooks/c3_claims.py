@@ -122,6 +122,8 @@ counts = claims.verdict.value_counts() if not claims.empty else pd.Series(dtype=
 for verdict in ("reproduced", "not reproduced", "inconclusive", "underpowered"):
     glue(f"c3_{verdict.replace(' ', '_')}", int(counts.get(verdict, 0)), display=False)
 glue("c3_total", len(claims), display=False)
+for name in ("population", "elites", "generations", "num_sequences", "sequence_length", "seeds"):
+    glue(f"c3_{name}", int(config.values[name]), display=False)  # the chapter page states the scale
 glue("c3_findings", HTML(report.as_html(report.findings(claims))), display=False)
 
 # %% [markdown]
