@@ -25,7 +25,7 @@
 # per generation or gradient step, the same for every algorithm and repeat). Each repeat starts from
 # fresh PyTorch-style initial networks.
 
-# %% tags=["parameters", "hide-cell"]
+# %% tags=["parameters"]
 profile = "default"
 cases = None
 algorithms = None

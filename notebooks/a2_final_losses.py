@@ -21,7 +21,7 @@
 # DE evaluates twice its population per generation, the original's DE only its offspring); and Case I
 # is set beside the paper's figure and the authors' own code run on this machine.
 
-# %% tags=["parameters", "hide-cell"]
+# %% tags=["parameters"]
 profile = "default"
 cases = None
 algorithms = None

@@ -24,7 +24,7 @@
 # Holm-corrected over this page, and equivalence-type tests (with the margin stated, derived from
 # the paper's own figure) for the claims that say two things are alike.
 
-# %% tags=["parameters", "hide-cell"]
+# %% tags=["parameters"]
 profile = "default"
 cases = None
 algorithms = None

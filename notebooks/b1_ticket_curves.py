@@ -39,7 +39,7 @@
 # and the first few of the paper's seeds. The lines and the table below put every value next to the
 # paper's.
 
-# %% tags=["parameters", "hide-cell"]
+# %% tags=["parameters"]
 profile = "default"
 tasks = None
 strategy = None

@@ -37,7 +37,7 @@
 # paper's, and Adam more epochs than the paper's 2: on the small digits set 2 epochs would be few
 # Adam steps (the compute cell below prints how many), and more epochs are still cheap next to the ES.
 
-# %% tags=["parameters", "hide-cell"]
+# %% tags=["parameters"]
 profile = "default"
 tasks = None
 strategy = None

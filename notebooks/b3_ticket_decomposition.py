@@ -30,7 +30,7 @@
 #
 # **Scale.** As B1, whose runs this page reads.
 
-# %% tags=["parameters", "hide-cell"]
+# %% tags=["parameters"]
 profile = "default"
 tasks = None
 strategy = None

@@ -32,7 +32,7 @@
 #
 # **Scale.** As B1 and B2, whose runs this page reads.
 
-# %% tags=["parameters", "hide-cell"]
+# %% tags=["parameters"]
 profile = "default"
 tasks = None
 strategy = None

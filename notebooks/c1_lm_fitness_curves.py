@@ -44,7 +44,7 @@
 # (the compute cell below says how long it took); the parameter table below shows each value next to
 # the paper's.
 
-# %% tags=["parameters", "hide-cell"]
+# %% tags=["parameters"]
 profile = "default"
 variants = None
 population = None

@@ -41,7 +41,7 @@
 # **Scale.** As on C1: the `default` profile that builds this page is scaled down from the paper's
 # population 512 and 300 generations to run in minutes on a 2-core CPU (see the parameter table).
 
-# %% tags=["parameters", "hide-cell"]
+# %% tags=["parameters"]
 profile = "default"
 variants = None
 population = None

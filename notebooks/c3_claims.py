@@ -38,7 +38,7 @@
 # Rank", the one its `p-values.py` tests) and rank 1 with embedding rank 4 (the "Smaller Rank", the one
 # whose evolved size is close to the small dense model's: 13,023 vs 11,671 genes at the paper's scale).
 
-# %% tags=["parameters", "hide-cell"]
+# %% tags=["parameters"]
 profile = "default"
 variants = None
 population = None

@@ -22,7 +22,7 @@
 # mode), **[¬Re]** (not replicated anywhere, and contradicted somewhere), **partial** (replicated in
 # some scopes or modes only), **inconclusive** or **underpowered**.
 
-# %% tags=["parameters", "hide-cell"]
+# %% tags=["parameters"]
 profile = "default"
 studies = None
 fresh = False

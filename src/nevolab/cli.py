@@ -51,11 +51,14 @@ def validated_parameters(notebook: str, profile: str, raw: dict[str, Any]) -> di
 
 
 def hide_injected_parameters(notebook) -> None:
-    """Tag Papermill's injected-parameters cell so the book does not show it."""
+    """Tag the parameter cells for the book: Papermill's injected cell is removed, the notebook's own
+    parameters cell (the defaults a reader edits in Jupyter) is collapsed."""
     for cell in notebook.cells:
         tags = cell.get("metadata", {}).get("tags", [])
         if "injected-parameters" in tags and "remove-cell" not in tags:
             cell.metadata["tags"] = [*tags, "remove-cell"]
+        elif "parameters" in tags and "hide-cell" not in tags:
+            cell.metadata["tags"] = [*tags, "hide-cell"]
 
 
 def execute(notebook: str, profile: str, parameters: dict[str, Any], fresh: bool = False,
