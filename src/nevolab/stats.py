@@ -130,12 +130,6 @@ def cliffs_delta(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean(a > b) - np.mean(a < b))
 
 
-def glass_delta(a: np.ndarray, b: np.ndarray) -> float:
-    """(mean(a) - mean(b)) / std(b), with b the control group (as the low-rank paper's scripts)."""
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    return float((a.mean() - b.mean()) / b.std(ddof=1))
-
-
 def bootstrap_mean_difference(a: np.ndarray, b: np.ndarray | None = None, num_resamples: int = 10_000,
                               confidence: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
     """mean(a) - mean(b) (or mean(a) with ``b=None``: paired differences) and its percentile-bootstrap
@@ -337,12 +331,6 @@ def _verdict(row, alpha: float) -> tuple[str, str]:
     if row.p_holm <= alpha:
         return "inconclusive", "the test passes but the 95% interval does not lie where the claim says"
     return "inconclusive", f"Holm p = {row.p_holm:.2g} > {alpha:g}"
-
-
-def compare_lower(claim: str, a: np.ndarray, b: np.ndarray, seed: int = 0) -> pd.Series:
-    """The one-row verdict of "values in ``a`` are lower than in ``b``" (the page's Holm family is
-    this single claim)."""
-    return decide([assess_claim(claim, a, b, "lower", seed=seed)]).iloc[0]
 
 
 RESCIENCE_MARKS = {"reproduced": "[Re]", "not reproduced": "[¬Re]", "inconclusive": "inconclusive",

@@ -19,7 +19,6 @@ from nevolab.studies.a import paper
 from nevolab.studies.a.cases import BIO_ALGORITHMS, CASES
 
 MODES = ("faithful", "corrected")
-BUDGETS = ("generations", "evaluations")
 MARGIN_CLAIMS = ("ea_competitive_lstm", "idct_works_ff", "h10_no_benefit")
 """The claims that say two things are alike, each with a margin from the paper's own figure."""
 
