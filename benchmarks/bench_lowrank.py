@@ -6,9 +6,21 @@
 * ``lowrank.lm.dense.gen_s`` / ``lowrank.lm.rank4.gen_s``: seconds for one generation (evaluate the
   whole population + ``tell``) at population 512, 16 elites, on a fixed batch of 16 char-level windows
   of 64 tokens from the offline corpus; ``peak_rss_mb`` is the process's peak resident memory so far
-  (``resource.getrusage``; it never decreases, so run a benchmark alone for its own peak).
-* ``lowrank.lm.forward_flops_fraction``: achieved FLOP/s of the dense population forward pass (matmul
-  FLOPs counted analytically) as a fraction of a plain ``jnp.matmul`` measured in the same process.
+  (``resource.getrusage``; it never decreases, so run a benchmark alone for its own peak). The rank-4
+  forward applies its factors as ``(x @ U) @ V`` (``nevolab.models.transformer.fast_logits``).
+* ``lowrank.lm.tokens_per_s``: tokens per second of the dense population forward (512 members x 16
+  windows x 64 tokens, 3 blocks), the population loss exactly as Study C's runs evaluate it.
+* ``lowrank.lm.population_vs_inference``: that forward's tokens per second divided by the same
+  model's with one weight set shared by all 512 x 16 windows (batch inference, chunked alike),
+  timed interleaved in one process (``nevolab.bench.interleaved_seconds``): the median of the
+  per-round ratios. EGGROLL (Sarkar et al. 2025) reports 0.91 for its low-rank populations.
+* ``lowrank.lm.forward_flops_fraction`` (a report, not a target): achieved FLOP/s of the dense
+  population forward pass (matmul FLOPs counted analytically) as a fraction of a plain ``jnp.matmul``
+  measured in the same process. At hidden size 32 the forward cannot approach a 1024^3 matmul.
+
+The population loss evaluates a few members at a time (``nevolab.studies.c.lm.chunk_size_for``: 4
+here), so that a chunk's attention scores stay in cache; with 64 at a time the same forward ran at
+about a quarter of the speed.
 
 Run: ``PYTHONPATH=src .venv/bin/python benchmarks/bench_lowrank.py [name ...]``.
 """
@@ -17,6 +29,7 @@ from __future__ import annotations
 
 import json
 import resource
+import statistics
 import sys
 import time
 
@@ -24,26 +37,34 @@ import jax
 import jax.numpy as jnp
 
 from nevolab.algorithms.deep_ga import DeepGA
-from nevolab.bench import median_seconds
-from nevolab.studies.c.lm import make_population_loss, prepare_sequences
+from nevolab.bench import interleaved_seconds, median_seconds
+from nevolab.models.transformer import fast_cross_entropy
+from nevolab.studies.c.lm import chunk_size_for, make_population_loss, prepare_sequences
 from nevolab.studies.c.variants import setup_variant
 
-POPULATION, ELITES, NUM_SEQUENCES, SEQUENCE_LENGTH, CHUNK = 512, 16, 16, 64, 64
-REPEATS = 3
+POPULATION, ELITES, NUM_SEQUENCES, SEQUENCE_LENGTH = 512, 16, 16, 64
+TOKENS = POPULATION * NUM_SEQUENCES * SEQUENCE_LENGTH  # predicted tokens per population forward
 
 
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux reports KiB
 
 
+def _chunk_size(config) -> int:
+    return chunk_size_for(NUM_SEQUENCES, SEQUENCE_LENGTH, config.vocab_size, config=config)
 
 
 def _setup(variant: str):
     sequences, vocab_size = prepare_sequences("char", NUM_SEQUENCES, SEQUENCE_LENGTH, data_seed=0)
     config, layout = setup_variant(variant, vocab_size)
-    population_loss = make_population_loss(layout.encoding, config, CHUNK)
+    population_loss = make_population_loss(layout.encoding, config, _chunk_size(config))
     sequences = jnp.asarray(sequences)
     return config, layout, lambda population: population_loss(population, sequences)
+
+
+def _dense_population(layout) -> jax.Array:
+    keys = jax.random.split(jax.random.PRNGKey(0), POPULATION)
+    return jax.jit(jax.vmap(layout.init_fn))(keys)
 
 
 def _generation(variant: str) -> dict:
@@ -66,6 +87,7 @@ def _generation(variant: str) -> dict:
         "peak_rss_mb": _peak_rss_mb(),
         "population": POPULATION,
         "batch": f"{NUM_SEQUENCES}x{SEQUENCE_LENGTH}",
+        "chunk_size": _chunk_size(config),
         "vocab_size": config.vocab_size,
         "num_genes": layout.num_genes,
         "num_params": layout.num_params,
@@ -91,11 +113,58 @@ def forward_matmul_flops(config, num_sequences: int, sequence_length: int) -> in
     return per_token * num_sequences * sequence_length
 
 
+def bench_tokens_per_s() -> dict:
+    """Tokens per second of the dense population forward (the population loss of Study C's runs)."""
+    config, layout, loss = _setup("dense")
+    compile_s, seconds = median_seconds(jax.jit(loss), _dense_population(layout))
+    return {
+        "value": TOKENS / seconds,
+        "unit": "tokens/s",
+        "forward_s": seconds,
+        "compile_s": compile_s,
+        "population": POPULATION,
+        "batch": f"{NUM_SEQUENCES}x{SEQUENCE_LENGTH}",
+        "num_blocks": config.num_blocks,
+        "chunk_size": _chunk_size(config),
+        "peak_rss_mb": _peak_rss_mb(),
+        "device": jax.devices()[0].device_kind,
+    }
+
+
+def bench_population_vs_inference(repeats: int = 5) -> dict:
+    """Population forward tokens/s over the same model's with one shared weight set (interleaved)."""
+    config, layout, loss = _setup("dense")
+    population = _dense_population(layout)
+    sequences, _ = prepare_sequences("char", NUM_SEQUENCES, SEQUENCE_LENGTH, data_seed=0)
+    # the same POPULATION x NUM_SEQUENCES windows, in the population loss's chunks, one weight set
+    windows = jnp.broadcast_to(jnp.asarray(sequences), (POPULATION, *sequences.shape))
+    shared = layout.encoding.decode(population[0])
+
+    @jax.jit
+    def inference(params, windows):
+        return jax.lax.map(lambda w: fast_cross_entropy(params, w, config), windows,
+                           batch_size=_chunk_size(config))
+
+    timings = interleaved_seconds({"population": (jax.jit(loss), (population,)),
+                                   "inference": (inference, (shared, windows))}, repeats=repeats)
+    ratios = [inf / pop for pop, inf in zip(timings["population"]["times"], timings["inference"]["times"],
+                                            strict=True)]
+    return {
+        "value": statistics.median(ratios),
+        "unit": "population tokens/s / shared-weights tokens/s",
+        "ratios": ratios,
+        "population_tokens_per_s": TOKENS / timings["population"]["median"],
+        "inference_tokens_per_s": TOKENS / timings["inference"]["median"],
+        "chunk_size": _chunk_size(config),
+        "peak_rss_mb": _peak_rss_mb(),
+        "device": jax.devices()[0].device_kind,
+    }
+
+
 def bench_forward_flops_fraction() -> dict:
     """Achieved FLOP/s of the dense population forward vs a plain 1024^3 float32 ``jnp.matmul``."""
     config, layout, loss = _setup("dense")
-    population = jax.jit(jax.vmap(layout.init_fn))(jax.random.split(jax.random.PRNGKey(0), POPULATION))
-    _, forward_s = median_seconds(jax.jit(loss), population)
+    _, forward_s = median_seconds(jax.jit(loss), _dense_population(layout))
     flops = POPULATION * forward_matmul_flops(config, NUM_SEQUENCES, SEQUENCE_LENGTH)
 
     n = 1024
@@ -119,6 +188,8 @@ def bench_forward_flops_fraction() -> dict:
 BENCHMARKS = {
     "lowrank.lm.dense.gen_s": bench_dense_generation,
     "lowrank.lm.rank4.gen_s": bench_rank4_generation,
+    "lowrank.lm.tokens_per_s": bench_tokens_per_s,
+    "lowrank.lm.population_vs_inference": bench_population_vs_inference,
     "lowrank.lm.forward_flops_fraction": bench_forward_flops_fraction,
 }
 

@@ -12,10 +12,12 @@ from jax.flatten_util import ravel_pytree
 
 from nevolab.lowrank import (
     PAPER_VARIANTS,
+    FactorizedEncoding,
     classify_leaves,
     genome_layout,
     variant_layout,
 )
+from nevolab.models.transformer import Factors
 
 
 def lowrank_encoding(template, rank, embedding_rank=None):
@@ -83,6 +85,25 @@ def test_decode_is_the_product_of_the_factors():
     # genome size: 64*3+3*16 + 16*3+3*64 + 50*2+2*8 + biases 16+50+64 + LayerNorm 32
     assert layout.num_genes == 240 + 240 + 116 + 130 + 32
     assert layout.num_params == ravel_pytree(_template())[0].size
+
+
+def test_decode_factors_keeps_the_factors_that_decode_multiplies():
+    layout = genome_layout(_template(), rank=3, embedding_rank=2)
+    assert isinstance(layout.encoding, FactorizedEncoding)
+    g = jax.random.normal(jax.random.PRNGKey(0), (layout.num_genes,))
+    factored = layout.encoding.decode_factors(g)
+    dense = layout.encoding.decode(g)
+    for path, leaf in (("down/kernel", factored["down"]["kernel"]), ("up/kernel", factored["up"]["kernel"]),
+                       ("embed/embedding", factored["embed"]["embedding"])):
+        assert isinstance(leaf, Factors)
+        np.testing.assert_array_equal(leaf.u, _genes(g, _block(layout, path, "factor_u")))
+        np.testing.assert_array_equal(leaf.v, _genes(g, _block(layout, path, "factor_v")))
+    developed = jax.tree_util.tree_map(lambda leaf: leaf.matrix() if isinstance(leaf, Factors) else leaf,
+                                       factored, is_leaf=lambda leaf: isinstance(leaf, Factors))
+    leaves = jax.tree_util.tree_leaves
+    for got, expected in zip(leaves(developed), leaves(dense), strict=True):
+        np.testing.assert_array_equal(got, expected)  # decode is exactly the factors multiplied out
+    assert not isinstance(genome_layout(_template()).encoding, FactorizedEncoding)  # direct: nothing to keep
 
 
 def test_encode_is_the_best_rank_r_approximation():

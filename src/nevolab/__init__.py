@@ -27,6 +27,7 @@ def _enable_compilation_cache() -> None:
 
 _enable_compilation_cache()
 
-from nevolab.xla import unroll_threefry_on_cpu  # noqa: E402
+from nevolab.xla import keep_large_allocations, unroll_threefry_on_cpu  # noqa: E402
 
 unroll_threefry_on_cpu()
+keep_large_allocations()

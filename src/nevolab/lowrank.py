@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -56,11 +57,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from nevolab.encodings import Encoding, direct_encoding
-from nevolab.models.transformer import SMALL, TransformerConfig, init_params
+from nevolab.models.transformer import SMALL, Factors, TransformerConfig, init_params
 
 __all__ = [
     "GENE_KINDS",
     "PAPER_VARIANTS",
+    "FactorizedEncoding",
     "GeneBlock",
     "GenomeLayout",
     "classify_leaves",
@@ -242,7 +244,28 @@ def genome_layout(template: PyTree, rank: int | None = None, embedding_rank: int
                         per_gene("mutation_scale"))
 
 
-def _factorized_encoding(template: PyTree, leaves, factorized, num_genes: int) -> Encoding:
+def _is_factors(leaf: Any) -> bool:
+    return isinstance(leaf, Factors)
+
+
+def _developed(leaf: Any) -> jax.Array:
+    """A factorized matrix multiplied out (``U @ V``); any other leaf as it is."""
+    return leaf.matrix() if isinstance(leaf, Factors) else leaf
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class FactorizedEncoding(Encoding):
+    """A low-rank encoding that can also hand its factorized matrices over unmultiplied.
+
+    ``decode_factors(genotype)`` is ``decode`` with every factorized matrix left as
+    :class:`~nevolab.models.transformer.Factors` ``(U, V)``, for a forward that applies ``(x @ U) @ V``
+    where that is cheaper than forming ``U @ V`` (:func:`nevolab.models.transformer.fast_logits`).
+    """
+
+    decode_factors: Callable[[jax.Array], PyTree] | None = None
+
+
+def _factorized_encoding(template: PyTree, leaves, factorized, num_genes: int) -> FactorizedEncoding:
     treedef = jax.tree_util.tree_structure(template)
     dtypes = [jnp.asarray(leaf).dtype for leaf in jax.tree_util.tree_leaves(template)]
     plain_starts = []
@@ -257,18 +280,22 @@ def _factorized_encoding(template: PyTree, leaves, factorized, num_genes: int) -
             offset += m * r + r * n
     num_params = sum(math.prod(shape) for _, _, shape in leaves)
 
-    def decode(genotype: jax.Array) -> PyTree:
+    def decode_factors(genotype: jax.Array) -> PyTree:
         out = []
         for (_, _, shape), fact, plain, dtype in zip(leaves, factorized, plain_starts, dtypes, strict=True):
             if fact is None:
                 out.append(genotype[plain:plain + math.prod(shape)].reshape(shape).astype(dtype))
             else:
                 s, m, r, n = fact
-                u = genotype[s:s + m * r].reshape(m, r)
-                v = genotype[s + m * r:s + m * r + r * n].reshape(r, n)
-                # HIGHEST: full float32 products also on accelerators that default to TF32/bf16 passes.
-                out.append(jnp.matmul(u, v, precision=jax.lax.Precision.HIGHEST).astype(dtype))
+                u = genotype[s:s + m * r].reshape(m, r).astype(dtype)
+                v = genotype[s + m * r:s + m * r + r * n].reshape(r, n).astype(dtype)
+                out.append(Factors(u, v))
+        # Factors is a pytree node: unflatten with the template's structure, the factors as leaves.
         return jax.tree_util.tree_unflatten(treedef, out)
+
+    def decode(genotype: jax.Array) -> PyTree:
+        # Factors.matrix: full float32 products also on accelerators that default to TF32/bf16 passes.
+        return jax.tree_util.tree_map(_developed, decode_factors(genotype), is_leaf=_is_factors)
 
     def encode(params: PyTree) -> jax.Array:
         """Plain genes copied; factorized matrices by truncated SVD (the best rank-r approximation,
@@ -284,7 +311,7 @@ def _factorized_encoding(template: PyTree, leaves, factorized, num_genes: int) -
                 pieces += [jnp.ravel(p[:, :r] * root), jnp.ravel(root[:, None] * qt[:r])]
         return jnp.concatenate(pieces)
 
-    return Encoding("lowrank", num_genes, num_params, decode, encode)
+    return FactorizedEncoding("lowrank", num_genes, num_params, decode, encode, decode_factors)
 
 
 PAPER_VARIANTS: dict[str, dict[str, Any]] = {

@@ -92,6 +92,7 @@ STYLES: dict[str, Style] = {
     "small": Style(OKABE_ITO["orange"], "small dense"),
     "rank1": Style(OKABE_ITO["sky_blue"], "rank 1"),
     "dense_matched": Style(OKABE_ITO["black"], "dense, matched init", "--"),
+    "factorized": Style(OKABE_ITO["blue"], "factorized (low-rank)"),
     "adam": Style(OKABE_ITO["grey"], "Adam", "--"),
 }
 

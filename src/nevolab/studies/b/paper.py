@@ -26,3 +26,42 @@ CLAIMS: tuple[PaperClaim, ...] = (
                "PPO), paired by seed", "b2_es_vs_gd", "Fig. 1 right and Fig. 3"),
 )
 CLAIMS_BY_KEY = {claim.key: claim for claim in CLAIMS}
+
+_ABSTRACT_FIG6 = ("ES, unlike GD, explore diverse and flat local optima and do not preserve linear mode "
+                  "connectivity across sparsity levels and independent runs.")
+
+_TRAINED = "over the rounds where both methods are trained (seed-mean test accuracy ≥ 0.5)"
+
+LANDSCAPE_CLAIMS: tuple[PaperClaim, ...] = (
+    PaperClaim("es_flatter_than_gd", _ABSTRACT_FIG6,
+               "the quadratic-fit curvature of the test loss along filter-normalised random directions, "
+               f"averaged over directions and {_TRAINED}, is lower for ES-SNR than for GD-IMP, paired by "
+               "seed",
+               "b6_connectivity_flatness", "Fig. 6 (its notebook is not public; shape only)"),
+    PaperClaim("es_rounds_barrier_above_gd", _ABSTRACT_FIG6,
+               f"the test-error barrier between consecutive rounds, averaged {_TRAINED}, is higher for "
+               "ES-SNR than for GD-IMP, paired by seed", "b6_connectivity_flatness", "Fig. 6"),
+    PaperClaim("es_seeds_barrier_above_gd", _ABSTRACT_FIG6,
+               f"the test-error barrier between two seeds at the same sparsity, averaged {_TRAINED}, is "
+               "higher for ES-SNR than for GD-IMP, paired by the pair of seeds", "b6_connectivity_flatness",
+               "Fig. 6"),
+    PaperClaim("es_rounds_not_connected", _ABSTRACT_FIG6,
+               f"ES-SNR's barrier between consecutive rounds, averaged {_TRAINED}, exceeds 2 % test error "
+               "(Frankle et al. 2020's threshold for linear connectivity)", "b6_connectivity_flatness",
+               "Fig. 6"),
+    PaperClaim("gd_rounds_connected", _ABSTRACT_FIG6,
+               f"GD-IMP's barrier between consecutive rounds, averaged {_TRAINED}, is below 2 % test error "
+               "(non-inferiority against the threshold)", "b6_connectivity_flatness",
+               "Fig. 6 (the contrast in “unlike GD”)"),
+    PaperClaim("snr_ranks_stable",
+               "Fig. 7: a kernel's SNR at IMP iteration 1 is rank-correlated with its SNR at later "
+               "iterations, for the kernels that survive to the last iteration",
+               "per seed, Spearman's ρ between the surviving kernels' SNR at round 0 and at each later "
+               "round, averaged over rounds, exceeds 0.5", "b7_snr_correlation",
+               "Fig. 7 (f7_s2n.ipynb's last cell; Fetch, SNES; values not public)"),
+    PaperClaim("magnitude_ranks_stable",
+               "Fig. 7: the same for |θ| in the magnitude-pruned (ticket) run",
+               "per seed, Spearman's ρ between the surviving kernels' |θ| at round 0 and at each later "
+               "round, averaged over rounds, exceeds 0.5", "b7_snr_correlation", "Fig. 7"),
+)
+LANDSCAPE_CLAIMS_BY_KEY = {claim.key: claim for claim in LANDSCAPE_CLAIMS}

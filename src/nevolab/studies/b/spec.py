@@ -11,6 +11,14 @@ Four notebooks share one set of run parameters, so that their runs (cached per t
   mask positions and layerwise ratio;
 * ``b4_claims`` -- the claims with effect sizes, intervals and a computed verdict.
 
+Two more pages share their own runs (:mod:`nevolab.studies.b.landscape_pages`: ES with SNR and
+magnitude pruning and Adam-IMP on one image task, the trained networks kept):
+
+* ``b6_connectivity_flatness`` -- error barriers between consecutive rounds and between seeds,
+  filter-normalised sharpness and 2-D loss surfaces, ES against GD (Fig. 6), with its claims;
+* ``b7_snr_correlation`` -- the surviving kernels' SNR and |θ| rank correlation across rounds and the
+  relative SNR advantage (Fig. 7), with its claims.
+
 Scale: ``paper`` is the paper's (20 rounds of 20 %, Pendulum 2,000 generations × 100, MNIST-type
 4,000 × 128, 5 seeds; hours on a GPU); ``default`` is scaled down to under 15 minutes per notebook
 on a 2-core CPU (7 rounds of 50 %, 100 % → 1.56 %, like the paper's 100 % → 1.44 %); ``smoke`` takes
@@ -26,7 +34,7 @@ from typing import Any
 from nevolab.config import NotebookSpec, Param
 from nevolab.datasets import unavailable_reason
 from nevolab.pruning.criteria import CRITERIA
-from nevolab.studies.b.tasks import TASKS
+from nevolab.studies.b.tasks import TASKS, VISION_TASKS
 from nevolab.tasks import brax_control
 from nevolab.tasks.control import valid_env_names
 
@@ -191,5 +199,91 @@ SPECS: tuple[NotebookSpec, ...] = (
         description="Tickets beat random, SNR beats magnitude at high sparsity, ES beats GD at high "
                     "sparsity: paired Hodges–Lehmann shifts, Holm-corrected signed-rank tests, verdicts.",
         params=_run_params(),
+    ),
+)
+
+
+# ----------------------------------------------------------------------------------------------
+# B6 and B7: the landscape pages (one set of runs, shared: same run parameters, same key)
+# ----------------------------------------------------------------------------------------------
+
+LANDSCAPE_STRATEGIES = ("Sep_CMA_ES", "SNES", "PGPE", "DES")
+
+
+def _check_vision_task(value: str, values: Mapping[str, Any]) -> str | None:
+    reason = unavailable_reason(value)
+    return None if reason is None else f"task {value!r}: {reason}"
+
+
+def _check_odd_points(value: int, values: Mapping[str, Any]) -> str | None:
+    return None if value % 2 else f"must be odd, so that the grid holds t = 0 (the network); got {value}"
+
+
+def _presets(smoke: Any, default: Any, paper: Any) -> dict[str, Any]:
+    return {"smoke": smoke, "default": default, "paper": paper}
+
+
+def _landscape_run_params() -> tuple[Param, ...]:
+    """The parameters of the pruning runs B6 and B7 share."""
+    return (
+        Param("task", "str", _presets("digits", "digits", "mnist"), paper="MNIST (Fig. 6); Fetch (Fig. 7)",
+              help="the image task (the ES and Adam networks are measured on its test set)",
+              choices=tuple(VISION_TASKS), check=_check_vision_task),
+        Param("strategy", "str", _presets("SNES", "SNES", "SNES"), paper="unverified (Fig. 7: SNES)",
+              help="evosax strategy with the original's tuned settings (SNES: its σ adapts per weight, "
+                   "so SNR and magnitude differ)", choices=LANDSCAPE_STRATEGIES),
+        Param("rounds", "int", _presets(2, 7, 20), paper=20,
+              help="trained networks per run (round r keeps (1 - prune_fraction)^r of the kernels)",
+              minimum=2),
+        Param("prune_fraction", "float", _presets(0.5, 0.5, 0.2), paper=0.2,
+              help="share of the remaining kernels pruned after each round", check=_check_fraction),
+        Param("seeds", "int", _presets(2, 8, 8), paper=5,
+              help="networks per method (the paper's seeds first; 8 let a paired test reach p < 0.05 "
+                   "after Holm over the page; at least 2: barriers between seeds need two)", minimum=2),
+        Param("generations", "int", _presets(3, 200, 4000), paper=4000, help="ES generations per round",
+              minimum=1),
+        Param("population", "int", _presets(8, 32, 128), paper=128, help="ES population",
+              minimum=4, check=_check_population),
+        Param("batch_size", "int", _presets(32, 64, 1024), paper=1024,
+              help="training images per ES fitness evaluation", minimum=1),
+        Param("gd_epochs", "int", _presets(1, 40, 2), paper="2 (on 60,000 MNIST images)",
+              help="Adam epochs per round for GD-IMP (lr 3e-4, batch 128)", minimum=1),
+    )
+
+
+def _connectivity_params() -> tuple[Param, ...]:
+    return (
+        *_landscape_run_params(),
+        Param("alphas", "int", _presets(5, 21, 21), paper="unverified",
+              help="points α on [0, 1] along each linear path (barriers)", minimum=3),
+        Param("directions", "int", _presets(2, 5, 10), paper="unverified",
+              help="filter-normalised random directions per network (sharpness)", minimum=1),
+        Param("steps", "int", _presets(5, 11, 21), paper="unverified",
+              help="points t on [-span, span] along each direction (the quadratic fit)", minimum=3,
+              check=_check_odd_points),
+        Param("span", "float", _presets(0.5, 0.5, 0.5), paper="unverified",
+              help="the largest step along a direction, in units of the filters' norms", minimum=1e-6),
+        Param("surface_points", "int", _presets(5, 21, 41), paper="unverified",
+              help="grid points per axis of the 2-D loss surfaces", minimum=3, check=_check_odd_points),
+        Param("surface_span", "float", _presets(1.0, 1.0, 1.0), paper="unverified",
+              help="the 2-D surfaces' extent on each axis, in units of the filters' norms", minimum=1e-6),
+    )
+
+
+SPECS = (
+    *SPECS,
+    NotebookSpec(
+        name="b6_connectivity_flatness",
+        title="Study B, Figure 6: linear mode connectivity and flatness, ES against GD",
+        description="Error barriers between consecutive rounds and between seeds, quadratic-fit curvature "
+                    "along filter-normalised directions, and 2-D loss surfaces, for ES-SNR and GD-IMP.",
+        params=_connectivity_params(),
+    ),
+    NotebookSpec(
+        name="b7_snr_correlation",
+        title="Study B, Figure 7: how stable are the SNR and |θ| ranks of the surviving kernels",
+        description="Spearman correlation of each surviving kernel's SNR (and |θ|) at round 0 with later "
+                    "rounds, and the relative SNR advantage over IMP per round.",
+        params=_landscape_run_params(),
     ),
 )

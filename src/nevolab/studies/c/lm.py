@@ -24,8 +24,8 @@ from nevolab import runner
 from nevolab.algorithms.deep_ga import DeepGA, DeepGAParams, DeepGAState
 from nevolab.config import RunConfig
 from nevolab.encodings import Encoding
-from nevolab.lowrank import PAPER_VARIANTS
-from nevolab.models.transformer import TransformerConfig, init_params, token_cross_entropy
+from nevolab.lowrank import PAPER_VARIANTS, FactorizedEncoding
+from nevolab.models.transformer import TransformerConfig, fast_cross_entropy, init_params, token_cross_entropy
 from nevolab.studies.c.variants import check_variant, setup_variant
 from nevolab.tasks.language import corpus_tokens, make_sequences
 
@@ -44,8 +44,11 @@ __all__ = [
 
 CORPUS = "pydoc_topics"
 
-LOGITS_PER_CHUNK = 1 << 24
-"""Upper bound on the float32 logits one evaluation chunk holds (64 MiB); sets the chunk size."""
+CHUNK_BYTES = 1 << 22
+"""Upper bound on the largest float32 activation one evaluation chunk holds (4 MiB): the attention
+scores, the feed-forward hidden layer or the logits of its members. It sets the chunk size: on
+XLA:CPU the forward is bound by memory traffic, and a chunk whose activations stay in cache runs
+several times faster than one that streams them through main memory (benchmarks/bench_lowrank.py)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,23 +127,43 @@ def prepare_sequences(tokenizer: str = "char", num_sequences: int = 16, sequence
     return make_sequences(tokens, num_sequences, sequence_length, data_seed), vocab_size
 
 
-def chunk_size_for(num_sequences: int, sequence_length: int, vocab_size: int, largest: int = 16) -> int:
-    """Individuals evaluated at once (vmapped) inside the population loss: at most ``largest``, fewer
-    when the logits of one individual are large (see :data:`LOGITS_PER_CHUNK`)."""
-    return int(max(1, min(largest, LOGITS_PER_CHUNK // (num_sequences * sequence_length * vocab_size))))
+def chunk_size_for(num_sequences: int, sequence_length: int, vocab_size: int, largest: int = 16,
+                   config: TransformerConfig | None = None, copies: int = 1) -> int:
+    """Individuals evaluated at once (vmapped) inside the population loss: a power of two, at most
+    ``largest``, fewer when the largest activation (attention scores, feed-forward hidden layer or
+    logits of ``config``; the paper's model when None) of one individual times ``copies`` (populations
+    vmapped around the loss, e.g. seeds) would exceed :data:`CHUNK_BYTES`."""
+    c = config or TransformerConfig(vocab_size=vocab_size)
+    tokens = num_sequences * sequence_length
+    largest_activation = 4 * max(num_sequences * c.num_heads * sequence_length**2, tokens * c.ff_dim,
+                                 tokens * vocab_size)
+    fits = max(1, min(largest, CHUNK_BYTES // (largest_activation * copies)))
+    return 1 << (fits.bit_length() - 1)  # a power of two divides the usual populations: no remainder
 
 
-def make_population_loss(encoding: Encoding, config: TransformerConfig, chunk_size: int = 64
-                         ) -> Callable[[jax.Array, jax.Array], jax.Array]:
+def make_population_loss(encoding: Encoding, config: TransformerConfig, chunk_size: int | None = None,
+                         plain: bool = False) -> Callable[[jax.Array, jax.Array], jax.Array]:
     """``(population (N, num_genes), sequences) -> losses (N,)``: each genotype's mean next-token
-    cross-entropy. ``lax.map`` over chunks of ``chunk_size`` individuals (vmapped inside a chunk)
-    bounds the activation memory."""
+    cross-entropy. ``lax.map`` over chunks of ``chunk_size`` individuals (vmapped inside a chunk;
+    None: :func:`chunk_size_for` the sequences) bounds the activation memory.
+
+    The forward is :func:`~nevolab.models.transformer.fast_cross_entropy`, on factors where the
+    encoding keeps them (:class:`~nevolab.lowrank.FactorizedEncoding`); ``plain``: the flax forward on
+    the decoded dense weights instead (the reference the fast one is tested against).
+    """
+    if plain:
+        decode, loss = encoding.decode, token_cross_entropy
+    else:
+        decode = encoding.decode_factors if isinstance(encoding, FactorizedEncoding) else encoding.decode
+        loss = fast_cross_entropy
 
     def population_loss(population: jax.Array, sequences: jax.Array) -> jax.Array:
         def one(genotype: jax.Array) -> jax.Array:
-            return token_cross_entropy(encoding.decode(genotype), sequences, config)
+            return loss(decode(genotype), sequences, config)
 
-        return jax.lax.map(one, population, batch_size=min(chunk_size, population.shape[0]))
+        size = chunk_size or chunk_size_for(sequences.shape[-2], sequences.shape[-1] - 1, config.vocab_size,
+                                            config=config)
+        return jax.lax.map(one, population, batch_size=min(size, population.shape[0]))
 
     return population_loss
 
@@ -202,8 +225,10 @@ def make_train(run: LMRun) -> Train:
     ga = DeepGA(run.population_size, layout.num_genes, run.num_elites, layout.mutation_scales,
                 max_generations=run.num_generations)
     params = ga.default_params
+    # the seeds are vmapped around the loss (evolve): each chunk holds its members for every seed
     loss = make_population_loss(layout.encoding, config,
-                                chunk_size_for(run.num_sequences, run.sequence_length, vocab_size))
+                                chunk_size_for(run.num_sequences, run.sequence_length, vocab_size,
+                                               config=config, copies=len(run.seeds)))
     seed_keys = jnp.stack([jax.random.PRNGKey(int(seed)) for seed in run.seeds])
     # run_vmapped hands init_fn the second half of split(seed key); the committed runs drew from
     # split(seed key, 3) instead, so init_fn finds its seed key by that half.

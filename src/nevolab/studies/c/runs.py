@@ -73,6 +73,10 @@ def adam_run(config: Any) -> AdamRun:
 def run_configs(config: Any) -> list[RunConfig]:
     """Every run key a Study C notebook's ``config`` leads to (curves and children per variant, and
     the Adam reference where the notebook has one)."""
+    if config.notebook in ("c4_pixel_rl_scores", "c5_selection_stages"):
+        from nevolab.studies.c.pixel import pixel_runs  # model code stays out of the LM pages' imports
+
+        return pixel_runs(config)
     keys: list[RunConfig] = []
     for variant in config.variants:
         run = lm_run(variant, config)

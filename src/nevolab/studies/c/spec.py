@@ -28,6 +28,22 @@ VARIANTS = (*PAPER_VARIANTS, "dense_matched")
 """The paper's variants, then the control (names only: :mod:`nevolab.studies.c.variants` defines them;
 kept here so that reading the specs imports no model code)."""
 TOKENIZERS = ("char", "bpe")
+PIXEL_VARIANTS = ("dense", "factorized", "small")
+"""The paper's CarRacing / Atari networks: No Factorization, Low-Rank, No Factorization (Small)."""
+RACING = "racing"
+MINATAR_GAMES = ("Breakout", "SpaceInvaders", "Asterix", "Freeway")
+"""MinAtar games through gymnax (the paper's own Atari games need ALE, or jaxtari's sprites)."""
+PIXEL_TASKS = (RACING, *(f"minatar:{game}" for game in MINATAR_GAMES))
+
+
+def pixel_task_problem(task: str) -> str | None:
+    """Why ``task`` is not a pixel task here (None when it is)."""
+    if task in PIXEL_TASKS:
+        return None
+    if task.startswith("jaxtari:"):
+        return ("jaxtari's games need its sprite assets, which it downloads from Google Drive (this "
+                f"machine is offline); valid: {', '.join(PIXEL_TASKS)}")
+    return f"unknown pixel task {task!r}; valid: {', '.join(PIXEL_TASKS)}"
 
 
 def _model_limits() -> dict[str, int]:
@@ -129,6 +145,93 @@ def _check_learning_rate(value: float, values: Mapping[str, Any]) -> str | None:
     return None if value > 0 else f"must be > 0; got {value}"
 
 
+def _check_pixel_tasks(value: list[str], values: Mapping[str, Any]) -> str | None:
+    problems = [problem for problem in map(pixel_task_problem, value) if problem]
+    if problems:
+        return problems[0]
+    return None if RACING in value else f"must include {RACING!r} (C5 and the claims rest on it); got {value}"
+
+
+def _check_finalists(value: int, values: Mapping[str, Any]) -> str | None:
+    population = values["population"]
+    if not 1 <= value < population:
+        return f"must be in [1, {population - 1}] (below population={population}); got {value}"
+    return None
+
+
+def _check_parents(value: int, values: Mapping[str, Any]) -> str | None:
+    finalists = values["finalists"]
+    if not 1 <= value <= finalists:
+        return f"must be in [1, {finalists}] (at most finalists={finalists}); got {value}"
+    return None
+
+
+def _check_atari_parents(value: int, values: Mapping[str, Any]) -> str | None:
+    population = values["atari_population"]
+    if not 1 <= value < population:
+        return f"must be in [1, {population - 1}] (below atari_population={population}); got {value}"
+    return None
+
+
+def _check_obs_size(value: int, values: Mapping[str, Any]) -> str | None:
+    if value < 46:
+        return (f"must be >= 46: the CarRacing CNN's four 4x4 stride-2 convolutions need 46 pixels "
+                f"(46 -> 22 -> 10 -> 4 -> 1); got {value}")
+    return None
+
+
+def _pixel_params() -> tuple[Param, ...]:
+    """The parameters of C4 and C5's runs (shared, so their runs are computed once)."""
+    return (
+        Param("tasks", "str_list", {"smoke": [RACING], "default": [RACING, "minatar:Breakout"],
+                                    "paper": list(PIXEL_TASKS)},
+              paper="CarRacing-v3; Atari Asteroids, Frostbite, Gravitar, Kangaroo",
+              help="racing (a JAX task with CarRacing's rules) and minatar:<game> (gymnax's MinAtar, "
+                   "standing in for the paper's Atari games)", choices=PIXEL_TASKS, check=_check_pixel_tasks),
+        Param("variants", "str_list", {"default": list(PIXEL_VARIANTS)}, paper=list(PIXEL_VARIANTS),
+              help="dense (No Factorization); factorized (rank-r factors on every kernel but the output); "
+                   "small (No Factorization (Small))", choices=PIXEL_VARIANTS),
+        Param("seeds", "int", {"smoke": 2, "default": 6, "paper": 15}, paper=15,
+              help="independent runs per variant and task (seeds 0, 1, ...)", minimum=2),
+        Param("population", "int", {"smoke": 8, "default": 48, "paper": 256}, paper=256,
+              help="racing: population size N", minimum=3),
+        Param("finalists", "int", {"smoke": 4, "default": 12, "paper": 32}, paper=32,
+              help="racing: members that go on to stage 2", check=_check_finalists),
+        Param("parents", "int", {"smoke": 2, "default": 4, "paper": 8}, paper=8,
+              help="racing: finalists kept unmutated as the next generation's parents", check=_check_parents),
+        Param("stage1_episodes", "int", {"default": 2}, paper=2,
+              help="racing: episodes every member plays in stage 1", minimum=1),
+        Param("stage2_episodes", "int", {"smoke": 2, "default": 4, "paper": 4}, paper=4,
+              help="racing: further episodes each finalist plays in stage 2", minimum=1),
+        Param("generations", "int", {"smoke": 2, "default": 12, "paper": 40}, paper=40,
+              help="racing: generations", minimum=1),
+        Param("max_steps", "int", {"smoke": 40, "default": 300, "paper": 1000}, paper=1000,
+              help="racing: frames per episode at most (CarRacing-v3's limit is 1000)", minimum=25),
+        Param("obs_size", "int", {"smoke": 48, "default": 48, "paper": 64}, paper=64,
+              help="racing: side of the grayscale image (4 stacked frames)", check=_check_obs_size),
+        Param("rank", "int", {"default": 1}, paper=1,
+              help="racing: rank of the factorized variant's kernels", minimum=1, maximum=32),
+        Param("early_termination", "bool", {"default": True}, paper=True,
+              help="racing: end an episode after 21 frames in a row without a new tile (the original's "
+                   "rule)"),
+        Param("atari_population", "int", {"smoke": 8, "default": 32, "paper": 512}, paper=512,
+              help="MinAtar: population size (one episode each, one stage)", minimum=3),
+        Param("atari_parents", "int", {"smoke": 2, "default": 4, "paper": 16}, paper=16,
+              help="MinAtar: truncation k", check=_check_atari_parents),
+        Param("atari_generations", "int", {"smoke": 2, "default": 20, "paper": 300}, paper=300,
+              help="MinAtar: generations", minimum=1),
+        Param("atari_max_steps", "int", {"smoke": 40, "default": 300, "paper": 2500}, paper=2500,
+              help="MinAtar: agent steps per episode at most (the paper's n_steps)", minimum=25),
+        Param("atari_rank", "int", {"default": 4}, paper=4,
+              help="MinAtar: rank of the factorized variant's kernels", minimum=1, maximum=32),
+        Param("mutation_rate", "float", {"default": 0.01}, paper=0.01,
+              help="mr: Gaussian mutation std relative to the init std (sqrt(mr) for factors)", minimum=0),
+        Param("chunk_steps", "int", {"smoke": 10, "default": 12, "paper": 50}, paper="not applicable",
+              help="steps between compactions of the alive episodes (changes compute, never a return)",
+              minimum=1),
+    )
+
+
 SPECS: tuple[NotebookSpec, ...] = (
     NotebookSpec(
         name="c1_lm_fitness_curves",
@@ -159,5 +262,21 @@ SPECS: tuple[NotebookSpec, ...] = (
                     "mutations are more often and more strongly deleterious: the paper's statistics "
                     "(Kruskal-Wallis, rank-sum, Glass's delta) beside the book's verdict rule.",
         params=_run_params(),
+    ),
+    NotebookSpec(
+        name="c4_pixel_rl_scores",
+        title="Study C, pixel RL: best score per generation, dense vs factorized vs small",
+        description="The Deep GA with two-stage selection on a racing task with CarRacing's rules (and "
+                    "MinAtar games): the best finalist's score per generation with 95% intervals for the "
+                    "dense, rank-1 factorized and small dense CNNs, and an evolved policy's episode.",
+        params=_pixel_params(),
+    ),
+    NotebookSpec(
+        name="c5_selection_stages",
+        title="Study C, pixel RL: the two selection stages at the last generation",
+        description="Stage-1 and stage-2 mean scores and evaluation cost at the last generation, dense vs "
+                    "factorized: does early termination end factorized children's episodes sooner, at an "
+                    "equal final score? The paper's statistics beside the book's verdicts.",
+        params=_pixel_params(),
     ),
 )
