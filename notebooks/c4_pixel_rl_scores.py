@@ -142,8 +142,8 @@ for task in config.tasks:
                      "final best score": f"{final.best_score.mean():.1f} ± {final.best_score.std():.1f}",
                      "seeds": final.seed.nunique(),
                      "Kruskal–Wallis p": report.p_value(kruskal.get("p_value", float("nan"))),
-                     "genes": f"{int(final.num_genes.iloc[0]):,}",
-                     "parameters": f"{int(final.num_params.iloc[0]):,}",
+                     "genes / parameters":
+                         f"{int(final.num_genes.iloc[0]):,} / {int(final.num_params.iloc[0]):,}",
                      "seed-list bytes": f"{8 * final.best_seed_length.mean():,.0f}"})
 report.styled(pd.DataFrame(rows))
 
