@@ -115,10 +115,11 @@ CROSS_CPU_TOLERANCE = 1e-3
 
 
 def _same_cpu(committed_machine: dict, current_machine: dict) -> bool:
-    """Same CPU model and vector ISA. A record that does not name its ISA (written before records
-    did) cannot be assumed to match: one "AMD EPYC" may have AVX-512 and another not."""
+    """Same CPU model, vector ISA and CPU id (family, model, stepping, feature flags). A record that
+    does not name them (written before records did) cannot be assumed to match: one "AMD EPYC" may
+    be another microarchitecture, and has given last-digit differences (Study B's smoke claims)."""
     return all(committed_machine.get(key) == current_machine.get(key) and committed_machine.get(key)
-               for key in ("cpu", "vector_isa"))
+               for key in ("cpu", "vector_isa", "cpu_id"))
 
 
 def assert_reproduced(committed: pd.DataFrame, fresh: pd.DataFrame, same_cpu: bool, name: str) -> None:

@@ -92,6 +92,19 @@ def vector_isa() -> str:
     return next((isa for isa in ("avx512f", "avx2", "avx", "sse4_2") if isa in flags), "")
 
 
+def cpu_id() -> str:
+    """Family, model and stepping with a hash of the feature flags (``""`` off x86 Linux).
+
+    The model name alone ("AMD EPYC") covers several microarchitectures, and XLA:CPU compiles for
+    the host's features: the same name has given last-digit differences between hosts.
+    """
+    flags = " ".join(sorted(_cpuinfo("flags").split()))
+    parts = [_cpuinfo(field) for field in ("cpu family", "model\t", "stepping")]
+    if not flags and not any(parts):
+        return ""
+    return "-".join(parts) + "-" + hashlib.sha256(flags.encode()).hexdigest()[:8]
+
+
 def machine() -> dict[str, Any]:
     """What the numbers were computed on."""
     import jax
@@ -100,6 +113,7 @@ def machine() -> dict[str, Any]:
     return {
         "cpu": cpu_model(),
         "vector_isa": vector_isa(),
+        "cpu_id": cpu_id(),
         "cpu_count": os.cpu_count(),
         "platform": devices[0].platform,
         "device_kind": devices[0].device_kind,
