@@ -83,14 +83,16 @@ config.table()
 # %% [markdown]
 # ## Compute
 # One run per (task, variant, seed), cached under `data/results/study_c_pixel_runs/` and shared with
-# C5. Each row of a run's table is one generation: per stage, the mean score, the environment steps
+# C5; this page's table (all of them) under `data/results/c4_pixel_rl_scores/`. Each row of a run's table is one generation: per stage, the mean score, the environment steps
 # and the wall time; the best finalist's score and its seed list.
 
 # %% tags=["hide-input"]
 import pandas as pd
 from IPython.display import display
 
-results = pixel.pixel_tables(config, fresh=fresh)
+results, provenance = store.cached(config, lambda: pixel.pixel_tables(config, fresh=fresh), fresh=fresh,
+                                   seeds={"seeds": list(range(config.seeds))})
+print(store.describe(provenance))
 timing = results.groupby(["task", "variant"])[["stage1_time_s", "stage2_time_s"]].sum().sum(axis=1)
 print(f"{len(results)} generations in {results.groupby(['task', 'variant', 'seed']).ngroups} runs; "
       f"evaluation wall time {timing.sum() / 60:.1f} min on {store.machine()['cpu']}")
