@@ -83,8 +83,9 @@ config.table()
 # %% [markdown]
 # ## Compute
 # One run per (task, variant, seed), cached under `data/results/study_c_pixel_runs/` and shared with
-# C5; this page's table (all of them) under `data/results/c4_pixel_rl_scores/`. Each row of a run's table is one generation: per stage, the mean score, the environment steps
-# and the wall time; the best finalist's score and its seed list.
+# C5; this page's table (all of them) under `data/results/c4_pixel_rl_scores/`. Each row of a run's
+# table is one generation: per stage, the mean score, the environment steps and the wall time; the
+# best finalist's score and its seed list.
 
 # %% tags=["hide-input"]
 import pandas as pd
