@@ -49,6 +49,7 @@ control_generations = None
 control_population = None
 rollouts = None
 test_rollouts = None
+episode_steps = None
 hidden = None
 vision_generations = None
 vision_population = None
@@ -166,6 +167,29 @@ for ax, table, curves, title in ((axes[0], ticket, ticket_curves, "aggregated ES
 plotting.figure_legend(fig, axes, ncol=2)
 plotting.finish(fig)
 plt.show()
+
+# %% [markdown]
+# ## Are the dense ES networks trained?
+# A ticket curve says little if its first point is an under-trained network. Study B's bar for the
+# dense (round 0) ES network, seed mean: on a control task a test return above −250 or within 100 of
+# the GD baseline's (PPO); on an image task a test accuracy of at least 0.90. Computed from the runs
+# above:
+
+# %% tags=["hide-input"]
+from IPython.display import Markdown, display
+
+dense = b_analysis.dense_training_check(results)
+shown = dense.assign(task=dense.task.map(plotting.display_name))
+for column in ("ES dense mean", "ES dense sd", "ES dense min", "GD dense mean"):
+    shown[column] = [b_analysis.performance_text(task, value) if value == value else "–"
+                     for task, value in zip(dense.task, dense[column], strict=True)]
+shown["met"] = shown.met.map({True: "yes", False: "no"})
+display(report.styled(shown.drop(columns="bar value")))
+met = dense[dense.met]
+display(Markdown(f"{len(met)} of {len(dense)} tasks clear the bar"
+                 + ("." if len(met) == len(dense) else
+                    f"; not: {', '.join(map(plotting.display_name, dense[~dense.met].task))} "
+                    f"(profile {config.profile}).")))
 
 # %% [markdown]
 # ## The claim this figure makes

@@ -44,6 +44,7 @@ control_generations = None
 control_population = None
 rollouts = None
 test_rollouts = None
+episode_steps = None
 hidden = None
 vision_generations = None
 vision_population = None

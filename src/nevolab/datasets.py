@@ -11,6 +11,10 @@ name               source                                     split (train / tes
 ``kmnist``         Kuzushiji-MNIST IDX files                  60,000 / 10,000                 cached
 =================  =========================================  ==============================  ========
 
+``digits_rot90`` and ``mnist5k_rot90`` are the offline sets with every image rotated by 90°
+(counter-clockwise), labels unchanged: a related task of the same shape, for ticket transfer
+across tasks (the paper transfers F-MNIST → MNIST, which needs downloads).
+
 Images come back as float32 ``(N, H, W, 1)`` (NHWC, as flax convolutions expect), labels int32.
 The 28x28 sets are normalised like the original code: ``(x/255 - 0.1307) / 0.3081`` for all three
 (its torchvision ``Normalize((0.1307,), (0.3081,))``). The 8x8 digits are scaled to [0, 1] and
@@ -195,7 +199,8 @@ IDX_SOURCES: dict[str, IDXSource] = {
     ),
 }
 
-DATASETS = ("digits", "mnist5k", *IDX_SOURCES)
+ROTATED_DATASETS = ("digits_rot90", "mnist5k_rot90")
+DATASETS = ("digits", "mnist5k", *IDX_SOURCES, *ROTATED_DATASETS)
 
 Opener = Callable[..., object]
 
@@ -346,12 +351,26 @@ def load_mnist5k_dataset(path: str | os.PathLike | None = None) -> ImageDataset:
     )
 
 
+#: Suffix of a dataset rotated by 90° (a sibling task of the same shape).
+ROTATED = "_rot90"
+
+
+def rotate_dataset(dataset: ImageDataset) -> ImageDataset:
+    """``dataset`` with every image rotated by 90° counter-clockwise (labels unchanged)."""
+    def turn(images: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(np.rot90(images, k=1, axes=(1, 2)))
+
+    return dataclasses.replace(dataset, name=dataset.name + ROTATED, x_train=turn(dataset.x_train),
+                               x_test=turn(dataset.x_test), source=f"{dataset.source}, rotated by 90°")
+
+
 def unavailable_reason(name: str, directory: str | os.PathLike | None = None,
                        opener: Opener | None = None, timeout_s: float = 3.0) -> str | None:
     """Why dataset ``name`` cannot be loaded here, in one line, or None when it can; cheap enough to
     run while validating parameters, before any compute. An IDX set is available when its four
     files are cached with the right SHA-256, or when one of its mirrors answers (a HEAD request; not
     tried when ``NEVOLAB_OFFLINE=1``)."""
+    name = name.removesuffix(ROTATED)
     if name == "mnist5k":
         try:
             mnist5k_path()
@@ -387,6 +406,8 @@ def _a_mirror_answers(source: IDXSource, file: IDXFile, opener: Opener | None, t
 def load_dataset(name: str, download: bool = True,
                  directory: str | os.PathLike | None = None) -> ImageDataset:
     """Load a dataset by name (see the module table). ``download``/``directory`` apply to the IDX sets."""
+    if name in ROTATED_DATASETS:
+        return rotate_dataset(load_dataset(name.removesuffix(ROTATED), download, directory))
     if name == "digits":
         return load_digits_dataset()
     if name == "mnist5k":

@@ -86,6 +86,12 @@ STYLES: dict[str, Style] = {
     "mask_reinit": Style(OKABE_ITO["grey"], "mask/reinit", ":", "D", markersize=4),
     "movement": Style(OKABE_ITO["orange"], "ES-movement", "-.", "P", markersize=5),
     "gd": Style(OKABE_ITO["black"], "GD-IMP", marker="o", markersize=5),
+    # Study B, transfer (B5): the target's curves and the transferred source ticket
+    "transfer_own": Style(OKABE_ITO["black"], "target's own ticket (SNR, or GD-IMP)", marker="o",
+                          markersize=5),
+    "transfer_random": Style(OKABE_ITO["grey"], "target random re-init", marker="v", markersize=5),
+    "transfer": Style(OKABE_ITO["blue"], "transfer (source's SNR ticket)", "--", "x", zorder=4, alpha=0.9,
+                      markersize=6),
     # Study C: variants, and the Adam reference
     "dense": Style(OKABE_ITO["black"], "dense"),
     "lowrank": Style(OKABE_ITO["blue"], "low-rank"),

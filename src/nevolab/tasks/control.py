@@ -156,8 +156,8 @@ def make_control_task(env_name: str = "Pendulum-v1", hidden_sizes: Sequence[int]
         hidden_sizes: tanh hidden layers (the original's ``gym.yaml``: 2 × 64; its PPO config 2 × 32).
         num_rollouts: episodes per training evaluation (the original's ``n_repeats``: 8).
         test_rollouts: episodes per test evaluation (``n_evaluations``: 32).
-        episode_length: steps per rollout; ``None`` = the environment's ``max_steps_in_episode``
-            (Pendulum 200, CartPole 500).
+        episode_length: steps per episode (the environment's time limit is set to it, as the
+            original's ``max_steps``); ``None`` = its ``max_steps_in_episode`` (Pendulum 200, CartPole 500).
     """
     _check_env_name(env_name)
     if int(num_rollouts) < 1 or int(test_rollouts) < 1:
@@ -174,6 +174,10 @@ def make_control_task(env_name: str = "Pendulum-v1", hidden_sizes: Sequence[int]
         episode_length = int(env_params.max_steps_in_episode)
     if int(episode_length) < 1:
         raise ValueError(f"episode_length must be >= 1; got {episode_length}")
+    if hasattr(env_params, "max_steps_in_episode"):
+        # As the original's GymnaxToEvoJaxTask: the episode itself lasts ``episode_length`` steps
+        # (gymnax's time limit moves), so 500 on Pendulum means 500 rewarded steps, not 200.
+        env_params = env_params.replace(max_steps_in_episode=int(episode_length))
 
     action_space = env.action_space(env_params)
     observation_shape = tuple(env.observation_space(env_params).shape)

@@ -138,3 +138,36 @@ def performance_text(task: str, value: float) -> str:
     with a typographic minus."""
     text = f"{value:,.0f}" if task_family(task) == "gymnax" else f"{value:.3f}"
     return text.replace("-", "−")
+
+
+DENSE_CONTROL_RETURN = -250.0
+"""Study B's bar for a trained dense ES network on a control task: a test return above −250 ..."""
+DENSE_CONTROL_GAP = 100.0
+"""... or within 100 of the gradient baseline's (PPO's) dense return."""
+DENSE_VISION_ACCURACY = 0.90
+"""The bar on an image task: at least 0.90 test accuracy."""
+
+
+def dense_training_check(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per task: the dense (round 0) ES and GD test performance, mean and standard deviation over
+    seeds, the bar the dense ES network must clear (:data:`DENSE_CONTROL_RETURN` or within
+    :data:`DENSE_CONTROL_GAP` of GD on control tasks, :data:`DENSE_VISION_ACCURACY` on image tasks) and
+    whether its seed mean does."""
+    dense = frame[frame["round"] == 0].assign(curve=curve_key)
+    rows = []
+    for task, group in dense.groupby("task_key", sort=False):
+        es = group[group.method == "ES"].drop_duplicates("seed").test_performance
+        gd = group[group.curve == "gd"].test_performance
+        control = task_family(task) == "gymnax"
+        if control:
+            bar = DENSE_CONTROL_RETURN
+            rule = f"> {DENSE_CONTROL_RETURN:.0f}"
+            if not gd.empty:
+                bar = min(bar, gd.mean() - DENSE_CONTROL_GAP)
+                rule += f", or ≥ GD − {DENSE_CONTROL_GAP:.0f}"
+        else:
+            bar, rule = DENSE_VISION_ACCURACY, f"≥ {DENSE_VISION_ACCURACY:.2f}"
+        rows.append({"task": task, "ES dense mean": es.mean(), "ES dense sd": es.std(),
+                     "ES dense min": es.min(), "GD dense mean": gd.mean() if not gd.empty else np.nan,
+                     "bar": rule, "bar value": bar, "met": bool(es.mean() >= bar), "seeds": int(es.size)})
+    return pd.DataFrame(rows)

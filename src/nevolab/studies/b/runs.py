@@ -3,7 +3,9 @@ notebook's :class:`~nevolab.config.Config`, and the tidy tables they lead to, ca
 store under ``study_b_runs/`` so that B1–B4 compute them once.
 
 A run config is the cache key (every field is hashed with the kind's version) and is passed whole
-to the function that trains it. Pruning runs write a checkpoint after every round
+to the function that trains it. An ES run also keeps its tickets beside its table (every round's
+mask and start values per criterion, ``<hash>/<criterion>.npz``): B5 trains them with other
+optimizers. Pruning runs write a checkpoint after every round
 (``data/results/.checkpoints/study_b_runs-<key>/``), so an interrupted run resumes where it stopped,
 with identical numbers; the checkpoint is removed once the table is stored.
 """
@@ -47,7 +49,7 @@ class ImpRun(RunConfig):
     """What every Study B pruning run has: its kind, task, pruning schedule and seeds."""
 
     KIND: ClassVar[str] = RUNS_KIND
-    VERSION: ClassVar[int] = 1
+    VERSION: ClassVar[int] = 2  # 2: control episodes last ``episode_length`` steps; ES runs keep tickets
     kind: str
     task: str
     rounds: int
@@ -121,6 +123,10 @@ def run_configs(config: Config) -> list[RunConfig]:
         from nevolab.studies.b import landscape_pages
 
         return landscape_pages.run_configs(config)
+    if config.notebook == "b5_transfer":
+        from nevolab.studies.b import transfer
+
+        return transfer.run_configs(config)
     gd = [gd_run(task, config) for task in config.tasks]
     return [*(es_run(task, config) for task in config.tasks), *(run for run in gd if run is not None)]
 
@@ -142,14 +148,34 @@ def magnitude_agreement(result: PruningResult, prunable: np.ndarray) -> np.ndarr
     return out
 
 
+def tickets_dir(run: ESRun) -> Path:
+    """``data/results/study_b_runs/<hash>/``: the ES run's tickets, one ``<criterion>.npz`` each."""
+    table_path, _ = store.paths_for(run)
+    return table_path.with_suffix("")
+
+
+def ticket_arrays(results: dict[str, PruningResult]) -> dict[str, dict[str, np.ndarray]]:
+    """Per criterion: ``masks`` and ``starts`` (R, S, P), the tickets each round trained with, their
+    ``test_score`` (R, S) and the ``seeds``."""
+    return {criterion: {"masks": np.asarray(result.masks, bool),
+                        "starts": np.asarray(result.start_values, np.float32),
+                        "test_score": np.asarray(result.test_score), "seeds": np.asarray(result.seeds)}
+            for criterion, result in results.items()}
+
+
 def es_table(run: ESRun, checkpoint_dir: Path | None = None,
-             on_round: Callable[[int], None] | None = None) -> pd.DataFrame:
-    """Train an ES run: one row per (criterion, seed, round)."""
+             on_round: Callable[[int], None] | None = None, keep_tickets: bool = True) -> pd.DataFrame:
+    """Train an ES run: one row per (criterion, seed, round); its tickets are written to
+    :func:`tickets_dir` first (unless ``keep_tickets`` is False)."""
     built = tasks.make_task(run.task, **run.task_kwargs)
     problem = tasks.pruning_problem(built)
     es_config = es_config_for(run.strategy, tasks.task_family(run.task), run.population, run.generations)
     plan = plan_for(problem, run.seeds, run.rounds, run.prune_fraction)
     results = run_es_imp(problem, es_config, run.criteria, plan, checkpoint_dir, on_round)
+    if keep_tickets:
+        from nevolab.studies.b.landscape_runs import save_arrays
+
+        save_arrays(tickets_dir(run), ticket_arrays(results))
     frames = []
     for criterion in run.criteria:
         frame = results[criterion].to_frame()
@@ -166,6 +192,35 @@ def es_table(run: ESRun, checkpoint_dir: Path | None = None,
         [magnitude_agreement(results[c], prunable).ravel() for c in run.criteria])
     frame.insert(0, "task_key", run.task)
     return frame
+
+
+def _tickets_match(arrays: dict[str, dict[str, np.ndarray]], run: ESRun, table: pd.DataFrame) -> bool:
+    """The stored tickets belong to the stored table (every criterion, the same test scores)."""
+    if sorted(arrays) != sorted(run.criteria):
+        return False
+    for criterion, values in arrays.items():
+        rows = table[table.criterion == criterion].sort_values(["round", "seed"])
+        ordered = [list(run.seeds).index(int(s)) for s in rows.seed]
+        try:
+            stored = values["test_score"][rows["round"].to_numpy(), ordered]
+        except (KeyError, IndexError):
+            return False
+        if not np.allclose(stored, rows.test_performance.to_numpy(), rtol=1e-6, atol=1e-7):
+            return False
+    return True
+
+
+def es_tickets(run: ESRun, fresh: bool = False) -> dict[str, dict[str, np.ndarray]]:
+    """The ES run's tickets (:func:`ticket_arrays`), trained (and its table stored) when absent."""
+    from nevolab.studies.b.landscape_runs import load_arrays
+
+    table = cached_run(run, fresh)
+    directory = tickets_dir(run)
+    arrays = load_arrays(directory) if directory.exists() else {}
+    if not _tickets_match(arrays, run, table):  # a table without its tickets: train it again
+        table = cached_run(run, fresh=True)
+        arrays = load_arrays(directory)
+    return arrays
 
 
 def _gd_plan(run: AdamRun | PPORun, built: Any) -> ImpPlan:

@@ -20,9 +20,10 @@ magnitude pruning and Adam-IMP on one image task, the trained networks kept):
   relative SNR advantage (Fig. 7), with its claims.
 
 Scale: ``paper`` is the paper's (20 rounds of 20 %, Pendulum 2,000 generations × 100, MNIST-type
-4,000 × 128, 5 seeds; hours on a GPU); ``default`` is scaled down to under 15 minutes per notebook
-on a 2-core CPU (7 rounds of 50 %, 100 % → 1.56 %, like the paper's 100 % → 1.44 %); ``smoke`` takes
-seconds.
+4,000 × 128, 5 seeds; hours on a GPU); ``default`` is what a 2-core CPU trains in about 90 minutes
+(B1–B4's shared runs) while the dense ES networks reach the gradient baselines' level: Pendulum
+600 generations × 64 with 500-step episodes, 8×8 digits 350 × 32 on batches of 128, 6 seeds, 7 rounds
+of 50 % (100 % → 1.56 %, like the paper's 100 % → 1.44 %); ``smoke`` takes seconds.
 """
 
 from __future__ import annotations
@@ -130,7 +131,7 @@ def _run_params() -> tuple[Param, ...]:
                    "checksums), any offline gymnax id (e.g. Acrobot-v1, MountainCarContinuous-v0), or "
                    "brax:<env> (e.g. brax:ant; needs the brax extra)",
               check=_check_tasks),
-        Param("strategy", "str", {"default": "Sep_CMA_ES", "paper": "paper"},
+        Param("strategy", "str", {"default": "paper", "paper": "paper"},
               paper="Sep-CMA-ES (Pendulum, MNIST), SNES (F-MNIST), PGPE (K-MNIST)",
               help="evosax strategy with the original's tuned settings; 'paper' picks each task's "
                    "strategy of the paper", choices=STRATEGY_CHOICES),
@@ -146,19 +147,22 @@ def _run_params() -> tuple[Param, ...]:
         Param("prune_fraction", "float", {"smoke": 0.5, "default": 0.5, "paper": 0.2}, paper=0.2,
               help="share of the remaining kernels pruned after each round (one global threshold)",
               check=_check_fraction),
-        Param("seeds", "int", {"smoke": 2, "default": 3, "paper": 5}, paper=5,
-              help="networks per task and criterion (the paper's seeds 176588, 363028, ... first)",
-              minimum=1),
-        *_budget_params("control", "control tasks", generations=(3, 200, 2000), population=(8, 32, 100)),
+        Param("seeds", "int", {"smoke": 2, "default": 6, "paper": 5}, paper=5,
+              help="networks per task and criterion (the paper's seeds 176588, 363028, ... first; 6 let a "
+                   "paired signed-rank test reach p < 0.05)", minimum=1),
+        *_budget_params("control", "control tasks", generations=(3, 600, 2000), population=(8, 64, 100)),
         Param("rollouts", "int", {"smoke": 1, "default": 2, "paper": 8}, paper=8,
               help="episodes averaged per training evaluation (n_repeats)", minimum=1),
         Param("test_rollouts", "int", {"smoke": 2, "default": 16, "paper": 32}, paper=32,
               help="episodes averaged per test evaluation (n_evaluations)", minimum=1),
+        Param("episode_steps", "int", {"smoke": 50, "default": 500, "paper": 500}, paper=500,
+              help="steps per episode on control tasks, for ES and PPO alike (gym.yaml's max_steps: 500; "
+                   "gymnax's Pendulum time limit is 200)", minimum=1),
         Param("hidden", "int", {"smoke": 8, "default": 32, "paper": 64}, paper=64,
               help="units in each of the policy's two tanh hidden layers (gym.yaml: 64; unverified)",
               minimum=1),
-        *_budget_params("vision", "image tasks", generations=(3, 100, 4000), population=(8, 32, 128)),
-        Param("batch_size", "int", {"smoke": 32, "default": 64, "paper": 1024}, paper=1024,
+        *_budget_params("vision", "image tasks", generations=(3, 350, 4000), population=(8, 32, 128)),
+        Param("batch_size", "int", {"smoke": 32, "default": 128, "paper": 1024}, paper=1024,
               help="training images per ES fitness evaluation (the same batch for the whole population)",
               minimum=1),
         Param("gd_epochs", "int", {"smoke": 1, "default": 40, "paper": 2}, paper="2 (on 60,000 MNIST images)",
@@ -199,6 +203,52 @@ SPECS: tuple[NotebookSpec, ...] = (
         description="Tickets beat random, SNR beats magnitude at high sparsity, ES beats GD at high "
                     "sparsity: paired Hodges–Lehmann shifts, Holm-corrected signed-rank tests, verdicts.",
         params=_run_params(),
+    ),
+)
+
+
+# ----------------------------------------------------------------------------------------------
+# B5: transfer (its own targets; the sources are the shared runs above where they coincide)
+# ----------------------------------------------------------------------------------------------
+
+TRANSFER_PANELS = ("task_rotated", "task_upright", "es_des", "es_pgpe", "gd_adam", "gd_ppo")
+
+
+def _check_transfer_tasks(value: list[str], values: Mapping[str, Any]) -> str | None:
+    message = _check_tasks(value, values)
+    if message is None and not any(t in ("digits", "mnist5k") for t in value):
+        message = ("needs digits or mnist5k (B5's across-task panels transfer between an offline set and "
+                   f"its 90°-rotated sibling); got {value}")
+    return message
+
+
+def _check_panels(value: list[str], values: Mapping[str, Any]) -> str | None:
+    if not value or len(set(value)) != len(value):
+        return f"needs distinct panels from {', '.join(TRANSFER_PANELS)}; got {value}"
+    return None
+
+
+def _transfer_params() -> tuple[Param, ...]:
+    params = tuple(dataclasses.replace(p, check=_check_transfer_tasks) if p.name == "tasks" else p
+                   for p in _run_params())
+    return (*params,
+            Param("panels", "str_list", {"default": list(TRANSFER_PANELS)},
+                  paper="Ant: Mass 10 → 15, F-MNIST → MNIST; Sep-CMA-ES → DES (Ant), SNES → PGPE (F-MNIST); "
+                        "ES → GD (F-MNIST, Ant)",
+                  help="transfers to train: task_rotated / task_upright (digits ↔ rotated digits, "
+                       "Sep-CMA-ES), es_des (Sep-CMA-ES → DES), es_pgpe (SNES → PGPE), gd_adam (ES → Adam), "
+                       "gd_ppo (ES → PPO); each runs on every task of its family in tasks",
+                  choices=TRANSFER_PANELS, check=_check_panels))
+
+
+SPECS = (
+    *SPECS,
+    NotebookSpec(
+        name="b5_transfer",
+        title="Study B, Figures 4/5: ES tickets transferred across tasks, across ES and to GD",
+        description="The SNR tickets of a source run trained by a target optimizer on a target task, against "
+                    "the target's own ticket and its random re-initialisation.",
+        params=_transfer_params(),
     ),
 )
 

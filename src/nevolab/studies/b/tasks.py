@@ -36,12 +36,15 @@ PAPER_BRAX_TASKS = tuple(brax_control.PREFIX + env for env in brax_control.PAPER
 
 #: Panel titles.
 TITLES = {"pendulum": "Pendulum-v1", "cartpole": "CartPole-v1", "digits": "digits (8×8)",
-          "mnist5k": "MNIST (5k subset)", "mnist": "MNIST", "fashion_mnist": "F-MNIST", "kmnist": "K-MNIST"}
+          "mnist5k": "MNIST (5k subset)", "digits_rot90": "digits rotated 90°",
+          "mnist5k_rot90": "MNIST (5k) rotated 90°", "mnist": "MNIST", "fashion_mnist": "F-MNIST",
+          "kmnist": "K-MNIST"}
 
 #: The strategy of each task in the paper's figures (``f3_gd_es.ipynb``); small offline stand-ins
 #: take their family's.
 PAPER_STRATEGY = {"pendulum": "Sep_CMA_ES", "cartpole": "Sep_CMA_ES", "mnist": "Sep_CMA_ES",
-                  "digits": "Sep_CMA_ES", "mnist5k": "Sep_CMA_ES", "fashion_mnist": "SNES", "kmnist": "PGPE",
+                  "digits": "Sep_CMA_ES", "mnist5k": "Sep_CMA_ES", "digits_rot90": "Sep_CMA_ES",
+                  "mnist5k_rot90": "Sep_CMA_ES", "fashion_mnist": "SNES", "kmnist": "PGPE",
                   "brax:ant": "Sep_CMA_ES", "brax:halfcheetah": "SNES", "brax:hopper": "SNES",
                   "brax:reacher": "PGPE", "brax:walker2d": "PGPE"}
 
@@ -89,7 +92,7 @@ def task_kwargs(task: str, config: Mapping[str, Any] | Any) -> dict[str, Any]:
     """The builder's settings of ``task`` from a Study B notebook config."""
     if task_family(task) == "gymnax":
         return {"hidden_sizes": (config.hidden, config.hidden), "num_rollouts": config.rollouts,
-                "test_rollouts": config.test_rollouts}
+                "test_rollouts": config.test_rollouts, "episode_length": config.episode_steps}
     return {"batch_size": config.batch_size}
 
 

@@ -1,0 +1,326 @@
+"""Page B5 (the paper's Figs 4/5): ES tickets trained by another ES, on a related task, and by
+gradient descent.
+
+A panel takes the ES-SNR tickets of a source run (every round's mask and rewound θ₀, kept beside the
+run's table, :func:`nevolab.studies.b.runs.es_tickets`) and trains them, as they are, with a target
+optimizer on a target task (:mod:`nevolab.pruning.transfer`). Against the target's own ticket (its SNR
+run, or GD-IMP) and its sparsity-matched random re-initialisation (ES-Random, or the source's random
+tickets trained by GD), as ``run_transfer.py`` of the original. The source runs are Study B's shared runs
+wherever they coincide (same task, strategy and budget), so B5 adds only the targets.
+
+Panels (the paper's in brackets):
+
+* across tasks: digits → digits rotated by 90° and back, Sep-CMA-ES ("MNIST: F-MNIST → MNIST",
+  "Ant: Mass 10 → Mass 15");
+* across ES: Sep-CMA-ES → DES, SNES → PGPE (the paper's own pairs, on Ant and F-MNIST);
+* ES → GD: Adam on the image task, PPO on the control task (F-MNIST and Ant).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from nevolab import stats, store
+from nevolab.baselines.adam import AdamConfig
+from nevolab.baselines.ppo import PPOConfig
+from nevolab.config import Config, RunConfig
+from nevolab.datasets import ROTATED, ROTATED_DATASETS
+from nevolab.pruning.es import plan_for
+from nevolab.pruning.strategies import es_config_for
+from nevolab.pruning.transfer import adam_on_tickets, es_on_tickets, ppo_on_tickets
+from nevolab.studies.b import paper, runs, tasks
+from nevolab.studies.b.analysis import high_sparsity_rounds
+
+TICKET_CRITERIA = ("snr", "random")
+"""What a run made for B5 alone trains: the SNR tickets (the source) and ES-Random (the control)."""
+
+CURVES = ("own", "random", "transfer")
+CURVE_LABELS = {"own": "target's own ticket", "random": "target random re-init", "transfer": "transfer"}
+
+EQUIVALENCE_MARGIN = 0.1
+"""Ours: "trains to the same level as the target's own ticket" means within 0.1 of the panel's
+range of curve means (the normalised units every panel shares); the paper states no number."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Panel:
+    """One transfer: the source's SNR tickets trained by ``target`` on the target task."""
+
+    key: str
+    kind: str  # "across tasks", "across ES", "ES → GD"
+    family: str  # the task family: "vision" or "gymnax"
+    source_strategy: str
+    target: str  # an evosax strategy name, "adam" or "ppo"
+    source_rotated: bool = False
+    target_rotated: bool = False
+    task: str = ""  # the (unrotated) task it runs on; set by :func:`panels_for`
+
+    @property
+    def id(self) -> str:
+        """The panel on its task, e.g. ``es_des@digits`` (a column of the tables)."""
+        return f"{self.key}@{self.task}"
+
+
+PANELS: tuple[Panel, ...] = (
+    Panel("task_rotated", "across tasks", "vision", "Sep_CMA_ES", "Sep_CMA_ES", target_rotated=True),
+    Panel("task_upright", "across tasks", "vision", "Sep_CMA_ES", "Sep_CMA_ES", source_rotated=True),
+    Panel("es_des", "across ES", "vision", "Sep_CMA_ES", "DES"),
+    Panel("es_pgpe", "across ES", "vision", "SNES", "PGPE"),
+    Panel("gd_adam", "ES → GD", "vision", "Sep_CMA_ES", "adam"),
+    Panel("gd_ppo", "ES → GD", "gymnax", "Sep_CMA_ES", "ppo"),
+)
+PANELS_BY_KEY = {panel.key: panel for panel in PANELS}
+KINDS = ("across tasks", "across ES", "ES → GD")
+
+
+def panels_for(config: Config | Mapping[str, Any]) -> list[Panel]:
+    """Every chosen panel on every task of ``config.tasks`` of its family: the image panels on each
+    image task (across tasks only where it has a rotated sibling: digits, mnist5k), ES → PPO on each
+    control task when ``ppo_timesteps > 0``."""
+    chosen = config["panels"] if "panels" in getattr(config, "values", config) else [p.key for p in PANELS]
+    out = []
+    for task in config["tasks"]:
+        family = tasks.task_family(task)
+        for panel in (p for p in PANELS if p.key in chosen and p.family == family):
+            if panel.kind == "across tasks" and task + ROTATED not in ROTATED_DATASETS:
+                continue
+            if panel.target == "ppo" and not int(config["ppo_timesteps"] or 0):
+                continue
+            out.append(dataclasses.replace(panel, task=task))
+    return out
+
+
+def _task(panel: Panel, config: Config, rotated: bool) -> str:
+    return panel.task + ROTATED if rotated else panel.task
+
+
+def es_baseline(task: str, strategy: str, config: Config) -> runs.ESRun:
+    """The ES run of ``strategy`` on ``task``: Study B's shared run when it is one (a task of the
+    config with the config's strategy for it), else one with the SNR and random criteria only."""
+    shared = runs.es_run(task, config)
+    if task in config.tasks and shared.strategy == strategy:
+        return shared
+    return dataclasses.replace(shared, strategy=strategy, criteria=TICKET_CRITERIA)
+
+
+def source_run(panel: Panel, config: Config) -> runs.ESRun:
+    """The ES run whose SNR tickets ``panel`` transfers."""
+    return es_baseline(_task(panel, config, panel.source_rotated), panel.source_strategy, config)
+
+
+def own_run(panel: Panel, config: Config) -> runs.ESRun | runs.AdamRun | runs.PPORun:
+    """The target's own pruning run (its SNR and random curves, or GD-IMP)."""
+    task = _task(panel, config, panel.target_rotated)
+    if panel.target == "adam":
+        return runs.adam_run(task, config)
+    if panel.target == "ppo":
+        return runs.ppo_run(task, config)
+    return es_baseline(task, panel.target, config)
+
+
+@dataclasses.dataclass(frozen=True)
+class TransferRun(RunConfig):
+    """One panel's trained tickets: the source run's ``criteria`` tickets trained by the target.
+
+    Attributes:
+        panel: the :class:`Panel` key.
+        source: the source :class:`~nevolab.studies.b.runs.ESRun`'s fields (its tickets).
+        target: the target run's fields (the target optimizer, its task and budget).
+        criteria: the source tickets trained: ``snr`` (the transfer), and ``random`` for a GD target
+            (GD-Random: the sparsity-matched random masks with fresh weights).
+    """
+
+    KIND: ClassVar[str] = "study_b_transfer"
+    VERSION: ClassVar[int] = 1
+    panel: str
+    source: dict[str, Any]
+    target: dict[str, Any]
+    criteria: tuple[str, ...]
+
+
+def transfer_run(panel: Panel, config: Config) -> TransferRun:
+    """The cached unit of ``panel``'s transferred tickets."""
+    criteria = ("snr",) if panel.target not in ("adam", "ppo") else ("snr", "random")
+    source = source_run(panel, config)
+    return TransferRun(panel=panel.id, source={"kind": source.KIND, "hash": source.hash(),
+                                                **dataclasses.asdict(source)},
+                       target={"kind": type(own_run(panel, config)).__name__,
+                               **dataclasses.asdict(own_run(panel, config))}, criteria=criteria)
+
+
+def run_configs(config: Config) -> list[RunConfig]:
+    """Every cached unit B5 reads: source and own runs (shared ones included), then the transfers."""
+    keys: dict[str, RunConfig] = {}
+    for panel in panels_for(config):
+        for run in (source_run(panel, config), own_run(panel, config)):
+            keys.setdefault(run.hash(), run)
+    return [*keys.values(), *(transfer_run(panel, config) for panel in panels_for(config))]
+
+
+def _train_tickets(panel: Panel, config: Config, tickets: dict[str, dict[str, np.ndarray]],
+                   criterion: str) -> np.ndarray:
+    """(R, S) test scores of ``panel``'s target trained on the source's ``criterion`` tickets."""
+    own = own_run(panel, config)
+    target_task = tasks.make_task(own.task, **getattr(own, "task_kwargs", {}))
+    masks, starts = tickets[criterion]["masks"], tickets[criterion]["starts"]
+    if panel.target == "adam":
+        plan = runs._gd_plan(own, target_task)
+        return adam_on_tickets(target_task, AdamConfig(float(own.learning_rate), int(own.batch_size),
+                                                       int(own.epochs)), plan, masks, starts)
+    if panel.target == "ppo":
+        plan = runs._gd_plan(own, target_task)
+        return ppo_on_tickets(target_task, PPOConfig(total_timesteps=own.timesteps), plan, masks, starts)
+    problem = tasks.pruning_problem(target_task)
+    es_config = es_config_for(own.strategy, tasks.task_family(own.task), own.population, own.generations)
+    return es_on_tickets(problem, es_config, plan_for(problem, own.seeds, own.rounds, own.prune_fraction),
+                         masks, starts)
+
+
+def transfer_table(panel: Panel, config: Config, fresh: bool = False) -> tuple[pd.DataFrame, dict]:
+    """``panel``'s transferred tickets through the store: one row per (curve, seed, round)."""
+    key = transfer_run(panel, config)
+    source = source_run(panel, config)
+
+    def compute() -> pd.DataFrame:
+        tickets = runs.es_tickets(source)
+        weights = runs.cached_run(source).groupby("round").weights_remaining.mean()
+        rows = []
+        for criterion in key.criteria:
+            scores = _train_tickets(panel, config, tickets, criterion)
+            curve = "transfer" if criterion == "snr" else "random"
+            for r in range(scores.shape[0]):
+                for s, seed in enumerate(source.seeds):
+                    rows.append({"curve": curve, "seed": int(seed), "round": r,
+                                 "weights_remaining": float(weights[r]),
+                                 "test_performance": float(scores[r, s])})
+        return pd.DataFrame(rows)
+
+    return store.cached(key, compute, fresh=fresh, seeds={"seeds": list(source.seeds)})
+
+
+def own_curves(panel: Panel, config: Config, fresh: bool = False) -> pd.DataFrame:
+    """The target's own ticket (``own``) and, for an ES target, its ES-Random (``random``) curves."""
+    own = own_run(panel, config)
+    table = runs.cached_run(own, fresh)
+    if isinstance(own, runs.ESRun):
+        table = table[table.criterion.isin(TICKET_CRITERIA)]
+        curve = table.criterion.map({"snr": "own", "random": "random"})
+    else:
+        curve = pd.Series("own", index=table.index)
+    return table.assign(curve=curve)[["curve", "seed", "round", "weights_remaining", "test_performance"]]
+
+
+def panel_title(panel: Panel, config: Config) -> str:
+    """``"digits (8×8): Sep-CMA-ES → DES"``-style titles."""
+    source = source_run(panel, config)
+    own = own_run(panel, config)
+    target = {"adam": "Adam", "ppo": "PPO"}.get(panel.target, panel.target.replace("_", "-"))
+    strategy = source.strategy.replace("_", "-")
+    if panel.kind == "across tasks":
+        return (f"{strategy}: {tasks.TITLES.get(source.task, source.task)} → "
+                f"{tasks.TITLES.get(own.task, own.task)}")
+    return f"{tasks.TITLES.get(own.task, own.task)}: {strategy} → {target}"
+
+
+def transfer_frame(config: Config, fresh: bool = False) -> pd.DataFrame:
+    """Every panel's curves: one row per (panel, curve, seed, round), with its kind, title and task."""
+    frames = []
+    for panel in panels_for(config):
+        table, _ = transfer_table(panel, config, fresh)
+        both = pd.concat([own_curves(panel, config, fresh), table], ignore_index=True)
+        own = own_run(panel, config)
+        both.insert(0, "panel", panel.id)
+        both.insert(1, "kind", panel.kind)
+        both.insert(2, "title", panel_title(panel, config))
+        both.insert(3, "task_key", own.task)
+        frames.append(both)
+    return pd.concat(frames, ignore_index=True)
+
+
+# ----------------------------------------------------------------------------------------------
+# Claims
+# ----------------------------------------------------------------------------------------------
+
+CLAIMS = (
+    ("transfer_tasks_beats_random", "across tasks", "transfer", "random", "higher"),
+    ("transfer_es_beats_random", "across ES", "transfer", "random", "higher"),
+    ("transfer_es_matches_own", "across ES", "transfer", "own", "equivalent"),
+    ("transfer_gd_beats_random", "ES → GD", "transfer", "random", "higher"),
+    ("transfer_gd_beats_gd_ticket", "ES → GD", "transfer", "own", "higher"),
+)
+"""(claim key of :mod:`nevolab.studies.b.paper`, panel kind, curve, compared curve, expectation)."""
+LABELS = {"transfer_tasks_beats_random": "transfer > random (tasks)",
+          "transfer_es_beats_random": "transfer > random (ES)",
+          "transfer_es_matches_own": "transfer ≈ own ticket (ES)",
+          "transfer_gd_beats_random": "transfer > GD-Random",
+          "transfer_gd_beats_gd_ticket": "transfer > GD-IMP"}
+
+
+def normalise_panels(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per panel, the three curves' seed means min–max normalised together (the paper's aggregation,
+    B2): every seed mapped by the same affine map, so panels can be pooled."""
+    means = frame.groupby(["panel", "curve", "round"]).test_performance.mean()
+    bounds = means.groupby("panel").agg(["min", "max"])
+    low, high = frame.panel.map(bounds["min"]), frame.panel.map(bounds["max"])
+    return frame.assign(normalised=(frame.test_performance - low) / (high - low).replace(0.0, np.nan))
+
+
+def per_seed(frame: pd.DataFrame, threshold: float = 10.0) -> pd.DataFrame:
+    """Per (panel, seed): each curve's normalised performance averaged over the high-sparsity rounds."""
+    normalised = normalise_panels(frame)
+    rounds = high_sparsity_rounds(frame, threshold)
+    subset = normalised[normalised["round"].isin(rounds)]
+    return subset.pivot_table(index=["kind", "panel", "seed"], columns="curve", values="normalised")
+
+
+def transfer_claims(frame: pd.DataFrame, threshold: float = 10.0, seed: int = 0) -> pd.DataFrame:
+    """The claims table: one row per claim, pooled over its kind's panels (pairs are (panel, seed)),
+    Holm-corrected over the page; a kind without panels is skipped, not faked."""
+    wide = per_seed(frame, threshold)
+    rounds = high_sparsity_rounds(frame, threshold)
+    remaining = frame.groupby("round").weights_remaining.mean()
+    where = f"rounds {rounds[0]}–{rounds[-1]} ({remaining[rounds[0]]:.1f}–{remaining[rounds[-1]]:.2f} % left)"
+    tests = []
+    for claim, kind, better, worse, expected in CLAIMS:
+        if kind not in wide.index.get_level_values("kind"):
+            continue
+        pairs = wide.xs(kind, level="kind")[[better, worse]].dropna()
+        panels = ", ".join(sorted(pairs.index.get_level_values("panel").unique()))
+        tests.append(stats.assess_claim(
+            claim, pairs[better].to_numpy(), pairs[worse].to_numpy(), expected, paired=True,
+            margin=EQUIVALENCE_MARGIN if expected == "equivalent" else 0.0, scope=kind,
+            detail=f"{where}; panels {panels}", seed=seed))
+    table = stats.decide(tests)
+    table["sentence"] = table.claim.map(lambda key: paper.TRANSFER_CLAIMS_BY_KEY[key].sentence)
+    return table
+
+
+def stored_transfer(config: Config, fresh: bool = False) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """B5's curves and claims through the store (the page key holds the claims; the curves are
+    recomputed from the cached runs, which is cheap once they are stored)."""
+    frame = transfer_frame(config, fresh)
+    claims, provenance = store.cached(config, lambda: transfer_claims(frame), fresh=fresh,
+                                      seeds={"seeds": tasks.seeds_for(int(config["seeds"]))})
+    return frame, claims, provenance
+
+
+def agreement_by_strategy(config: Config) -> pd.DataFrame:
+    """Per ES strategy, task and round: the share of the kernels SNR pruning keeps that magnitude
+    pruning of the same final mean keeps too (the SNR runs' ``snr_magnitude_agreement``, mean over
+    seeds), over every ES run B5 reads. 1 = the two criteria choose the same ticket."""
+    frames = []
+    for run in run_configs(config):
+        if isinstance(run, runs.ESRun):
+            table = runs.cached_run(run)
+            snr = table[table.criterion == "snr"]
+            frames.append(snr.assign(strategy=run.strategy, task=run.task))
+    both = pd.concat(frames, ignore_index=True).drop_duplicates(["strategy", "task", "seed", "round"])
+    return (both.groupby(["strategy", "task", "round"])
+            .agg(weights_remaining=("weights_remaining", "mean"),
+                 agreement=("snr_magnitude_agreement", "mean"))
+            .reset_index())
