@@ -31,6 +31,11 @@
 # number of seeds cannot reach p ≤ 0.05 at all.
 #
 # **Scale.** As B1 and B2, whose runs this page reads.
+#
+# The paper's other claims are tested where their figures are: transfer across tasks, across ES and
+# to GD on [B5](b5_transfer.ipynb), mode connectivity and flatness on
+# [B6](b6_connectivity_flatness.ipynb), the SNR/|θ| rank correlation on [B7](b7_snr_correlation.ipynb).
+# The [Scorecard](scorecard.ipynb) gathers all of them, with this page's.
 
 # %% tags=["parameters"]
 profile = "default"

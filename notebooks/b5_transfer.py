@@ -145,8 +145,9 @@ display(report.styled(pd.DataFrame(rows)))
 # The paper's SNR criterion (|θ|/σ) can only beat magnitude pruning (|θ|) where the search std σ
 # differs between weights at the end of a round. Below, for every ES run this page reads, the share of
 # the kernels SNR keeps after each round that magnitude pruning of the same final mean keeps too (mean
-# over seeds; 1 = the same ticket). Where it is near 1 the "SNR beats magnitude" claim (B4) cannot be
-# told apart from chance; it can be tested only with a strategy whose σ moves away from its start.
+# over seeds; 1 = the same ticket). Where the two criteria choose nearly the same ticket, the "SNR
+# beats magnitude" claim (B4) has nothing to measure; it can be tested only with a strategy whose σ
+# moves away from its start.
 
 # %% tags=["hide-input"]
 agreement = b_transfer.agreement_by_strategy(config)

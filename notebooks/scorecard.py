@@ -16,7 +16,9 @@
 # Every claim of the three papers, with the paper's sentence, the paper's number where it gives one,
 # ours with its 95% interval, the verdict per mode and our scale against the paper's. Nothing here is
 # typed by hand: the table is computed from the claims tables that [A3](a3_claims.ipynb),
-# [B4](b4_claims.ipynb) and [C3](c3_claims.ipynb) store, by the rule on [How we decide](how_we_decide.md).
+# [B4](b4_claims.ipynb), [B5](b5_transfer.ipynb), [B6](b6_connectivity_flatness.ipynb),
+# [B7](b7_snr_correlation.ipynb) and [C3](c3_claims.ipynb) store, by the rule on
+# [How we decide](how_we_decide.md).
 #
 # Following the ReScience C convention, each claim is marked **[Re]** (replicated in every scope and
 # mode), **[¬Re]** (not replicated anywhere, and contradicted somewhere), **partial** (replicated in

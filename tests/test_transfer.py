@@ -115,3 +115,43 @@ def test_transfer_claims_pool_the_panels_of_a_kind_and_decide():
     assert claims.loc["transfer_tasks_beats_random", "verdict"] == "reproduced"
     assert claims.loc["transfer_es_matches_own", "verdict"] in ("reproduced", "underpowered")
     assert "transfer_gd_beats_random" not in claims.index  # no ES → GD panel: skipped, not faked
+
+
+def test_the_rotated_sibling_is_the_same_set_turned_by_90_degrees():
+    from nevolab.datasets import load_dataset
+
+    upright, rotated = load_dataset("digits"), load_dataset("digits_rot90")
+    assert rotated.name == "digits_rot90" and rotated.image_shape == upright.image_shape
+    np.testing.assert_array_equal(rotated.y_train, upright.y_train)
+    np.testing.assert_array_equal(np.rot90(rotated.x_test, k=-1, axes=(1, 2)), upright.x_test)
+    assert not np.array_equal(rotated.x_train, upright.x_train)
+
+
+def test_dense_training_check_applies_each_familys_bar():
+    from nevolab.studies.b.analysis import dense_training_check
+
+    rows = []
+    for seed in range(3):
+        rows += [{"task_key": "pendulum", "method": "ES", "criterion": "snr", "seed": seed, "round": 0,
+                  "test_performance": -300.0 + seed},
+                 {"task_key": "pendulum", "method": "GD", "criterion": "magnitude", "seed": seed, "round": 0,
+                  "test_performance": -250.0},
+                 {"task_key": "digits", "method": "ES", "criterion": "snr", "seed": seed, "round": 0,
+                  "test_performance": 0.89 + 0.01 * seed}]
+    check = dense_training_check(pd.DataFrame(rows)).set_index("task")
+    assert check.loc["pendulum", "met"]  # −299 is within 100 of PPO's −250, though not above −250
+    assert check.loc["pendulum", "bar value"] == -350.0
+    assert check.loc["digits", "met"] and check.loc["digits", "ES dense mean"] == pytest.approx(0.90)
+    rows[0]["test_performance"] = -600.0
+    assert not dense_training_check(pd.DataFrame(rows)).set_index("task").loc["pendulum", "met"]
+
+
+def test_panels_run_on_every_task_of_their_family():
+    from nevolab.registry import configure
+
+    config = configure("b5_transfer", "smoke", tasks=["pendulum", "digits", "cartpole"])
+    ids = [panel.id for panel in b_transfer.panels_for(config)]
+    assert "gd_ppo@pendulum" in ids and "gd_ppo@cartpole" in ids and "es_des@digits" in ids
+    assert not any(i.startswith("task_") and "pendulum" in i for i in ids)
+    no_ppo = configure("b5_transfer", "smoke", ppo_timesteps=0)
+    assert all(panel.target != "ppo" for panel in b_transfer.panels_for(no_ppo))

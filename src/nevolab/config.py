@@ -121,7 +121,9 @@ class NotebookSpec:
     """A figure notebook: its parameters and a one-line description.
 
     ``version`` is part of every result hash: bump it when a change to the library changes the
-    numbers this notebook computes, so cached results are not reused.
+    numbers this notebook computes, so cached results are not reused. ``in_book=False`` keeps a page
+    out of the published (default-profile) book and ``run-all`` while its default results are not
+    committed; ``nevolab run`` and the smoke tests still run it.
     """
 
     name: str
@@ -130,6 +132,7 @@ class NotebookSpec:
     params: tuple[Param, ...]
     version: int = 1
     check: Callable[[Mapping[str, Any]], str | None] | None = None
+    in_book: bool = True
 
     def param(self, name: str) -> Param:
         for param in self.params:

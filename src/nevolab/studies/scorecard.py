@@ -19,8 +19,13 @@ from nevolab.studies.b import spec as b_spec
 from nevolab.studies.c import paper as c_paper
 from nevolab.studies.c import spec as c_spec
 
-CLAIMS_PAGES = {"A": "a3_claims", "B": "b4_claims", "C": "c3_claims"}
-PAPER_CLAIMS = {"A": a_paper.CLAIMS, "B": b_paper.CLAIMS, "C": c_paper.CLAIMS}
+CLAIMS_PAGES = {"A": "a3_claims", "B": "b4_claims", "B5": "b5_transfer", "B6": "b6_connectivity_flatness",
+                "B7": "b7_snr_correlation", "C": "c3_claims"}
+"""Each part's claims page; Study B's figures 4–7 keep their claims on their own pages (B5–B7)."""
+PAPER_CLAIMS = {"A": a_paper.CLAIMS, "B": b_paper.CLAIMS, "B5": b_paper.TRANSFER_CLAIMS,
+                "B6": tuple(c for c in b_paper.LANDSCAPE_CLAIMS if c.figure == "b6_connectivity_flatness"),
+                "B7": tuple(c for c in b_paper.LANDSCAPE_CLAIMS if c.figure == "b7_snr_correlation"),
+                "C": c_paper.CLAIMS}
 HEADLINE_SCOPE = {"B": "all tasks"}
 """The scope whose effect the scorecard shows (Study B: pooled over tasks); otherwise the first one."""
 
@@ -29,7 +34,7 @@ SPECS: tuple[NotebookSpec, ...] = (
         name="scorecard",
         title="Scorecard: every claim, its verdict, our scale against the paper's",
         description="One row per claim of the three papers, computed from the stored claims tables of "
-                    "A3, B4 and C3: the paper's sentence and number, ours with its interval, the verdict "
+                    "A3, B4–B7 and C3: the paper's sentence and number, ours with its interval, the verdict "
                     "per mode, and the ReScience mark.",
         params=(Param("studies", "str_list", {"default": ["A", "B", "C"]}, paper="not applicable",
                       help="studies to include", choices=("A", "B", "C"), presentation=True),),
@@ -40,8 +45,8 @@ SPECS: tuple[NotebookSpec, ...] = (
 def run_configs(config: Config) -> dict[str, Config]:
     """The claims pages the scorecard reads, per study, at the scorecard's profile."""
     specs = {spec.name: spec for spec in (*a_spec.SPECS, *b_spec.SPECS, *c_spec.SPECS)}
-    return {study: resolve(specs[name], config.profile) for study, name in CLAIMS_PAGES.items()
-            if study in config.studies}
+    return {part: resolve(specs[name], config.profile) for part, name in CLAIMS_PAGES.items()
+            if part[0] in config.studies and (specs[name].in_book or config.profile == "smoke")}
 
 
 @dataclasses.dataclass(frozen=True)
