@@ -84,8 +84,9 @@ for panel in chosen:
     source, own = b_transfer.source_run(panel, config), b_transfer.own_run(panel, config)
     budget = (f"{own.generations} generations × {own.population}" if hasattr(own, "generations")
               else f"{own.epochs} Adam epochs" if hasattr(own, "epochs") else f"{own.timesteps:,} PPO steps")
-    print(f"{b_transfer.panel_title(panel, config)}: source {source.strategy} on {source.task} "
-          f"({source.generations} × {source.population}); target {budget} per round")
+    print(textwrap.fill(f"{b_transfer.panel_title(panel, config)}: source {source.strategy} on {source.task} "
+                        f"({source.generations} × {source.population}); target {budget} per round", 90,
+                        subsequent_indent="  "))
 
 # %% [markdown]
 # ## Figure: the panels

@@ -110,6 +110,8 @@ NAMES: dict[str, str] = {
     "cartpole": "CartPole-v1",
     "digits": "digits (8×8)",
     "mnist5k": "MNIST (5k subset)",
+    "digits_rot90": "digits rotated 90°",
+    "mnist5k_rot90": "MNIST (5k) rotated 90°",
     "mnist": "MNIST",
     "fashion_mnist": "F-MNIST",
     "kmnist": "K-MNIST",
