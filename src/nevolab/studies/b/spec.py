@@ -22,7 +22,7 @@ magnitude pruning and Adam-IMP on one image task, the trained networks kept):
 Scale: ``paper`` is the paper's (20 rounds of 20 %, Pendulum 2,000 generations × 100, MNIST-type
 4,000 × 128, 5 seeds; hours on a GPU); ``default`` is what a 2-core CPU trains in about 90 minutes
 (B1–B4's shared runs) while the dense ES networks reach the gradient baselines' level: Pendulum
-600 generations × 64 with 500-step episodes, 8×8 digits 350 × 32 on batches of 128, 6 seeds, 7 rounds
+600 generations × 64 with 500-step episodes, 8×8 digits 300 × 32 on batches of 128, 6 seeds, 7 rounds
 of 50 % (100 % → 1.56 %, like the paper's 100 % → 1.44 %); ``smoke`` takes seconds.
 """
 
@@ -161,7 +161,7 @@ def _run_params() -> tuple[Param, ...]:
         Param("hidden", "int", {"smoke": 8, "default": 32, "paper": 64}, paper=64,
               help="units in each of the policy's two tanh hidden layers (gym.yaml: 64; unverified)",
               minimum=1),
-        *_budget_params("vision", "image tasks", generations=(3, 350, 4000), population=(8, 32, 128)),
+        *_budget_params("vision", "image tasks", generations=(3, 300, 4000), population=(8, 32, 128)),
         Param("batch_size", "int", {"smoke": 32, "default": 128, "paper": 1024}, paper=1024,
               help="training images per ES fitness evaluation (the same batch for the whole population)",
               minimum=1),
