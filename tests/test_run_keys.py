@@ -16,7 +16,7 @@ import pytest
 from nevolab.config import ConfigError, Param
 from nevolab.registry import NOTEBOOKS, configure
 
-STUDY_OF = {"a": "nevolab.studies.a.runs", "b": "nevolab.studies.b.runs", "c": "nevolab.studies.c.runs"}
+STUDY_OF = {"a": "nevolab.studies.a.runs", "b": "nevolab.studies.b.pages", "c": "nevolab.studies.c.runs"}
 
 
 def _run_configs(config) -> list:

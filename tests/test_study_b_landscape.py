@@ -13,7 +13,7 @@ from nevolab.registry import configure
 from nevolab.stats import CLAIM_COLUMNS, VERDICTS
 from nevolab.studies.b import landscape_pages as lp
 from nevolab.studies.b import landscape_runs as lr
-from nevolab.studies.b import runs
+from nevolab.studies.b import pages
 
 PAGES = ("b6_connectivity_flatness", "b7_snr_correlation")
 
@@ -59,8 +59,8 @@ def test_default_profile_has_enough_seeds_and_smoke_is_small(name):
 
 
 def test_both_pages_share_their_pruning_runs_and_differ_in_measurements():
-    b6 = runs.run_configs(configure("b6_connectivity_flatness", "default"))
-    b7 = runs.run_configs(configure("b7_snr_correlation", "default"))
+    b6 = pages.run_configs(configure("b6_connectivity_flatness", "default"))
+    b7 = pages.run_configs(configure("b7_snr_correlation", "default"))
     assert isinstance(b6[0], lr.LandscapeRun) and b6[0].hash() == b7[0].hash()
     assert isinstance(b6[1], lp.ConnectivityMeasures) and isinstance(b7[1], lp.CorrelationMeasures)
     assert b6[1].run_key == b6[0].hash() == b7[1].run_key
@@ -71,16 +71,16 @@ def test_both_pages_share_their_pruning_runs_and_differ_in_measurements():
 @pytest.mark.parametrize(("param", "value"), [("seeds", 7), ("generations", 150), ("strategy", "PGPE"),
                                               ("gd_epochs", 3), ("batch_size", 32)])
 def test_a_run_parameter_moves_both_keys(param, value):
-    base = runs.run_configs(configure("b6_connectivity_flatness", "default"))
-    moved = runs.run_configs(configure("b6_connectivity_flatness", "default", **{param: value}))
+    base = pages.run_configs(configure("b6_connectivity_flatness", "default"))
+    moved = pages.run_configs(configure("b6_connectivity_flatness", "default", **{param: value}))
     assert base[0].hash() != moved[0].hash() and base[1].hash() != moved[1].hash()
 
 
 @pytest.mark.parametrize(("param", "value"), [("alphas", 11), ("directions", 3), ("steps", 7), ("span", 0.25),
                                               ("surface_points", 11), ("surface_span", 2.0)])
 def test_a_measurement_parameter_moves_only_the_measurements(param, value):
-    base = runs.run_configs(configure("b6_connectivity_flatness", "default"))
-    moved = runs.run_configs(configure("b6_connectivity_flatness", "default", **{param: value}))
+    base = pages.run_configs(configure("b6_connectivity_flatness", "default"))
+    moved = pages.run_configs(configure("b6_connectivity_flatness", "default", **{param: value}))
     assert base[0].hash() == moved[0].hash() and base[1].hash() != moved[1].hash()
 
 

@@ -17,9 +17,9 @@ from nevolab.pruning.es import plan_for, run_es_imp
 from nevolab.pruning.masks import prunable_flat
 from nevolab.pruning.rounds import ImpPlan
 from nevolab.pruning.strategies import es_config_for
-from nevolab.pruning.transfer import adam_on_tickets, check_tickets, es_on_tickets, ppo_on_tickets
 from nevolab.studies.b import landscape_runs, tasks
 from nevolab.studies.b import transfer as b_transfer
+from nevolab.studies.b.ticket_training import adam_on_tickets, check_tickets, es_on_tickets, ppo_on_tickets
 from nevolab.tasks.control import make_control_task
 
 SEEDS = (0, 1)

@@ -117,16 +117,8 @@ def gd_run(task: str, config: Config) -> AdamRun | PPORun | None:
 
 
 def run_configs(config: Config) -> list[RunConfig]:
-    """Every run key a Study B notebook's parameters lead to: ES runs, then GD baselines (B6 and B7:
-    their landscape runs, then their measurements)."""
-    if config.notebook in ("b6_connectivity_flatness", "b7_snr_correlation"):
-        from nevolab.studies.b import landscape_pages
-
-        return landscape_pages.run_configs(config)
-    if config.notebook == "b5_transfer":
-        from nevolab.studies.b import transfer
-
-        return transfer.run_configs(config)
+    """Every run key B1–B4's parameters lead to: ES runs, then GD baselines (every page's:
+    :func:`nevolab.studies.b.pages.run_configs`)."""
     gd = [gd_run(task, config) for task in config.tasks]
     return [*(es_run(task, config) for task in config.tasks), *(run for run in gd if run is not None)]
 

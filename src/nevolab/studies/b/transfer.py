@@ -3,10 +3,10 @@ gradient descent.
 
 A panel takes the ES-SNR tickets of a source run (every round's mask and rewound θ₀, kept beside the
 run's table, :func:`nevolab.studies.b.runs.es_tickets`) and trains them, as they are, with a target
-optimizer on a target task (:mod:`nevolab.pruning.transfer`). Against the target's own ticket (its SNR
-run, or GD-IMP) and its sparsity-matched random re-initialisation (ES-Random, or the source's random
-tickets trained by GD), as ``run_transfer.py`` of the original. The source runs are Study B's shared runs
-wherever they coincide (same task, strategy and budget), so B5 adds only the targets.
+optimizer on a target task (:mod:`nevolab.studies.b.ticket_training`). Against the target's own
+ticket (its SNR run, or GD-IMP) and its sparsity-matched random re-initialisation (ES-Random, or the
+source's random tickets trained by GD), as ``run_transfer.py`` of the original. The source runs are
+Study B's shared runs wherever they coincide (same task, strategy and budget), so B5 adds only the targets.
 
 Panels (the paper's in brackets):
 
@@ -32,9 +32,9 @@ from nevolab.config import Config, RunConfig
 from nevolab.datasets import ROTATED, ROTATED_DATASETS
 from nevolab.pruning.es import plan_for
 from nevolab.pruning.strategies import es_config_for
-from nevolab.pruning.transfer import adam_on_tickets, es_on_tickets, ppo_on_tickets
 from nevolab.studies.b import paper, runs, tasks
 from nevolab.studies.b.analysis import high_sparsity_rounds
+from nevolab.studies.b.ticket_training import adam_on_tickets, es_on_tickets, ppo_on_tickets
 
 TICKET_CRITERIA = ("snr", "random")
 """What a run made for B5 alone trains: the SNR tickets (the source) and ES-Random (the control)."""
