@@ -23,7 +23,10 @@
 #
 # * **across tasks**: the paper moves tickets from F-MNIST to MNIST and from Ant with torso mass 10
 #   to mass 15. Offline, the related task here is the same image set **rotated by 90°** (same
-#   shape, same labels, different pixels), both ways, with Sep-CMA-ES;
+#   shape, same labels, different pixels), both ways, with Sep-CMA-ES. Two more panels can be
+#   chosen with `panels` (the paper profile has both): `task_heavy`, Pendulum with mass 1 → 1.5
+#   (two more Pendulum ES runs, beyond this page's budget), and `task_fashion`, F-MNIST → MNIST
+#   (it needs both downloads);
 # * **across ES**: Sep-CMA-ES → DES and SNES → PGPE, the paper's pairs, here on the image task;
 # * **ES → GD**: Adam on the image task (the paper: F-MNIST) and PPO on the control task (Ant).
 #

@@ -155,3 +155,42 @@ def test_panels_run_on_every_task_of_their_family():
     assert not any(i.startswith("task_") and "pendulum" in i for i in ids)
     no_ppo = configure("b5_transfer", "smoke", ppo_timesteps=0)
     assert all(panel.target != "ppo" for panel in b_transfer.panels_for(no_ppo))
+
+
+def test_a_heavier_pendulum_changes_the_return_of_the_same_policy():
+    light = make_control_task("Pendulum-v1", hidden_sizes=(8,), test_rollouts=2, episode_length=50)
+    heavy = make_control_task("Pendulum-v1", hidden_sizes=(8,), test_rollouts=2, episode_length=50,
+                              env_overrides={"m": 1.5})
+    assert float(heavy.env_params.m) == 1.5 and float(light.env_params.m) == 1.0
+    params = light.init_params(jax.random.key(0))
+    key = jax.random.key(1)
+    assert float(light.test_score(params, key)) != float(heavy.test_score(params, key))
+    assert tasks.make_task("pendulum_heavy", hidden_sizes=(8,)).env_params.m == 1.5
+    with pytest.raises(ValueError, match=r"has no parameter 'mass'; valid: .*, m, l"):
+        make_control_task("Pendulum-v1", env_overrides={"mass": 1.5})
+
+
+def test_the_task_panels_pick_their_related_tasks():
+    heavy = b_transfer.panels_for({"tasks": ["pendulum", "digits"], "panels": ["task_heavy", "task_fashion"],
+                                   "ppo_timesteps": 0})
+    assert [panel.id for panel in heavy] == ["task_heavy@pendulum"]
+    assert (b_transfer._source_task(heavy[0]), b_transfer._target_task(heavy[0])) == ("pendulum",
+                                                                                      "pendulum_heavy")
+    fashion = b_transfer.panels_for({"tasks": ["mnist"], "panels": ["task_fashion", "task_rotated"],
+                                     "ppo_timesteps": 0})
+    assert [panel.id for panel in fashion] == ["task_fashion@mnist"]
+    assert (b_transfer._source_task(fashion[0]), b_transfer._target_task(fashion[0])) == ("fashion_mnist",
+                                                                                          "mnist")
+
+
+def test_pendulum_tickets_transfer_to_the_heavier_pendulum():
+    from nevolab.registry import configure
+
+    config = configure("b5_transfer", "smoke", tasks=["pendulum"], panels=["task_heavy"], ppo_timesteps=0)
+    (panel,) = b_transfer.panels_for(config)
+    source, own = b_transfer.source_run(panel, config), b_transfer.own_run(panel, config)
+    assert (source.task, own.task, own.criteria) == ("pendulum", "pendulum_heavy", b_transfer.TICKET_CRITERIA)
+    frame, claims, _ = b_transfer.stored_transfer(config)
+    assert set(frame.curve) == {"own", "random", "transfer"} and frame.test_performance.notna().all()
+    assert list(claims.claim) == ["transfer_tasks_beats_random"]
+    assert "panels task_heavy@pendulum" in claims.detail.iloc[0]

@@ -16,7 +16,7 @@ is the return of exactly one episode. Fitness (minimised) is minus the mean retu
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jax
@@ -148,7 +148,8 @@ class ControlTask:
 
 def make_control_task(env_name: str = "Pendulum-v1", hidden_sizes: Sequence[int] = (64, 64),
                       num_rollouts: int = 8, test_rollouts: int = 32,
-                      episode_length: int | None = None) -> ControlTask:
+                      episode_length: int | None = None,
+                      env_overrides: Mapping[str, float] | None = None) -> ControlTask:
     """Build a :class:`ControlTask` for any offline gymnax environment.
 
     Args:
@@ -158,6 +159,8 @@ def make_control_task(env_name: str = "Pendulum-v1", hidden_sizes: Sequence[int]
         test_rollouts: episodes per test evaluation (``n_evaluations``: 32).
         episode_length: steps per episode (the environment's time limit is set to it, as the
             original's ``max_steps``); ``None`` = its ``max_steps_in_episode`` (Pendulum 200, CartPole 500).
+        env_overrides: environment parameters to change, e.g. ``{"m": 1.5}`` for a heavier pendulum
+            (the paper's "Ant: Mass 10 → Mass 15" transfer task, on Pendulum).
     """
     _check_env_name(env_name)
     if int(num_rollouts) < 1 or int(test_rollouts) < 1:
@@ -168,6 +171,12 @@ def make_control_task(env_name: str = "Pendulum-v1", hidden_sizes: Sequence[int]
     from gymnax.environments import spaces
 
     env, env_params = gymnax.make(env_name)
+    if env_overrides:
+        unknown = sorted(set(env_overrides) - set(type(env_params).__dataclass_fields__))
+        if unknown:
+            raise ValueError(f"env_overrides: {env_name} has no parameter {unknown[0]!r}; valid: "
+                             f"{', '.join(type(env_params).__dataclass_fields__)}")
+        env_params = env_params.replace(**dict(env_overrides))
     if episode_length is None:
         if not hasattr(env_params, "max_steps_in_episode"):
             raise ValueError(f"{env_name} has no max_steps_in_episode; pass episode_length")

@@ -212,19 +212,29 @@ SPECS: tuple[NotebookSpec, ...] = (
 # ----------------------------------------------------------------------------------------------
 
 TRANSFER_PANELS = ("task_rotated", "task_upright", "es_des", "es_pgpe", "gd_adam", "gd_ppo")
+"""The default profile's panels (offline, within the page's budget)."""
+EXTRA_TRANSFER_PANELS = ("task_heavy", "task_fashion")
+"""Selectable, and in the paper profile: Pendulum → mass 1.5 (two more Pendulum ES runs) and
+F-MNIST → MNIST (needs both downloads)."""
+TRANSFER_TASKS = ("digits", "mnist5k", "mnist", "pendulum")
+"""The tasks with a related task for the across-task panels."""
 
 
 def _check_transfer_tasks(value: list[str], values: Mapping[str, Any]) -> str | None:
     message = _check_tasks(value, values)
-    if message is None and not any(t in ("digits", "mnist5k") for t in value):
-        message = ("needs digits or mnist5k (B5's across-task panels transfer between an offline set and "
-                   f"its 90°-rotated sibling); got {value}")
+    if message is None and not any(t in TRANSFER_TASKS for t in value):
+        message = (f"needs one of {', '.join(TRANSFER_TASKS)} (B5's across-task panels: an offline set and "
+                   f"its 90°-rotated sibling, F-MNIST → MNIST, Pendulum → mass 1.5); got {value}")
     return message
 
 
 def _check_panels(value: list[str], values: Mapping[str, Any]) -> str | None:
     if not value or len(set(value)) != len(value):
-        return f"needs distinct panels from {', '.join(TRANSFER_PANELS)}; got {value}"
+        return f"needs distinct panels from {', '.join(TRANSFER_PANELS + EXTRA_TRANSFER_PANELS)}; got {value}"
+    if "task_fashion" in value and "mnist" in values.get("tasks", ()):
+        reason = unavailable_reason("fashion_mnist")
+        if reason is not None:
+            return f"task_fashion transfers from F-MNIST: {reason}"
     return None
 
 
@@ -232,13 +242,15 @@ def _transfer_params() -> tuple[Param, ...]:
     params = tuple(dataclasses.replace(p, check=_check_transfer_tasks) if p.name == "tasks" else p
                    for p in _run_params())
     return (*params,
-            Param("panels", "str_list", {"default": list(TRANSFER_PANELS)},
+            Param("panels", "str_list", {"default": list(TRANSFER_PANELS),
+                                         "paper": list(TRANSFER_PANELS + EXTRA_TRANSFER_PANELS)},
                   paper="Ant: Mass 10 → 15, F-MNIST → MNIST; Sep-CMA-ES → DES (Ant), SNES → PGPE (F-MNIST); "
                         "ES → GD (F-MNIST, Ant)",
                   help="transfers to train: task_rotated / task_upright (digits ↔ rotated digits, "
                        "Sep-CMA-ES), es_des (Sep-CMA-ES → DES), es_pgpe (SNES → PGPE), gd_adam (ES → Adam), "
-                       "gd_ppo (ES → PPO); each runs on every task of its family in tasks",
-                  choices=TRANSFER_PANELS, check=_check_panels))
+                       "gd_ppo (ES → PPO), task_heavy (Pendulum → mass 1.5), task_fashion (F-MNIST → "
+                       "MNIST); each runs on every task of its family in tasks",
+                  choices=TRANSFER_PANELS + EXTRA_TRANSFER_PANELS, check=_check_panels))
 
 
 SPECS = (

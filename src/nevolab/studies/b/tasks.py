@@ -27,8 +27,11 @@ PAPER_SEEDS = (176588, 363028, 381632, 562958, 924197)
 
 #: Short control-task names → gymnax ids. Any offline gymnax id is accepted as well.
 CONTROL_ALIASES = {"pendulum": "Pendulum-v1", "cartpole": "CartPole-v1"}
+#: Control tasks with changed physics → (gymnax id, environment parameters): B5's task transfer on
+#: control, the paper's "Ant: Mass 10 → Mass 15" made Pendulum's mass 1 → 1.5.
+CONTROL_VARIANTS = {"pendulum_heavy": ("Pendulum-v1", {"m": 1.5})}
 VISION_TASKS = DATASETS
-TASKS = (*CONTROL_ALIASES, *VISION_TASKS)
+TASKS = (*CONTROL_ALIASES, *CONTROL_VARIANTS, *VISION_TASKS)
 
 #: The paper's Brax tasks that current Brax still has (``originals.md`` §2.3; fetch, grasp and ur5e
 #: were ``brax.v1`` only). Not in the paper profile's preset: it would then need the brax extra.
@@ -38,11 +41,12 @@ PAPER_BRAX_TASKS = tuple(brax_control.PREFIX + env for env in brax_control.PAPER
 TITLES = {"pendulum": "Pendulum-v1", "cartpole": "CartPole-v1", "digits": "digits (8×8)",
           "mnist5k": "MNIST (5k subset)", "digits_rot90": "digits rotated 90°",
           "mnist5k_rot90": "MNIST (5k) rotated 90°", "mnist": "MNIST", "fashion_mnist": "F-MNIST",
-          "kmnist": "K-MNIST"}
+          "kmnist": "K-MNIST", "pendulum_heavy": "Pendulum-v1, mass 1.5"}
 
 #: The strategy of each task in the paper's figures (``f3_gd_es.ipynb``); small offline stand-ins
 #: take their family's.
-PAPER_STRATEGY = {"pendulum": "Sep_CMA_ES", "cartpole": "Sep_CMA_ES", "mnist": "Sep_CMA_ES",
+PAPER_STRATEGY = {"pendulum": "Sep_CMA_ES", "pendulum_heavy": "Sep_CMA_ES", "cartpole": "Sep_CMA_ES",
+                  "mnist": "Sep_CMA_ES",
                   "digits": "Sep_CMA_ES", "mnist5k": "Sep_CMA_ES", "digits_rot90": "Sep_CMA_ES",
                   "mnist5k_rot90": "Sep_CMA_ES", "fashion_mnist": "SNES", "kmnist": "PGPE",
                   "brax:ant": "Sep_CMA_ES", "brax:halfcheetah": "SNES", "brax:hopper": "SNES",
@@ -60,11 +64,12 @@ def task_family(task: str | ControlTask | VisionTask) -> str:
         return "vision"
     if brax_control.is_brax_task(task):
         return "gymnax"
-    if task in CONTROL_ALIASES or task in valid_env_names():
+    if task in CONTROL_ALIASES or task in CONTROL_VARIANTS or task in valid_env_names():
         return "gymnax"
     if task in VISION_TASKS:
         return "vision"
-    valid = [*CONTROL_ALIASES, *VISION_TASKS, "brax:<env> (the brax extra)", "or any offline gymnax id"]
+    valid = [*CONTROL_ALIASES, *CONTROL_VARIANTS, *VISION_TASKS, "brax:<env> (the brax extra)",
+             "or any offline gymnax id"]
     raise ValueError(f"unknown task {task!r}; valid: {', '.join(valid)}")
 
 
@@ -74,6 +79,9 @@ def make_task(task: str, **kwargs: Any) -> ControlTask | VisionTask:
     :func:`~nevolab.tasks.brax_control.make_brax_task` or :func:`~nevolab.tasks.vision.make_vision_task`."""
     if brax_control.is_brax_task(task):
         return brax_control.make_brax_task(task, **kwargs)
+    if task in CONTROL_VARIANTS:
+        env_name, overrides = CONTROL_VARIANTS[task]
+        return make_control_task(env_name, env_overrides=overrides, **kwargs)
     if task_family(task) == "gymnax":
         return make_control_task(CONTROL_ALIASES.get(task, task), **kwargs)
     return make_vision_task(task, **kwargs)

@@ -10,8 +10,8 @@ Study B's shared runs wherever they coincide (same task, strategy and budget), s
 
 Panels (the paper's in brackets):
 
-* across tasks: digits → digits rotated by 90° and back, Sep-CMA-ES ("MNIST: F-MNIST → MNIST",
-  "Ant: Mass 10 → Mass 15");
+* across tasks: digits → digits rotated by 90° and back, Sep-CMA-ES; Pendulum → Pendulum with mass
+  1.5 ("Ant: Mass 10 → Mass 15"); F-MNIST → MNIST where the files are there ("MNIST: F-MNIST → MNIST");
 * across ES: Sep-CMA-ES → DES, SNES → PGPE (the paper's own pairs, on Ant and F-MNIST);
 * ES → GD: Adam on the image task, PPO on the control task (F-MNIST and Ant).
 """
@@ -58,6 +58,9 @@ class Panel:
     target: str  # an evosax strategy name, "adam" or "ppo"
     source_rotated: bool = False
     target_rotated: bool = False
+    source_task: str = ""  # a fixed source task (else the panel's task, rotated or not)
+    target_task: str = ""  # a fixed target task (else the panel's task, rotated or not)
+    on_tasks: tuple[str, ...] = ()  # the tasks it runs on (empty: every task of its family)
     task: str = ""  # the (unrotated) task it runs on; set by :func:`panels_for`
 
     @property
@@ -73,6 +76,10 @@ PANELS: tuple[Panel, ...] = (
     Panel("es_pgpe", "across ES", "vision", "SNES", "PGPE"),
     Panel("gd_adam", "ES → GD", "vision", "Sep_CMA_ES", "adam"),
     Panel("gd_ppo", "ES → GD", "gymnax", "Sep_CMA_ES", "ppo"),
+    Panel("task_heavy", "across tasks", "gymnax", "Sep_CMA_ES", "Sep_CMA_ES", target_task="pendulum_heavy",
+          on_tasks=("pendulum",)),
+    Panel("task_fashion", "across tasks", "vision", "Sep_CMA_ES", "Sep_CMA_ES", source_task="fashion_mnist",
+          on_tasks=("mnist",)),
 )
 PANELS_BY_KEY = {panel.key: panel for panel in PANELS}
 KINDS = ("across tasks", "across ES", "ES → GD")
@@ -80,14 +87,18 @@ KINDS = ("across tasks", "across ES", "ES → GD")
 
 def panels_for(config: Config | Mapping[str, Any]) -> list[Panel]:
     """Every chosen panel on every task of ``config.tasks`` of its family: the image panels on each
-    image task (across tasks only where it has a rotated sibling: digits, mnist5k), ES → PPO on each
-    control task when ``ppo_timesteps > 0``."""
-    chosen = config["panels"] if "panels" in getattr(config, "values", config) else [p.key for p in PANELS]
+    image task (the rotations only where it has a rotated sibling: digits, mnist5k), ES → PPO on each
+    control task when ``ppo_timesteps > 0``; a panel with ``on_tasks`` only on those."""
+    values = config.values if isinstance(config, Config) else config
+    chosen = values["panels"] if "panels" in values else [p.key for p in PANELS]
     out = []
     for task in config["tasks"]:
         family = tasks.task_family(task)
         for panel in (p for p in PANELS if p.key in chosen and p.family == family):
-            if panel.kind == "across tasks" and task + ROTATED not in ROTATED_DATASETS:
+            if panel.on_tasks and task not in panel.on_tasks:
+                continue
+            rotates = panel.source_rotated or panel.target_rotated
+            if rotates and task + ROTATED not in ROTATED_DATASETS:
                 continue
             if panel.target == "ppo" and not int(config["ppo_timesteps"] or 0):
                 continue
@@ -95,8 +106,12 @@ def panels_for(config: Config | Mapping[str, Any]) -> list[Panel]:
     return out
 
 
-def _task(panel: Panel, config: Config, rotated: bool) -> str:
-    return panel.task + ROTATED if rotated else panel.task
+def _source_task(panel: Panel) -> str:
+    return panel.source_task or (panel.task + ROTATED if panel.source_rotated else panel.task)
+
+
+def _target_task(panel: Panel) -> str:
+    return panel.target_task or (panel.task + ROTATED if panel.target_rotated else panel.task)
 
 
 def es_baseline(task: str, strategy: str, config: Config) -> runs.ESRun:
@@ -110,12 +125,12 @@ def es_baseline(task: str, strategy: str, config: Config) -> runs.ESRun:
 
 def source_run(panel: Panel, config: Config) -> runs.ESRun:
     """The ES run whose SNR tickets ``panel`` transfers."""
-    return es_baseline(_task(panel, config, panel.source_rotated), panel.source_strategy, config)
+    return es_baseline(_source_task(panel), panel.source_strategy, config)
 
 
 def own_run(panel: Panel, config: Config) -> runs.ESRun | runs.AdamRun | runs.PPORun:
     """The target's own pruning run (its SNR and random curves, or GD-IMP)."""
-    task = _task(panel, config, panel.target_rotated)
+    task = _target_task(panel)
     if panel.target == "adam":
         return runs.adam_run(task, config)
     if panel.target == "ppo":
