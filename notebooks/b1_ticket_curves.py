@@ -90,6 +90,8 @@ config.table()
 # criteria (every criterion of a seed starts from the same θ₀ and sees the same ES noise, so the
 # comparisons below are paired). The runs are cached under `data/results/study_b_runs/` (with a
 # checkpoint after every round while they run) and shared with B2–B4; `fresh=True` recomputes them.
+# The default is sized for B1–B4's shared runs (these and B2's gradient baselines) to take at most
+# 90 minutes of compute on a 2-core CPU; the line under the table says whether they did.
 
 # %% tags=["hide-input"]
 
@@ -103,11 +105,12 @@ results, provenance = store.cached(config, compute, fresh=fresh,
 # Wrapped to fit the column, and written at once: a separate newline can land in its own output box.
 print(textwrap.fill(store.describe(provenance), 90, subsequent_indent="  ") + "\n", end="")
 runs = b_runs.run_records(config)
-print(f"the ES runs: {runs.wall_time_s.sum():.0f} s in all")
-plotting.format_table(runs.assign(strategy=runs.strategy.map(plotting.display_name),
-                                  task=runs.task.map(plotting.display_name),
+print(textwrap.fill(b_runs.budget_sentence(runs, b_runs.COMPUTE_BUDGET_MIN["shared"], "B1–B4's shared runs",
+                                           len(b_runs.run_configs(config))), 90))
+plotting.format_table(runs.assign(task=runs.task.map(plotting.display_name),
+                                  minutes=runs.wall_time_s / 60.0,
                                   date=runs.date.str.slice(0, 16).str.replace("T", " "))
-                      ).hide(axis="index")
+                      .drop(columns="wall_time_s")).hide(axis="index")
 
 # %% [markdown]
 # ## Figure

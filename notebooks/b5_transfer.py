@@ -77,7 +77,9 @@ config.table()
 # ## Compute
 # Reads the source runs and the targets' own runs from Study B's cache (computing any that are
 # missing), then trains each panel's transferred tickets (cached per panel under
-# `data/results/study_b_transfer/`).
+# `data/results/study_b_transfer/`). The default is meant to add at most 45 minutes of compute to
+# B1–B4's shared runs on a 2-core CPU; the table lists the runs this page adds, and the line under it
+# says whether they fit.
 
 # %% tags=["hide-input"]
 frame, claims, provenance = b_transfer.stored_transfer(config, fresh=fresh)
@@ -86,10 +88,25 @@ chosen = b_transfer.panels_for(config)
 for panel in chosen:
     source, own = b_transfer.source_run(panel, config), b_transfer.own_run(panel, config)
     budget = (f"{own.generations} generations × {own.population}" if hasattr(own, "generations")
-              else f"{own.epochs} Adam epochs" if hasattr(own, "epochs") else f"{own.timesteps:,} PPO steps")
-    print(textwrap.fill(f"{b_transfer.panel_title(panel, config)}: source {source.strategy} on {source.task} "
+              else f"{own.epochs} Adam epoch{'s' * (own.epochs != 1)}" if hasattr(own, "epochs")
+              else f"{own.timesteps:,} PPO steps")
+    print(textwrap.fill(f"{b_transfer.panel_title(panel, config)}: source "
+                        f"{plotting.display_name(source.strategy)} on {plotting.display_name(source.task)} "
                         f"({source.generations} × {source.population}); target {budget} per round", 90,
                         subsequent_indent="  "))
+
+# %% tags=["hide-input"]
+from nevolab.studies.b import runs as b_runs
+
+shared = {run.hash() for run in b_runs.run_configs(config)}
+added = [run for run in b_transfer.run_configs(config) if run.hash() not in shared]
+records = b_runs.run_records(config, added)
+print(textwrap.fill(b_runs.budget_sentence(records, b_runs.COMPUTE_BUDGET_MIN["page"], "The runs B5 adds",
+                                           len(added)), 90))
+plotting.format_table(records.assign(task=records.task.map(plotting.display_name),
+                                     minutes=records.wall_time_s / 60.0,
+                                     date=records.date.str.slice(0, 16).str.replace("T", " "))
+                      .drop(columns="wall_time_s")).hide(axis="index")
 
 # %% [markdown]
 # ## Figure: the panels

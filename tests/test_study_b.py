@@ -168,3 +168,21 @@ def test_an_interrupted_smoke_run_resumes_with_identical_numbers(tmp_path, monke
     monkeypatch.setenv("NEVOLAB_RESULTS_DIR", str(tmp_path / "uninterrupted"))
     uninterrupted = runs.es_runs(config, progress=False)
     pd.testing.assert_frame_equal(resumed, uninterrupted)
+
+
+def test_run_records_state_each_runs_compute_against_the_budget():
+    from nevolab import store
+
+    config = configure("b1_ticket_curves", "smoke", seeds=1, tasks=["digits"], batch_size=17)
+    es, adam = runs.run_configs(config)
+    assert runs.run_label(es) == "ES (Sep-CMA-ES)" and runs.run_label(adam) == "Adam-IMP"
+    assert runs.run_records(config).empty
+    store.save(es, pd.DataFrame({"x": [1.0]}), wall_time_s=1800.0)
+    assert "1 of 2 runs are not computed yet" in runs.budget_sentence(
+        runs.run_records(config), 90.0, "B1–B4's shared runs", 2)
+    store.save(adam, pd.DataFrame({"x": [2.0]}), wall_time_s=1200.0)
+    records = runs.run_records(config)
+    assert list(records.run) == ["ES (Sep-CMA-ES)", "Adam-IMP"] and list(records.task) == ["digits", "digits"]
+    within = runs.budget_sentence(records, 90.0, "B1–B4's shared runs", 2)
+    assert within.startswith("B1–B4's shared runs took 50 min of compute (within the budget of 90 min)")
+    assert "over the budget of 45 min" in runs.budget_sentence(records, 45.0, "B5's runs", 2)

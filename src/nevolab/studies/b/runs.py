@@ -288,17 +288,45 @@ def gd_runs(config: Config, fresh: bool = False) -> pd.DataFrame:
                  "test_performance"])
 
 
-def run_records(config: Config) -> pd.DataFrame:
-    """Provenance of the cached ES runs: one row per task with where, when and in how long they were
-    computed (empty where a run is not cached yet)."""
+COMPUTE_BUDGET_MIN = {"shared": 90.0, "page": 45.0}
+"""Study B's default budget on a 2-core CPU: B1–B4's shared runs, and each further page's own runs,
+so that any of them can be refreshed within one working session."""
+
+
+def run_label(run: RunConfig) -> str:
+    """``"ES (Sep-CMA-ES)"``, ``"Adam-IMP"``, ``"PPO-IMP"``, or the run's kind."""
+    if isinstance(run, ESRun):
+        return f"ES ({run.strategy.replace('_', '-')})"
+    if isinstance(run, AdamRun):
+        return "Adam-IMP"
+    if isinstance(run, PPORun):
+        return "PPO-IMP"
+    return getattr(run, "panel", None) or run.KIND
+
+
+def run_records(config: Config, run_list: list[RunConfig] | None = None) -> pd.DataFrame:
+    """Provenance of cached runs (default: B1–B4's shared runs, ES then GD): one row per run with
+    where, when and in how long it was computed (a run not cached yet is left out)."""
     rows = []
-    for task in config.tasks:
+    for run in run_configs(config) if run_list is None else run_list:
         try:
-            _, record = store.load(es_run(task, config))
+            _, record = store.load(run)
         except (FileNotFoundError, store.StaleResult):
             continue
-        rows.append({"task": task, "strategy": record["config"]["strategy"],
+        task = getattr(run, "task", None) or getattr(run, "target", {}).get("task", "")
+        rows.append({"run": run_label(run), "task": task,
                      "wall_time_s": record["wall_time_s"], "date": record["date"],
                      "machine": f"{record['machine']['cpu']} ({record['machine']['cpu_count']} cores)",
                      "commit": record["git_commit"][:12]})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["run", "task", "wall_time_s", "date", "machine", "commit"])
+
+
+def budget_sentence(records: pd.DataFrame, budget_min: float, what: str, expected: int) -> str:
+    """One sentence: the compute of ``records``' runs in minutes against ``budget_min``, and where."""
+    minutes = records.wall_time_s.sum() / 60.0
+    missing = expected - len(records)
+    if missing:
+        return f"{what}: {missing} of {expected} runs are not computed yet, so their compute is not known."
+    verdict = "within the budget" if minutes <= budget_min else "over the budget"
+    machines = " and ".join(sorted(set(records.machine)))
+    return f"{what} took {minutes:.0f} min of compute ({verdict} of {budget_min:.0f} min), on {machines}."
