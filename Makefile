@@ -35,7 +35,7 @@ book: notebooks html
 	@echo "open _build/html/index.html"
 
 test: venv venv-brax
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=25
 
 run: venv
 	@test -n "$(NB)" || { echo "usage: make run NB=<notebook> [PROFILE=default] [ARGS='-p name value']" >&2; exit 2; }
