@@ -183,14 +183,14 @@ def test_the_task_panels_pick_their_related_tasks():
                                                                                           "mnist")
 
 
-def test_pendulum_tickets_transfer_to_the_heavier_pendulum():
+def test_pendulum_tickets_go_to_the_heavier_pendulums_own_run():
     from nevolab.registry import configure
 
     config = configure("b5_transfer", "smoke", tasks=["pendulum"], panels=["task_heavy"], ppo_timesteps=0)
     (panel,) = b_transfer.panels_for(config)
     source, own = b_transfer.source_run(panel, config), b_transfer.own_run(panel, config)
-    assert (source.task, own.task, own.criteria) == ("pendulum", "pendulum_heavy", b_transfer.TICKET_CRITERIA)
-    frame, claims, _ = b_transfer.stored_transfer(config)
-    assert set(frame.curve) == {"own", "random", "transfer"} and frame.test_performance.notna().all()
-    assert list(claims.claim) == ["transfer_tasks_beats_random"]
-    assert "panels task_heavy@pendulum" in claims.detail.iloc[0]
+    assert source == b_transfer.runs.es_run("pendulum", config)  # B1–B4's shared run
+    assert (own.task, own.criteria, own.task_kwargs) == ("pendulum_heavy", b_transfer.TICKET_CRITERIA,
+                                                          source.task_kwargs)
+    transfer = b_transfer.transfer_run(panel, config)
+    assert transfer.source["task"] == "pendulum" and transfer.target["task"] == "pendulum_heavy"
