@@ -19,7 +19,7 @@
 # and with its **random re-initialisation** (a sparsity-matched random mask with fresh weights).
 # This is what the original's `run_transfer.py` does with the saved `imp_nets_{i}.pkl`.
 #
-# Three kinds of transfer, two panels each:
+# Three kinds of transfer:
 #
 # * **across tasks**: the paper moves tickets from F-MNIST to MNIST and from Ant with torso mass 10
 #   to mass 15. Offline, the related task here is the same image set **rotated by 90°** (same
@@ -27,7 +27,9 @@
 #   chosen with `panels` (the paper profile has both): `task_heavy`, Pendulum with mass 1 → 1.5
 #   (two more Pendulum ES runs, beyond this page's budget), and `task_fashion`, F-MNIST → MNIST
 #   (it needs both downloads);
-# * **across ES**: Sep-CMA-ES → DES and SNES → PGPE, the paper's pairs, here on the image task;
+# * **across ES**: Sep-CMA-ES → DES, one of the paper's two pairs, here on the image task. The other,
+#   SNES → PGPE (`es_pgpe`), is in the paper profile and can be chosen with `panels`: it needs two
+#   more ES runs (the SNES source and PGPE's own), beyond this page's budget;
 # * **ES → GD**: Adam on the image task (the paper: F-MNIST) and PPO on the control task (Ant).
 #
 # The source runs are Study B's shared runs (B1–B4) where they coincide, so this page adds only

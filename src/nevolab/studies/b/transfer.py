@@ -168,12 +168,26 @@ def transfer_run(panel: Panel, config: Config) -> TransferRun:
                                **dataclasses.asdict(own_run(panel, config))}, criteria=criteria)
 
 
+AGREEMENT_STRATEGIES = ("SNES",)
+"""Strategies B5 also runs on each image task only for the SNR–magnitude agreement (SNES: the paper's
+F-MNIST strategy, whose σ adapts per weight), when no panel runs them already."""
+
+
+def agreement_runs(config: Config) -> list[runs.ESRun]:
+    """The ES runs of :data:`AGREEMENT_STRATEGIES` on each image task of ``config`` (SNR and random)."""
+    return [es_baseline(task, strategy, config) for task in config.tasks
+            if tasks.task_family(task) == "vision" for strategy in AGREEMENT_STRATEGIES]
+
+
 def run_configs(config: Config) -> list[RunConfig]:
-    """Every cached unit B5 reads: source and own runs (shared ones included), then the transfers."""
+    """Every cached unit B5 reads: source and own runs (shared ones included), the agreement runs,
+    then the transfers."""
     keys: dict[str, RunConfig] = {}
     for panel in panels_for(config):
         for run in (source_run(panel, config), own_run(panel, config)):
             keys.setdefault(run.hash(), run)
+    for run in agreement_runs(config):
+        keys.setdefault(run.hash(), run)
     return [*keys.values(), *(transfer_run(panel, config) for panel in panels_for(config))]
 
 
@@ -327,7 +341,8 @@ def stored_transfer(config: Config, fresh: bool = False) -> tuple[pd.DataFrame, 
 def agreement_by_strategy(config: Config) -> pd.DataFrame:
     """Per ES strategy, task and round: the share of the kernels SNR pruning keeps that magnitude
     pruning of the same final mean keeps too (the SNR runs' ``snr_magnitude_agreement``, mean over
-    seeds), over every ES run B5 reads. 1 = the two criteria choose the same ticket."""
+    seeds), over every ES run B5 reads (computing any that is missing). 1 = the two criteria choose
+    the same ticket."""
     frames = []
     for run in run_configs(config):
         if isinstance(run, runs.ESRun):
