@@ -261,8 +261,6 @@ SPECS = (
         description="The SNR tickets of a source run trained by a target optimizer on a target task, against "
                     "the target's own ticket and its random re-initialisation.",
         params=_transfer_params(),
-        # Its default runs (about 90 minutes on a 2-core CPU, after B1–B4's) are not committed yet.
-        in_book=False,
     ),
 )
 
