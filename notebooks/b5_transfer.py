@@ -179,9 +179,7 @@ table.columns = [f"round {r} ({agreement[agreement['round'] == r].weights_remain
                  for r in table.columns]
 table.index = [f"{plotting.display_name(s)} · {plotting.display_name(t)}" for s, t in table.index]
 display(report.styled(table.map(lambda v: f"{v:.2f}").rename_axis("strategy · task").reset_index()))
-lowest = agreement.groupby("strategy").agreement.min()
-display(Markdown("Lowest agreement per strategy over rounds: "
-                 + "; ".join(f"{plotting.display_name(s)} {v:.2f}" for s, v in lowest.items()) + "."))
+display(Markdown(b_transfer.agreement_sentence(agreement)))
 
 # %% [markdown]
 # ## The claims, as the paper words them

@@ -194,3 +194,13 @@ def test_pendulum_tickets_go_to_the_heavier_pendulums_own_run():
                                                           source.task_kwargs)
     transfer = b_transfer.transfer_run(panel, config)
     assert transfer.source["task"] == "pendulum" and transfer.target["task"] == "pendulum_heavy"
+
+
+def test_the_agreement_sentence_splits_strategies_at_the_same_ticket_share():
+    agreement = pd.DataFrame({"strategy": ["SNES", "SNES", "Sep_CMA_ES", "DES"],
+                              "agreement": [0.95, 0.74, 0.93, 0.79]})
+    sentence = b_transfer.agreement_sentence(agreement)
+    assert "different kernels with SNES (0.74), DES (0.79)" in sentence
+    assert "nearly the same kernels with Sep-CMA-ES (0.93)" in sentence
+    only_same = b_transfer.agreement_sentence(agreement[agreement.strategy == "Sep_CMA_ES"])
+    assert only_same.startswith("Lowest agreement over rounds: SNR and magnitude keep nearly the same")

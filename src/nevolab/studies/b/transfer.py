@@ -338,6 +338,29 @@ def stored_transfer(config: Config, fresh: bool = False) -> tuple[pd.DataFrame, 
     return frame, claims, provenance
 
 
+SAME_TICKET_AGREEMENT = 0.9
+"""Ours: at or above this share in every round, SNR and magnitude pruning keep nearly the same kernels,
+so "SNR beats magnitude" has almost nothing to measure with that strategy."""
+
+
+def agreement_sentence(agreement: pd.DataFrame) -> str:
+    """Which strategies leave SNR and magnitude room to differ (lowest agreement over rounds and tasks
+    below :data:`SAME_TICKET_AGREEMENT`) and which do not."""
+    lowest = agreement.groupby("strategy").agreement.min().sort_values()
+    differ = [f"{s.replace('_', '-')} ({v:.2f})" for s, v in lowest.items() if v < SAME_TICKET_AGREEMENT]
+    same = [f"{s.replace('_', '-')} ({v:.2f})" for s, v in lowest.items() if v >= SAME_TICKET_AGREEMENT]
+    parts = []
+    if differ:
+        parts.append(f"SNR and magnitude keep different kernels with {', '.join(differ)}: there the "
+                     "SNR-versus-magnitude claim can be tested")
+    if same:
+        subject = "they" if differ else "SNR and magnitude"
+        parts.append(f"{subject} keep nearly the same kernels with {', '.join(same)} in every round (at "
+                     f"least {SAME_TICKET_AGREEMENT:.0%} in common), so the claim has almost nothing to "
+                     "measure there")
+    return "Lowest agreement over rounds: " + "; ".join(parts) + "."
+
+
 def agreement_by_strategy(config: Config) -> pd.DataFrame:
     """Per ES strategy, task and round: the share of the kernels SNR pruning keeps that magnitude
     pruning of the same final mean keeps too (the SNR runs' ``snr_magnitude_agreement``, mean over
