@@ -194,6 +194,7 @@ def test_pendulum_tickets_go_to_the_heavier_pendulums_own_run():
                                                           source.task_kwargs)
     transfer = b_transfer.transfer_run(panel, config)
     assert transfer.source["task"] == "pendulum" and transfer.target["task"] == "pendulum_heavy"
+    assert b_transfer.runs.run_label(transfer) == "transfer → Sep-CMA-ES"
 
 
 def test_the_agreement_sentence_splits_strategies_at_the_same_ticket_share():

@@ -294,14 +294,19 @@ so that any of them can be refreshed within one working session."""
 
 
 def run_label(run: RunConfig) -> str:
-    """``"ES (Sep-CMA-ES)"``, ``"Adam-IMP"``, ``"PPO-IMP"``, or the run's kind."""
+    """``"ES (Sep-CMA-ES)"``, ``"Adam-IMP"``, ``"PPO-IMP"``, ``"transfer → DES"``, or the run's kind."""
     if isinstance(run, ESRun):
         return f"ES ({run.strategy.replace('_', '-')})"
     if isinstance(run, AdamRun):
         return "Adam-IMP"
     if isinstance(run, PPORun):
         return "PPO-IMP"
-    return getattr(run, "panel", None) or run.KIND
+    target = getattr(run, "target", None)
+    if isinstance(target, dict):  # a B5 transfer: the target optimizer trains another run's tickets
+        gradient = {"gd_vision": "Adam", "gd_gymnax": "PPO"}
+        name = target.get("strategy") or gradient.get(target.get("kind"), "?")
+        return f"transfer → {name.replace('_', '-')}"
+    return run.KIND
 
 
 def run_records(config: Config, run_list: list[RunConfig] | None = None) -> pd.DataFrame:
@@ -317,7 +322,7 @@ def run_records(config: Config, run_list: list[RunConfig] | None = None) -> pd.D
         rows.append({"run": run_label(run), "task": task,
                      "wall_time_s": record["wall_time_s"], "date": record["date"],
                      "machine": f"{record['machine']['cpu']} ({record['machine']['cpu_count']} cores)",
-                     "commit": record["git_commit"][:12]})
+                     "commit": record["git_commit"][:7]})
     return pd.DataFrame(rows, columns=["run", "task", "wall_time_s", "date", "machine", "commit"])
 
 
