@@ -81,8 +81,6 @@ results, provenance = store.cached(
     config,
     lambda: runs.curves(runs.run_configs(config), fresh=fresh),
     fresh=fresh,
-    seeds={"master_seed": config.seed, "repeats": config.repeats, "lstm_repeats": config.lstm_repeats,
-           "data_seed": 1337},
 )
 # Wrapped to fit the column, and written at once: a separate newline can land in its own output box.
 print(textwrap.fill(store.describe(provenance), 90, subsequent_indent="  ") + "\n", end="")

@@ -100,8 +100,7 @@ def compute():
     return b_runs.es_runs(config, fresh=fresh)
 
 
-results, provenance = store.cached(config, compute, fresh=fresh,
-                                   seeds={"seeds": b_tasks.seeds_for(config.seeds)})
+results, provenance = store.cached(config, compute, fresh=fresh)
 # Wrapped to fit the column, and written at once: a separate newline can land in its own output box.
 print(textwrap.fill(store.describe(provenance), 90, subsequent_indent="  ") + "\n", end="")
 runs = b_runs.run_records(config)

@@ -90,8 +90,7 @@ def compute():
     return pd.concat([es, gd], ignore_index=True)
 
 
-results, provenance = store.cached(config, compute, fresh=fresh,
-                                   seeds={"seeds": b_tasks.seeds_for(config.seeds)})
+results, provenance = store.cached(config, compute, fresh=fresh)
 # Wrapped to fit the column, and written at once: a separate newline can land in its own output box.
 print(textwrap.fill(store.describe(provenance), 90, subsequent_indent="  ") + "\n", end="")
 gd_tasks = sorted(set(results[results.method == "GD"].task_key))

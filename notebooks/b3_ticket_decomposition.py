@@ -60,7 +60,6 @@ import textwrap
 from nevolab import plotting, registry, store
 from nevolab.studies.b import analysis as b_analysis
 from nevolab.studies.b import runs as b_runs
-from nevolab.studies.b import tasks as b_tasks
 
 config = registry.configure_from("b3_ticket_decomposition", globals())
 print(f"profile: {config.profile}   results key: {config.hash()}")
@@ -83,8 +82,7 @@ def compute():
     return b_analysis.ticket_decomposition(b_analysis.normalise_per_task(es, DECOMPOSED))
 
 
-decomposition, provenance = store.cached(config, compute, fresh=fresh,
-                                         seeds={"seeds": b_tasks.seeds_for(config.seeds)})
+decomposition, provenance = store.cached(config, compute, fresh=fresh)
 # Wrapped to fit the column, and written at once: a separate newline can land in its own output box.
 print(textwrap.fill(store.describe(provenance), 90, subsequent_indent="  ") + "\n", end="")
 

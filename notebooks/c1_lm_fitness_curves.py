@@ -104,8 +104,7 @@ def compute():
     return table
 
 
-results, provenance = store.cached(config, compute, fresh=fresh,
-                                   seeds={"seeds": list(range(config.seeds)), "data_seed": 0})
+results, provenance = store.cached(config, compute, fresh=fresh)
 print(store.describe(provenance))
 ga = results[results.variant != "adam"]
 adam = results[results.variant == "adam"]

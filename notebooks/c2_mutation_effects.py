@@ -87,7 +87,7 @@ import numpy as np
 import pandas as pd
 
 children, provenance = store.cached(config, lambda: runs_for_config(config, fresh=fresh)[1],
-                                    fresh=fresh, seeds={"seeds": list(range(config.seeds)), "data_seed": 0})
+                                    fresh=fresh)
 curves, _ = runs_for_config(config)  # cached by now
 print(store.describe(provenance))
 labels = {v: variant_label(v, config.rank, config.embedding_rank) for v in config.variants}

@@ -91,8 +91,7 @@ config.table()
 import pandas as pd
 from IPython.display import display
 
-results, provenance = store.cached(config, lambda: pixel.pixel_tables(config, fresh=fresh), fresh=fresh,
-                                   seeds={"seeds": list(range(config.seeds))})
+results, provenance = store.cached(config, lambda: pixel.pixel_tables(config, fresh=fresh), fresh=fresh)
 print(store.describe(provenance))
 timing = results.groupby(["task", "variant"])[["stage1_time_s", "stage2_time_s"]].sum().sum(axis=1)
 print(f"{len(results)} generations in {results.groupby(['task', 'variant', 'seed']).ngroups} runs; "

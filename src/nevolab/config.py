@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
+import os
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
@@ -88,6 +90,15 @@ class Param:
         raise AssertionError(f"unknown parameter kind {kind}")
 
     def validate(self, value: Any, values: Mapping[str, Any]) -> None:
+        """Raise :class:`ConfigError` (one line) unless ``value`` is valid here: a known choice, no
+        repeated list entry, a finite number within the bounds, and the parameter's own check."""
+        if self.kind == "str_list":
+            repeated = sorted({item for item in value if value.count(item) > 1})
+            if repeated:
+                raise ConfigError(f"parameter {self.name!r}: {repeated[0]!r} is listed more than once; "
+                                  "give each entry once")
+        if self.kind == "float" and not math.isfinite(value):
+            raise ConfigError(f"parameter {self.name!r}: must be a finite number; got {value}")
         if self.choices is not None:
             items = value if self.kind == "str_list" else [value]
             bad = [item for item in items if item not in self.choices]
@@ -123,7 +134,10 @@ class NotebookSpec:
     ``version`` is part of every result hash: bump it when a change to the library changes the
     numbers this notebook computes, so cached results are not reused. ``in_book=False`` keeps a page
     out of the published (default-profile) book and ``run-all`` while its default results are not
-    committed; ``nevolab run`` and the smoke tests still run it.
+    committed; ``nevolab run`` and the smoke tests still run it. ``claims_page`` marks a page that
+    stores a claims table (the scorecard reads every such page). ``memory_estimate(values)`` gives
+    the peak memory of the page's largest unit of compute, in bytes, with the parameter that drives
+    it: a config that cannot fit :func:`memory_budget_bytes` is refused before anything runs.
     """
 
     name: str
@@ -133,6 +147,8 @@ class NotebookSpec:
     version: int = 1
     check: Callable[[Mapping[str, Any]], str | None] | None = None
     in_book: bool = True
+    claims_page: bool = False
+    memory_estimate: Callable[[Mapping[str, Any]], tuple[float, str]] | None = None
 
     def param(self, name: str) -> Param:
         for param in self.params:
@@ -142,6 +158,39 @@ class NotebookSpec:
             f"unknown parameter {name!r} for notebook {self.name!r}; valid: "
             f"{', '.join(p.name for p in self.params)}"
         )
+
+
+def machine_memory_bytes() -> float:
+    """The physical memory of this machine."""
+    return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+
+
+def memory_budget_bytes() -> float:
+    """The memory one population evaluation may use: ``NEVOLAB_MEMORY_GB`` if set, else a quarter
+    of the machine's memory (room for the process, the notebook kernel and a second run)."""
+    override = os.environ.get("NEVOLAB_MEMORY_GB")
+    if override:
+        try:
+            gigabytes = float(override)
+        except ValueError:
+            gigabytes = math.nan
+        if not math.isfinite(gigabytes) or gigabytes <= 0:
+            raise ConfigError(f"NEVOLAB_MEMORY_GB: must be a positive number of GB; got {override!r}")
+        return gigabytes * 2**30
+    return machine_memory_bytes() / 4
+
+
+def check_memory(spec: NotebookSpec, values: Mapping[str, Any]) -> None:
+    """Refuse, in one line, a config whose estimated peak memory exceeds the budget."""
+    if spec.memory_estimate is None:
+        return
+    needed, parameter = spec.memory_estimate(values)
+    budget = memory_budget_bytes()
+    if needed > budget:
+        raise ConfigError(
+            f"parameter {parameter!r}: this run needs about {needed / 2**30:.3g} GB at its peak, over the "
+            f"memory budget of {budget / 2**30:.3g} GB (a quarter of this machine's memory, or "
+            f"NEVOLAB_MEMORY_GB); lower {parameter}")
 
 
 def stable_hash(payload: Mapping[str, Any]) -> str:
@@ -229,6 +278,7 @@ def resolve(spec: NotebookSpec, profile: str = "default", **overrides: Any) -> C
         message = spec.check(values)
         if message:
             raise ConfigError(message)
+    check_memory(spec, values)
     return Config(spec.name, profile, values, tuple(sorted(explicit)), spec.version, spec)
 
 

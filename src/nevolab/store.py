@@ -29,7 +29,9 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from nevolab.config import Config, NotebookSpec, resolve_from
 from nevolab.paths import atomic_write, file_lock, repo_root, results_dir
+from nevolab.stats import CLAIM_COLUMNS, VERDICTS
 
 SCHEMA_VERSION = 1
 PACKAGES = ("nevolab", "jax", "jaxlib", "evosax", "flax", "optax", "gymnax", "numpy", "scipy", "pandas")
@@ -176,8 +178,25 @@ def load(config: Key, columns: list[str] | None = None) -> tuple[pd.DataFrame, d
     return table, record
 
 
-def save(config: Key, table: pd.DataFrame, wall_time_s: float, seeds: Any = None) -> dict[str, Any]:
+SEED_FIELDS = ("seed", "seeds", "master_seed", "repeats", "data_seed")
+"""The fields of a key that say which random numbers a table was computed from."""
+
+
+def provenance_seeds(key: Key) -> dict[str, Any]:
+    """The seeds of ``key`` for its provenance record, read from the key itself (a page config's
+    values or a run config's fields, and a run kind's ``DATA_SEED``), so no caller restates them."""
+    values = key.to_dict()
+    seeds = {name: list(values[name]) if isinstance(values[name], tuple) else values[name]
+             for name in SEED_FIELDS if name in values}
+    data_seed = getattr(key, "DATA_SEED", None)
+    if data_seed is not None and "data_seed" not in seeds:
+        seeds["data_seed"] = data_seed
+    return seeds
+
+
+def save(config: Key, table: pd.DataFrame, wall_time_s: float) -> dict[str, Any]:
     """Write the table, then its provenance record, each atomically."""
+    seeds = provenance_seeds(config)
     table_path, record_path = paths_for(config)
     data = table_to_bytes(table)
     record = {
@@ -225,7 +244,7 @@ def _locked(keys: Sequence[Key]):
 
 
 def cached_many(keys: Sequence[Key], compute: Callable[[], Sequence[pd.DataFrame]], fresh: bool = False,
-                seeds: Any = None, columns: list[str] | None = None) -> list[Loaded]:
+                columns: list[str] | None = None) -> list[Loaded]:
     """Several tables made by one computation (``compute()`` returns them in the order of ``keys``):
     all loaded when all are stored and valid, else computed once under the keys' locks and saved.
     ``columns``, if given, is checked on every table."""
@@ -240,16 +259,40 @@ def cached_many(keys: Sequence[Key], compute: Callable[[], Sequence[pd.DataFrame
         if len(tables) != len(keys):
             raise ValueError(f"compute returned {len(tables)} tables for {len(keys)} keys")
         seconds = time.perf_counter() - start
-        records = [save(key, table, seconds, seeds) for key, table in zip(keys, tables, strict=True)]
+        records = [save(key, table, seconds) for key, table in zip(keys, tables, strict=True)]
     # Reload so a fresh run and a cached run return exactly the same (CSV-rounded) numbers.
     return [(load(key, columns)[0], record) for key, record in zip(keys, records, strict=True)]
 
 
 def cached(config: Key, compute: Callable[[], pd.DataFrame], fresh: bool = False,
-           seeds: Any = None, columns: list[str] | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+           columns: list[str] | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Load the results for ``config`` if present and valid, else compute and save them (once, under
     the key's lock)."""
-    return cached_many([config], lambda: [compute()], fresh, seeds, columns)[0]
+    return cached_many([config], lambda: [compute()], fresh, columns)[0]
+
+
+def stored_claims(claims_spec: NotebookSpec, config: Config, compute: Callable[[Config], pd.DataFrame],
+                  fresh: bool = False) -> Loaded:
+    """A claims page's table through the store, for the run parameters of any page of its study.
+
+    ``config`` may be any page that reads the same runs: the claims page's config is resolved from
+    it at the same profile, so a claim's numbers are the same on every page that shows them.
+    ``compute(claims_config)`` builds the table; it must hold :data:`~nevolab.stats.CLAIM_COLUMNS`
+    first and only known verdicts.
+    """
+    claims_config = resolve_from(claims_spec, config)
+
+    def checked() -> pd.DataFrame:
+        table = compute(claims_config)
+        if list(table.columns[:len(CLAIM_COLUMNS)]) != list(CLAIM_COLUMNS):
+            raise ValueError(f"{claims_spec.name}: a claims table starts with {', '.join(CLAIM_COLUMNS)}; "
+                             f"got {', '.join(map(str, table.columns))}")
+        unknown = set(table.verdict) - set(VERDICTS)
+        if unknown:
+            raise ValueError(f"{claims_spec.name}: unknown verdicts {sorted(unknown)}")
+        return table
+
+    return cached(claims_config, checked, fresh=fresh)
 
 
 def describe(provenance: Mapping[str, Any]) -> str:

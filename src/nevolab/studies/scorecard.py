@@ -19,13 +19,28 @@ from nevolab.studies.b import spec as b_spec
 from nevolab.studies.c import paper as c_paper
 from nevolab.studies.c import spec as c_spec
 
-CLAIMS_PAGES = {"A": "a3_claims", "B": "b4_claims", "B5": "b5_transfer", "B6": "b6_connectivity_flatness",
-                "B7": "b7_snr_correlation", "C": "c3_claims"}
-"""Each part's claims page; Study B's figures 4–7 keep their claims on their own pages (B5–B7)."""
-PAPER_CLAIMS = {"A": a_paper.CLAIMS, "B": b_paper.CLAIMS, "B5": b_paper.TRANSFER_CLAIMS,
-                "B6": tuple(c for c in b_paper.LANDSCAPE_CLAIMS if c.figure == "b6_connectivity_flatness"),
-                "B7": tuple(c for c in b_paper.LANDSCAPE_CLAIMS if c.figure == "b7_snr_correlation"),
-                "C": c_paper.CLAIMS}
+STUDY_SPECS = {"A": a_spec.SPECS, "B": b_spec.SPECS, "C": c_spec.SPECS}
+STUDY_PAPER_CLAIMS = {"A": a_paper.CLAIMS,
+                      "B": (*b_paper.CLAIMS, *b_paper.TRANSFER_CLAIMS, *b_paper.LANDSCAPE_CLAIMS),
+                      "C": (*c_paper.CLAIMS, *c_paper.PIXEL_CLAIMS)}
+
+
+def _claims_pages() -> dict[str, str]:
+    """Each claims page of each study (the specs with ``claims_page``), under a short label: the
+    study's letter for its first claims page (A3, B4, C3), letter and page number for the others."""
+    pages = {}
+    for study, specs in STUDY_SPECS.items():
+        names = [spec.name for spec in specs if spec.claims_page]
+        for position, name in enumerate(names):
+            pages[study if position == 0 else study + name[1]] = name
+    return pages
+
+
+CLAIMS_PAGES = _claims_pages()
+"""Every claims page, found from the specs: a page that stores claims cannot be left off."""
+PAPER_CLAIMS = {page: STUDY_PAPER_CLAIMS[page[0]] for page in CLAIMS_PAGES}
+"""The paper claims a claims page may hold: its study's (a claim is shown from the page whose table
+tests it)."""
 HEADLINE_SCOPE = {"B": "all tasks"}
 """The scope whose effect the scorecard shows (Study B: pooled over tasks); otherwise the first one."""
 
@@ -34,7 +49,7 @@ SPECS: tuple[NotebookSpec, ...] = (
         name="scorecard",
         title="Scorecard: every claim, its verdict, our scale against the paper's",
         description="One row per claim of the three papers, computed from the stored claims tables of "
-                    "A3, B4–B7 and C3: the paper's sentence and number, ours with its interval, the verdict "
+                    "every claims page (A3, B4–B7, C3, C5): the paper's sentence and number, ours with its interval, the verdict "
                     "per mode, and the ReScience mark.",
         params=(Param("studies", "str_list", {"default": ["A", "B", "C"]}, paper="not applicable",
                       help="studies to include", choices=("A", "B", "C"), presentation=True),),
@@ -92,11 +107,16 @@ def scorecard(claims_by_study: Mapping[str, pd.DataFrame], configs: Mapping[str,
     interval, the verdict tally per mode, the ReScience mark and the page it rests on (each study's
     scale against the paper's is :func:`scale_against_paper` of its ``configs`` entry)."""
     rows = []
+    shown: dict[str, str] = {}
     for study, claims in claims_by_study.items():
         for paper_claim in PAPER_CLAIMS[study]:
             tested = claims[claims.claim == paper_claim.key]
             if tested.empty:
                 continue
+            if paper_claim.key in shown:
+                raise ValueError(f"claim {paper_claim.key!r} is tested on two claims pages: "
+                                 f"{CLAIMS_PAGES[shown[paper_claim.key]]} and {CLAIMS_PAGES[study]}")
+            shown[paper_claim.key] = study
             scopes = list(dict.fromkeys(tested.scope))
             scope = HEADLINE_SCOPE.get(study, scopes[0])
             headline = tested[tested.scope == scope].iloc[0]

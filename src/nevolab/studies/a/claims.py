@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from nevolab import stats, store
-from nevolab.config import Config, resolve_from
+from nevolab.config import Config
 from nevolab.studies.a import paper
 from nevolab.studies.a.cases import BIO_ALGORITHMS, CASES
 
@@ -164,9 +164,7 @@ def stored_claims(config: Config, fresh: bool = False) -> tuple[pd.DataFrame, di
     A1 shows rows of this one table, so a claim's numbers are the same on every page."""
     from nevolab.studies.a import runs, spec  # the running layer stays out of the pure claims code
 
-    claims_config = resolve_from(next(s for s in spec.SPECS if s.name == "a3_claims"), config)
-
-    def compute() -> pd.DataFrame:
+    def compute(claims_config: Config) -> pd.DataFrame:
         all_runs = runs.run_configs(claims_config)
         curves_by_mode = {
             mode: runs.curves([run for run in all_runs
@@ -175,5 +173,4 @@ def stored_claims(config: Config, fresh: bool = False) -> tuple[pd.DataFrame, di
             for mode in claims_config.modes}
         return study_a_claims(claims_input(curves_by_mode), seed=claims_config.seed)
 
-    return store.cached(claims_config, compute, fresh=fresh,
-                        seeds={"master_seed": claims_config.seed, "data_seed": 1337})
+    return store.stored_claims(spec.SPECS_BY_NAME["a3_claims"], config, compute, fresh)

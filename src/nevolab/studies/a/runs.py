@@ -120,8 +120,7 @@ def run_case(run: AERun, measure_time: bool = True, progress: bool = False,
 
 def cached_run(run: AERun, fresh: bool = False, progress: bool = False) -> pd.DataFrame:
     """:func:`run_case`, cached under ``study_a_runs/`` so that every Study A figure reuses it."""
-    table, _ = store.cached(run, lambda: run_case(run, progress=progress), fresh=fresh,
-                            seeds={"master_seed": run.seed, "repeats": run.repeats, "data_seed": 1337})
+    table, _ = store.cached(run, lambda: run_case(run, progress=progress), fresh=fresh)
     return table
 
 

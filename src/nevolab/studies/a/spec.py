@@ -87,6 +87,7 @@ SPECS: tuple[NotebookSpec, ...] = (
     ),
     NotebookSpec(
         name="a3_claims",
+        claims_page=True,
         title="Study A, Table: the paper's claims, tested",
         # +1: the cases and algorithms became parameters (they were picked by profile name, which the
         # results key did not cover); +2: the stored table is the claims table of verdict rule v2, both
@@ -101,3 +102,5 @@ SPECS: tuple[NotebookSpec, ...] = (
                       choices=("faithful", "corrected"))),
     ),
 )
+
+SPECS_BY_NAME: dict[str, NotebookSpec] = {spec.name: spec for spec in SPECS}

@@ -29,6 +29,7 @@ from nevolab.runner import (
     make_generation_step,
 )
 from nevolab.studies.a.cases import ALGORITHMS, Problem, get_case, make_problem
+from nevolab.tasks.autoencoders import DATA_SEED
 
 # Bump when a change to the library changes the numbers of a run, per model kind. Feed-forward
 # version 2: populations are evaluated with ``ff_autoencoder_loss_samples_minor`` (same loss,
@@ -64,6 +65,7 @@ class AERun(RunConfig):
     """All repeats of one algorithm on one case: the cache key of one ``study_a_runs`` table."""
 
     KIND: ClassVar[str] = "study_a_runs"
+    DATA_SEED: ClassVar[int] = DATA_SEED
 
     case: str
     algorithm: str

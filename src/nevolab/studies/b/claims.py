@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from nevolab import stats, store
-from nevolab.config import Config, resolve_from
+from nevolab.config import Config
 from nevolab.studies.b import paper
 from nevolab.studies.b.analysis import (
     curve_key,
@@ -67,11 +67,10 @@ def study_b_claims(frame: pd.DataFrame, threshold: float = 10.0, seed: int = 0) 
 def stored_claims(config: Config, fresh: bool = False) -> tuple[pd.DataFrame, dict]:
     """B4's claims table for the run parameters of any Study B page's ``config``, through the store:
     B1 and B2 show rows of this one table, so a claim's numbers are the same on every page."""
-    from nevolab.studies.b import runs, spec, tasks  # the running layer stays out of the analysis above
+    from nevolab.studies.b import runs, spec  # the running layer stays out of the analysis above
 
-    claims_config = resolve_from(next(s for s in spec.SPECS if s.name == "b4_claims"), config)
-    return store.cached(
-        claims_config,
-        lambda: study_b_claims(pd.concat([runs.es_runs(claims_config, fresh),
-                                          runs.gd_runs(claims_config, fresh)], ignore_index=True)),
-        fresh=fresh, seeds={"seeds": tasks.seeds_for(claims_config.seeds)})
+    return store.stored_claims(
+        spec.SPECS_BY_NAME["b4_claims"], config,
+        lambda claims_config: study_b_claims(pd.concat(
+            [runs.es_runs(claims_config, fresh), runs.gd_runs(claims_config, fresh)], ignore_index=True)),
+        fresh)

@@ -235,7 +235,7 @@ def cached_connectivity(config: Config, fresh: bool = False) -> tuple[pd.DataFra
     def compute() -> pd.DataFrame:
         return measure_connectivity(measures, arrays(), lr.build_task(run))
 
-    table, record = store.cached(measures, compute, fresh=fresh, seeds={"seeds": list(run.seeds)})
+    table, record = store.cached(measures, compute, fresh=fresh)
     return table, summary, record
 
 
@@ -286,7 +286,7 @@ def cached_correlations(config: Config, fresh: bool = False) -> tuple[pd.DataFra
     def compute() -> pd.DataFrame:
         return measure_correlations(measures, arrays())
 
-    table, record = store.cached(measures, compute, fresh=fresh, seeds={"seeds": list(run.seeds)})
+    table, record = store.cached(measures, compute, fresh=fresh)
     return table, summary, record
 
 
@@ -406,12 +406,16 @@ def correlation_claims(table: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
 def stored_connectivity_claims(config: Config, fresh: bool = False) -> tuple[pd.DataFrame, dict]:
     """B6's claims table, stored under B6's config: ``fresh`` recomputes this table only; the
     measurements are read from the store (computed there if missing)."""
-    return store.cached(config, lambda: connectivity_claims(*cached_connectivity(config)[:2]),
-                        fresh=fresh, seeds={"seeds": tasks.seeds_for(int(config["seeds"]))})
+    from nevolab.studies.b.spec import SPECS_BY_NAME
+
+    return store.stored_claims(SPECS_BY_NAME["b6_connectivity_flatness"], config,
+                               lambda page: connectivity_claims(*cached_connectivity(page)[:2]), fresh)
 
 
 def stored_correlation_claims(config: Config, fresh: bool = False) -> tuple[pd.DataFrame, dict]:
     """B7's claims table, stored under B7's config: ``fresh`` recomputes this table only; the
     correlations are read from the store (computed there if missing)."""
-    return store.cached(config, lambda: correlation_claims(cached_correlations(config)[0]),
-                        fresh=fresh, seeds={"seeds": tasks.seeds_for(int(config["seeds"]))})
+    from nevolab.studies.b.spec import SPECS_BY_NAME
+
+    return store.stored_claims(SPECS_BY_NAME["b7_snr_correlation"], config,
+                               lambda page: correlation_claims(cached_correlations(page)[0]), fresh)

@@ -335,12 +335,12 @@ def cached_arrays(run: LandscapeRun, fresh: bool = False
         save_arrays(directory, arrays)
         return summary_table(arrays)
 
-    table, record = store.cached(run, compute, fresh=fresh, seeds={"seeds": list(run.seeds)})
+    table, record = store.cached(run, compute, fresh=fresh)
     arrays = load_arrays(directory) if directory.exists() else {}
     if not _arrays_match(arrays, table):  # a table without its arrays (or with others): train again
         warnings.warn(f"recomputing {run.directory}/{run.hash()}: its arrays are missing or do not match "
                       "its table", stacklevel=2)
-        table, record = store.cached(run, compute, fresh=True, seeds={"seeds": list(run.seeds)})
+        table, record = store.cached(run, compute, fresh=True)
         arrays = load_arrays(directory)
     shutil.rmtree(checkpoints, ignore_errors=True)  # the stored table and arrays supersede them
     return arrays, table, record

@@ -247,7 +247,7 @@ def cached_run(run: ESRun | AdamRun | PPORun, fresh: bool = False,
     def compute() -> pd.DataFrame:
         return _TABLES[type(run)](run, None if fresh else checkpoints, on_round)
 
-    table, _ = store.cached(run, compute, fresh=fresh, seeds={"seeds": list(run.seeds)})
+    table, _ = store.cached(run, compute, fresh=fresh)
     shutil.rmtree(checkpoints, ignore_errors=True)  # the stored table supersedes them
     return table
 

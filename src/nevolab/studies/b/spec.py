@@ -198,6 +198,7 @@ SPECS: tuple[NotebookSpec, ...] = (
     ),
     NotebookSpec(
         name="b4_claims",
+        claims_page=True,
         title="Study B, Table: the paper's claims, tested",
         version=2,  # the stored table became the claims table of verdict rule v2
         description="Tickets beat random, SNR beats magnitude at high sparsity, ES beats GD at high "
@@ -257,6 +258,7 @@ SPECS = (
     *SPECS,
     NotebookSpec(
         name="b5_transfer",
+        claims_page=True,
         title="Study B, Figures 4/5: ES tickets transferred across tasks, across ES and to GD",
         description="The SNR tickets of a source run trained by a target optimizer on a target task, against "
                     "the target's own ticket and its random re-initialisation.",
@@ -336,6 +338,7 @@ SPECS = (
     *SPECS,
     NotebookSpec(
         name="b6_connectivity_flatness",
+        claims_page=True,
         title="Study B, Figure 6: linear mode connectivity and flatness, ES against GD",
         description="Error barriers between consecutive rounds and between seeds, quadratic-fit curvature "
                     "along filter-normalised directions, and 2-D loss surfaces, for ES-SNR and GD-IMP.",
@@ -343,9 +346,12 @@ SPECS = (
     ),
     NotebookSpec(
         name="b7_snr_correlation",
+        claims_page=True,
         title="Study B, Figure 7: how stable are the SNR and |θ| ranks of the surviving kernels",
         description="Spearman correlation of each surviving kernel's SNR (and |θ|) at round 0 with later "
                     "rounds, and the relative SNR advantage over IMP per round.",
         params=_landscape_run_params(),
     ),
 )
+
+SPECS_BY_NAME: dict[str, NotebookSpec] = {spec.name: spec for spec in SPECS}

@@ -229,7 +229,7 @@ def transfer_table(panel: Panel, config: Config, fresh: bool = False) -> tuple[p
                                  "test_performance": float(scores[r, s])})
         return pd.DataFrame(rows)
 
-    return store.cached(key, compute, fresh=fresh, seeds={"seeds": list(source.seeds)})
+    return store.cached(key, compute, fresh=fresh)
 
 
 def own_curves(panel: Panel, config: Config, fresh: bool = False) -> pd.DataFrame:
@@ -333,8 +333,10 @@ def stored_transfer(config: Config, fresh: bool = False) -> tuple[pd.DataFrame, 
     """B5's curves and claims through the store (the page key holds the claims; the curves are
     recomputed from the cached runs, which is cheap once they are stored)."""
     frame = transfer_frame(config, fresh)
-    claims, provenance = store.cached(config, lambda: transfer_claims(frame), fresh=fresh,
-                                      seeds={"seeds": tasks.seeds_for(int(config["seeds"]))})
+    from nevolab.studies.b.spec import SPECS_BY_NAME
+
+    claims, provenance = store.stored_claims(SPECS_BY_NAME["b5_transfer"], config,
+                                             lambda _: transfer_claims(frame), fresh)
     return frame, claims, provenance
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from nevolab import stats, store
-from nevolab.config import Config, resolve_from
+from nevolab.config import Config
 from nevolab.studies.c import confound, paper
 
 __all__ = ["CLAIMS", "glass_delta_original", "kruskal_wallis", "outcomes_with_matched_fitness",
@@ -136,8 +136,8 @@ def stored_claims(config: Config, fresh: bool = False) -> tuple[pd.DataFrame, di
     C1 and C2 show rows of this one table, so a claim's numbers are the same on every page."""
     from nevolab.studies.c import runs, spec  # the running layer stays out of the pure analysis above
 
-    claims_config = resolve_from(next(s for s in spec.SPECS if s.name == "c3_claims"), config)
-    return store.cached(
-        claims_config,
-        lambda: study_c_claims(outcomes_with_matched_fitness(runs.runs_for_config(claims_config, fresh)[0])),
-        fresh=fresh, seeds={"seeds": list(range(claims_config.seeds)), "data_seed": 0})
+    return store.stored_claims(
+        spec.SPECS_BY_NAME["c3_claims"], config,
+        lambda claims_config: study_c_claims(
+            outcomes_with_matched_fitness(runs.runs_for_config(claims_config, fresh)[0])),
+        fresh)

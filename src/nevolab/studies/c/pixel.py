@@ -284,7 +284,7 @@ def pixel_runs(config: Config) -> list[PixelRun]:
 
 def cached_pixel_run(run: PixelRun, fresh: bool = False) -> pd.DataFrame:
     """One run's table through the store (computed once; a killed notebook resumes at the next run)."""
-    table, _ = store.cached(run, lambda: evolve(run), fresh=fresh, seeds={"seed": run.seed},
+    table, _ = store.cached(run, lambda: evolve(run), fresh=fresh,
                             columns=TABLE_COLUMNS)
     return table
 

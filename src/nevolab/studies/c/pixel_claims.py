@@ -13,7 +13,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from nevolab import stats, store
-from nevolab.config import Config, resolve_from
+from nevolab.config import Config
 from nevolab.studies.c import paper
 from nevolab.studies.c.claims import glass_delta_original, kruskal_wallis
 
@@ -89,8 +89,8 @@ def stored_pixel_claims(config: Config, fresh: bool = False) -> tuple[pd.DataFra
     """C5's claims table for the run parameters of C4's or C5's ``config``, through the store."""
     from nevolab.studies.c import pixel, spec  # the running layer stays out of the analysis above
 
-    claims_config = resolve_from(next(s for s in spec.SPECS if s.name == "c5_selection_stages"), config)
-    return store.cached(
-        claims_config,
-        lambda: pixel_claims(last_generation(pixel.pixel_tables(claims_config, fresh, tasks=("racing",)))),
-        fresh=fresh, seeds={"seeds": list(range(claims_config.seeds))})
+    return store.stored_claims(
+        spec.SPECS_BY_NAME["c5_selection_stages"], config,
+        lambda claims_config: pixel_claims(
+            last_generation(pixel.pixel_tables(claims_config, fresh, tasks=("racing",)))),
+        fresh)

@@ -199,8 +199,7 @@ def cached_evolve(run: LMRun, fresh: bool = False) -> tuple[pd.DataFrame, pd.Dat
     """
     keys = [dataclasses.replace(run, kind="curves"), dataclasses.replace(run, kind="children")]
     (curves, _), (children, _) = store.cached_many(
-        keys, lambda: run_tables(keys[0]), fresh=fresh,
-        seeds={"seeds": list(run.seeds), "data_seed": run.data_seed})
+        keys, lambda: run_tables(keys[0]), fresh=fresh)
     return curves, children
 
 
@@ -221,8 +220,7 @@ def adam_table(run: AdamRun) -> pd.DataFrame:
 
 def cached_adam(run: AdamRun, fresh: bool = False) -> pd.DataFrame:
     """:func:`adam_table` through the store."""
-    table, _ = store.cached(run, lambda: adam_table(run), fresh=fresh,
-                            seeds={"seeds": list(run.seeds), "data_seed": run.data_seed})
+    table, _ = store.cached(run, lambda: adam_table(run), fresh=fresh)
     return table
 
 

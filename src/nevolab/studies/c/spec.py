@@ -256,6 +256,7 @@ SPECS: tuple[NotebookSpec, ...] = (
     ),
     NotebookSpec(
         name="c3_claims",
+        claims_page=True,
         title="Study C, Table: the paper's claims, tested",
         version=2,  # the stored table became the claims table of verdict rule v2
         description="Factorized vs dense and small dense at the last generation, and whether factorized "
@@ -273,6 +274,7 @@ SPECS: tuple[NotebookSpec, ...] = (
     ),
     NotebookSpec(
         name="c5_selection_stages",
+        claims_page=True,
         title="Study C, pixel RL: the two selection stages at the last generation",
         description="Stage-1 and stage-2 mean scores and evaluation cost at the last generation, dense vs "
                     "factorized: does early termination end factorized children's episodes sooner, at an "
@@ -280,3 +282,5 @@ SPECS: tuple[NotebookSpec, ...] = (
         params=_pixel_params(),
     ),
 )
+
+SPECS_BY_NAME: dict[str, NotebookSpec] = {spec.name: spec for spec in SPECS}
