@@ -39,7 +39,7 @@ def code_lines(name: str) -> tuple[int, list[str]]:
 @pytest.mark.parametrize("name", sorted(NOTEBOOKS))
 def test_notebook_is_a_thin_figure_script(name):
     count, definitions = code_lines(name)
-    assert count <= MAX_CODE_LINES, f"{name}: {count} code lines besides its parameters (max {MAX_CODE_LINES})"
+    assert count <= MAX_CODE_LINES, f"{name}: {count} code lines besides parameters (max {MAX_CODE_LINES})"
     assert not definitions, f"{name} defines {', '.join(definitions)}: move them into its study's modules"
 
 

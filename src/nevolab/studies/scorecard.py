@@ -49,8 +49,8 @@ SPECS: tuple[NotebookSpec, ...] = (
         name="scorecard",
         title="Scorecard: every claim, its verdict, our scale against the paper's",
         description="One row per claim of the three papers, computed from the stored claims tables of "
-                    "every claims page (A3, B4–B7, C3, C5): the paper's sentence and number, ours with its interval, the verdict "
-                    "per mode, and the ReScience mark.",
+                    "every claims page (A3, B4–B7, C3, C5): the paper's sentence and number, ours with its "
+                    "interval, the verdict per mode, and the ReScience mark.",
         params=(Param("studies", "str_list", {"default": ["A", "B", "C"]}, paper="not applicable",
                       help="studies to include", choices=("A", "B", "C"), presentation=True),),
     ),
