@@ -17,7 +17,8 @@
 # ours with its 95% interval, the verdict per mode and our scale against the paper's. Nothing here is
 # typed by hand: the table is computed from the claims tables that [A3](a3_claims.ipynb),
 # [B4](b4_claims.ipynb), [B5](b5_transfer.ipynb), [B6](b6_connectivity_flatness.ipynb),
-# [B7](b7_snr_correlation.ipynb) and [C3](c3_claims.ipynb) store, by the rule on
+# [B7](b7_snr_correlation.ipynb), [C3](c3_claims.ipynb) and [C5](c5_selection_stages.ipynb) store
+# (every page whose spec is a claims page), by the rule on
 # [How we decide](how_we_decide.md).
 #
 # Following the ReScience C convention, each claim is marked **[Re]** (replicated in every scope and
@@ -30,82 +31,37 @@ studies = None
 fresh = False
 
 # %% tags=["hide-input"]
-import pandas as pd
+from IPython.display import Markdown, display
+from myst_nb import glue
 
 from nevolab import registry, report, store
-from nevolab.studies import scorecard as sc
+from nevolab.studies import scorecard
 
 config = registry.configure_from("scorecard", globals())
-page_configs = sc.run_configs(config)
-
-
-def claims_table(study):
-    try:
-        return store.load(page_configs[study])[0]
-    except (FileNotFoundError, store.StaleResult) as error:
-        name = sc.CLAIMS_PAGES[study]
-        raise RuntimeError(f"{name}'s claims table for profile {config.profile!r} is not stored ({error}); "
-                           f"run `.venv/bin/nevolab run {name} --profile {config.profile}` first") from None
-
-
-card, provenance = store.cached(
-    registry.page_key(config),
-    lambda: sc.scorecard({s: claims_table(s) for s in page_configs}, page_configs), fresh=fresh)
+card, provenance = scorecard.page_table(config, fresh=fresh)
 print(store.describe(provenance))
 
 # %% [markdown]
 # ## Summary
 
 # %% tags=["hide-input"]
-from IPython.display import Markdown, display
-from myst_nb import glue
-
-marks = card.groupby("study").mark.value_counts().unstack(fill_value=0)
-for column in ("[Re]", "partial", "[¬Re]", "inconclusive", "underpowered"):
-    if column not in marks:
-        marks[column] = 0
-marks = marks[["[Re]", "partial", "[¬Re]", "inconclusive", "underpowered"]].astype(int)
-marks.loc["all"] = marks.sum()
-for column in marks:
-    glue(f"scorecard_{column.strip('[]').replace('¬', 'not_')}", int(marks.loc["all", column]), display=False)
-glue("scorecard_claims", len(card), display=False)
-full = int(marks.loc["all", "[Re]"]) == len(card)
-glue("scorecard_replication", "full" if full else "partial", display=False)
-display(marks)
-replicated = int(marks.loc["all", "[Re]"])
-display(Markdown(f"The replication is **{'full' if full else 'partial'}**: {replicated} of {len(card)} "
-                 "claims are replicated in every scope and mode they were tested in."))
+for name, value in scorecard.summary_values(card).items():
+    glue(name, value, display=False)
+display(scorecard.mark_counts(card))
+display(Markdown(scorecard.summary_sentence(card)))
 
 # %% [markdown]
 # ## Every claim
 
 # %% tags=["hide-input"]
-def verdicts(row):
-    cells = [f"{mode}: {row[mode]}" if mode != "verdict" else row[mode]
-             for mode in ("faithful", "corrected", "verdict") if row[mode] != "–"]
-    return "<br>".join(cells)
-
-
-shown = pd.DataFrame({
-    "claim": [f'{row.study}: <a href="{row.page}.html">{row.claim.replace("_", " ")}</a>'
-              for row in card.itertuples()],
-    "the paper says": card.sentence.map(lambda sentence: f"“{sentence}”"),
-    "the paper's number": card.paper,
-    "ours (shift [95% CI])": card.ours,
-    "verdicts over scopes": card.apply(verdicts, axis=1),
-    "mark": card.mark,
-})
-report.styled(shown).set_properties(subset=["mark"], **{"white-space": "nowrap"})
+report.styled(scorecard.shown_table(card)).set_properties(subset=["mark"], **{"white-space": "nowrap"})
 
 # %% [markdown]
 # ## Our scale against the paper's
 # Every parameter whose value on the claims pages differs from the paper's.
 
 # %% tags=["hide-input"]
-scales = pd.DataFrame([{"study": study, "claims page": sc.CLAIMS_PAGES[study],
-                        "ours (the paper's)": sc.scale_against_paper(page_config)}
-                       for study, page_config in page_configs.items()])
-report.styled(scales)
+report.styled(scorecard.scales_table(config))
 
 # %% [markdown]
 # ## Notes

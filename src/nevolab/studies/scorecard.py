@@ -9,7 +9,7 @@ from typing import ClassVar
 
 import pandas as pd
 
-from nevolab import report
+from nevolab import report, store
 from nevolab.config import Config, NotebookSpec, Param, RunConfig, resolve
 from nevolab.stats import RESCIENCE_MARKS
 from nevolab.studies.a import paper as a_paper
@@ -130,3 +130,77 @@ def scorecard(claims_by_study: Mapping[str, pd.DataFrame], configs: Mapping[str,
                 "verdict": modes.get("-", "–"), "mark": mark(tested.verdict), "page": paper_claim.figure,
             })
     return pd.DataFrame(rows)
+
+
+MARK_COLUMNS = ("[Re]", "partial", "[¬Re]", "inconclusive", "underpowered")
+
+
+def claims_table(page_config: Config) -> pd.DataFrame:
+    """A claims page's stored table; a missing one is named with the command that computes it."""
+    try:
+        return store.load(page_config)[0]
+    except (FileNotFoundError, store.StaleResult) as error:
+        raise RuntimeError(
+            f"{page_config.notebook}'s claims table for profile {page_config.profile!r} is not stored "
+            f"({error}); run `.venv/bin/nevolab run {page_config.notebook} --profile {page_config.profile}` "
+            "first") from None
+
+
+def page_table(config: Config, fresh: bool = False) -> tuple[pd.DataFrame, dict]:
+    """The scorecard of ``config`` through the store, keyed by the claims tables it reads."""
+    page_configs = run_configs(config)
+    return store.cached(
+        scorecard_key(page_configs),
+        lambda: scorecard({part: claims_table(page) for part, page in page_configs.items()}, page_configs),
+        fresh=fresh)
+
+
+def mark_counts(card: pd.DataFrame) -> pd.DataFrame:
+    """Claims per mark (columns) and study (rows), with an "all" row."""
+    marks = card.groupby("study").mark.value_counts().unstack(fill_value=0)
+    marks = marks.reindex(columns=list(MARK_COLUMNS), fill_value=0).astype(int)
+    marks.loc["all"] = marks.sum()
+    return marks
+
+
+def summary_values(card: pd.DataFrame) -> dict[str, int | str]:
+    """The counts the book's intro glues: claims, per mark, and whether the replication is full."""
+    marks = mark_counts(card)
+    values: dict[str, int | str] = {f"scorecard_{column.strip('[]').replace('¬', 'not_')}":
+                                    int(marks.loc["all", column]) for column in marks}
+    values["scorecard_claims"] = len(card)
+    values["scorecard_replication"] = "full" if values["scorecard_Re"] == len(card) else "partial"
+    return values
+
+
+def summary_sentence(card: pd.DataFrame) -> str:
+    """Whether the replication is full, from the counts."""
+    values = summary_values(card)
+    return (f"The replication is **{values['scorecard_replication']}**: {values['scorecard_Re']} of "
+            f"{len(card)} claims are replicated in every scope and mode they were tested in.")
+
+
+def _verdict_cell(row: pd.Series) -> str:
+    return "<br>".join(f"{mode}: {row[mode]}" if mode != "verdict" else row[mode]
+                       for mode in ("faithful", "corrected", "verdict") if row[mode] != "–")
+
+
+def shown_table(card: pd.DataFrame) -> pd.DataFrame:
+    """The scorecard as a reader sees it: linked claim, the paper's words and number, ours, the
+    verdicts over scopes per mode, the mark."""
+    return pd.DataFrame({
+        "claim": [f'{row.study}: <a href="{row.page}.html">{row.claim.replace("_", " ")}</a>'
+                  for row in card.itertuples()],
+        "the paper says": [f"“{sentence}”" for sentence in card.sentence],
+        "the paper's number": card.paper,
+        "ours (shift [95% CI])": card.ours,
+        "verdicts over scopes": card.apply(_verdict_cell, axis=1),
+        "mark": card.mark,
+    })
+
+
+def scales_table(config: Config) -> pd.DataFrame:
+    """Per claims page, the parameters whose value differs from the paper's."""
+    return pd.DataFrame([{"study": part, "claims page": page.notebook,
+                          "ours (the paper's)": scale_against_paper(page)}
+                         for part, page in run_configs(config).items()])
