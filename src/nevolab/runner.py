@@ -33,9 +33,9 @@ FitnessFn = Callable[[jax.Array, jax.Array, Any], jax.Array]
 StepFn = Callable[[Any, Any, jax.Array, Any], tuple[Any, dict[str, jax.Array]]]
 
 
-
-
 class Algorithm(Protocol):
+    """What the run loop needs of an algorithm: evosax's ``init / ask / tell``."""
+
     def init(self, key: jax.Array, population: jax.Array, fitness: jax.Array, params: Any) -> Any: ...
     def ask(self, key: jax.Array, state: Any, params: Any) -> tuple[jax.Array, Any]: ...
     def tell(self, key: jax.Array, population: jax.Array, fitness: jax.Array, state: Any, params: Any

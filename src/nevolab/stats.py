@@ -1,4 +1,4 @@
-"""Statistics shared by every claim: one verdict rule (v2), rank-based effects, Holm correction.
+"""Statistics shared by every claim: one verdict rule, rank-based effects, Holm correction.
 
 The rule (documented for readers on the book's "How we decide" page):
 
@@ -35,7 +35,7 @@ VERDICTS = ("reproduced", "not reproduced", "inconclusive", "underpowered")
 Expectation = Literal["lower", "higher", "equivalent", "not_higher", "not_lower"]
 EXPECTATIONS: tuple[str, ...] = ("lower", "higher", "equivalent", "not_higher", "not_lower")
 CLAIM_COLUMNS = ("claim", "scope", "mode", "effect", "low", "high", "test", "p_value", "n", "verdict")
-"""The columns every claims table stores (issue 15: claims as data); more may follow them."""
+"""The columns every claims table stores, first and in this order; more may follow them."""
 
 
 # --- exact null distributions of the rank statistics --------------------------------------------
@@ -298,7 +298,7 @@ def holm(p_values: Sequence[float]) -> np.ndarray:
 def decide(tests: Sequence[ClaimTest], alpha: float = ALPHA) -> pd.DataFrame:
     """The claims table of a page: one row per test, Holm-corrected over the page's decidable tests
     (claim and contrary directions separately; a test that cannot reach ``alpha`` at its n is
-    ``underpowered`` and, following Tarone, not counted), with the v2 verdict and the sample size
+    ``underpowered`` and, following Tarone, not counted), with the verdict and the sample size
     that would make an underpowered design able to decide. Columns start with :data:`CLAIM_COLUMNS`."""
     if not tests:
         return pd.DataFrame(columns=[*CLAIM_COLUMNS, "p_holm", "verdict_reason"])
@@ -318,7 +318,7 @@ def decide(tests: Sequence[ClaimTest], alpha: float = ALPHA) -> pd.DataFrame:
 
 
 def _verdict(row, alpha: float) -> tuple[str, str]:
-    """The v2 rule on one row of :func:`decide`'s table: (verdict, the reason in words)."""
+    """The verdict rule on one row of :func:`decide`'s table: (verdict, the reason in words)."""
     low_bound, high_bound = _bounds(row.expected, row.margin)
     if row.min_p > alpha:
         return "underpowered", f"n = {row.n} cannot reach p ≤ {alpha:g} (best possible {row.min_p:.2g})"
