@@ -17,11 +17,22 @@ from nevolab.datasets import (
     DatasetUnavailableError,
     IDXFile,
     IDXSource,
-    encode_idx,
     load_dataset,
     load_idx_dataset,
     parse_idx,
 )
+
+
+def encode_idx(array: np.ndarray) -> bytes:
+    """IDX bytes of an array (uint8, int8, int16, int32, float32 or float64); inverse of
+    :func:`parse_idx`."""
+    codes = {np.dtype(v).newbyteorder("="): k for k, v in datasets._IDX_DTYPES.items()}
+    array = np.asarray(array)
+    code = codes.get(array.dtype.newbyteorder("="))
+    if code is None:
+        raise ValueError(f"dtype {array.dtype} cannot be written as IDX")
+    header = bytes([0, 0, code, array.ndim]) + struct.pack(f">{array.ndim}i", *array.shape)
+    return header + array.astype(np.dtype(datasets._IDX_DTYPES[code])).tobytes()
 
 
 def _idx_bytes(array: np.ndarray) -> bytes:

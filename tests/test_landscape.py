@@ -17,9 +17,14 @@ _PARAMS = {
 }
 
 
+def tree_sq_norm(tree) -> jax.Array:
+    """‖tree‖², summed over all leaves."""
+    return sum(jnp.sum(jnp.square(leaf)) for leaf in jax.tree_util.tree_leaves(tree))
+
+
 def _half_quadratic(curvature: float):
     """L(θ) = ½ c ‖θ‖² over every leaf: its curvature along d is exactly c‖d‖²."""
-    return lambda params: 0.5 * curvature * landscape.tree_sq_norm(params)
+    return lambda params: 0.5 * curvature * tree_sq_norm(params)
 
 
 def _kernel_sq_norm(params, mask=None):
@@ -64,12 +69,12 @@ def test_barrier_of_a_double_well_is_its_hump():
 def test_barrier_works_on_pytrees_and_under_jit():
     # θ_B on the sphere ‖θ‖² = 10 and θ_A = −θ_B: L = (‖θ‖² − 10)² is 0 at both ends, and the path
     # passes through θ = 0 (L = 100) at α = ½, a point of the default grid: a barrier of 100.
-    scale = np.sqrt(10.0 / float(landscape.tree_sq_norm(_PARAMS)))
+    scale = np.sqrt(10.0 / float(tree_sq_norm(_PARAMS)))
     theta_b = jax.tree_util.tree_map(lambda x: scale * x, _PARAMS)
     theta_a = jax.tree_util.tree_map(lambda x: -x, theta_b)
 
     def loss(params):
-        return (landscape.tree_sq_norm(params) - 10.0) ** 2
+        return (tree_sq_norm(params) - 10.0) ** 2
 
     jitted = jax.jit(lambda a, b: landscape.error_barrier(loss, a, b))
     assert float(jitted(theta_a, theta_b)) == pytest.approx(100.0, rel=1e-4)

@@ -10,7 +10,24 @@ from jax.flatten_util import ravel_pytree
 
 from nevolab.datasets import ImageDataset
 from nevolab.pruning.masks import prunable_flat
-from nevolab.tasks.vision import CNN, cnn_num_params, count_params, make_vision_task
+from nevolab.tasks.vision import CNN, make_vision_task
+
+
+def cnn_num_params(image_shape: tuple[int, int, int], features: tuple[int, ...] = (8, 16),
+                   kernel_size: int = 5, num_classes: int = 10) -> int:
+    """Parameter count of :class:`CNN` on ``image_shape`` (H, W, C), by formula."""
+    height, width, channels = image_shape
+    total, previous = 0, channels
+    for f in features:
+        total += kernel_size * kernel_size * previous * f + f
+        previous = f
+        height, width = height // 2, width // 2
+    return total + height * width * previous * num_classes + num_classes
+
+
+def count_params(params) -> int:
+    """Number of scalars in a parameter pytree."""
+    return int(sum(np.size(leaf) for leaf in jax.tree_util.tree_leaves(params)))
 
 
 @pytest.fixture(scope="module")

@@ -76,9 +76,6 @@ def interpolate(theta_a: PyTree, theta_b: PyTree, alpha: jax.Array) -> PyTree:
     return jax.tree_util.tree_map(lambda a, b: (1.0 - alpha) * a + alpha * b, theta_a, theta_b)
 
 
-def tree_sq_norm(tree: PyTree) -> jax.Array:
-    """‖tree‖², summed over all leaves."""
-    return sum(jnp.sum(jnp.square(leaf)) for leaf in jax.tree_util.tree_leaves(tree))
 
 
 def _map(fn: Callable[[Any], jax.Array], xs: Any, batch_size: int | None) -> jax.Array:

@@ -24,7 +24,6 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from flax import linen as nn
 
 from nevolab.datasets import ImageDataset, load_dataset
@@ -53,16 +52,6 @@ class CNN(nn.Module):
         return x[0] if single else x
 
 
-def cnn_num_params(image_shape: tuple[int, int, int], features: Sequence[int] = (8, 16),
-                   kernel_size: int = 5, num_classes: int = 10) -> int:
-    """Parameter count of :class:`CNN` on ``image_shape`` (H, W, C), by formula."""
-    height, width, channels = image_shape
-    total, previous = 0, channels
-    for f in features:
-        total += kernel_size * kernel_size * previous * f + f
-        previous = f
-        height, width = height // 2, width // 2
-    return total + height * width * previous * num_classes + num_classes
 
 
 def cross_entropy(log_probs: jax.Array, labels: jax.Array) -> jax.Array:
@@ -151,7 +140,3 @@ def make_vision_task(dataset: str | ImageDataset = "digits", batch_size: int = 1
         x_test=jnp.asarray(data.x_test), y_test=jnp.asarray(data.y_test),
     )
 
-
-def count_params(params: PyTree) -> int:
-    """Number of scalars in a parameter pytree."""
-    return int(sum(np.size(leaf) for leaf in jax.tree_util.tree_leaves(params)))
