@@ -68,16 +68,13 @@ fresh = False
 
 # %% tags=["hide-input"]
 from nevolab import plotting, registry, report, store
-from nevolab.studies.c.claims import CLAIMS, stored_claims
-from nevolab.studies.c.lm import prepare_sequences
-from nevolab.studies.c.runs import adam_run, cached_adam, runs_for_config
-from nevolab.studies.c.variants import embedding_init_std, genome_sizes, setup_variant, variant_label
+from nevolab.studies.c import analysis, figures, pages
+from nevolab.studies.c import paper as c_paper
+from nevolab.studies.c.variants import genome_sizes, variant_label
 
 config = registry.configure_from("c1_lm_fitness_curves", globals())
 print(f"profile: {config.profile}   results key: {config.hash()}")
-print(f"scale: population {config.population} (paper 512), {config.generations} generations (paper 300), "
-      f"{config.num_sequences} windows of {config.sequence_length} {config.tokenizer} tokens "
-      f"(paper: 1024 TinyStories stories, 2048-token BPE), {config.seeds} seeds per variant")
+print(analysis.lm_scale_line(config))
 config.table()
 
 # %% [markdown]
@@ -88,23 +85,9 @@ config.table()
 
 # %% tags=["hide-input"]
 import numpy as np
-import pandas as pd
 
-_, vocab_size = prepare_sequences(config.tokenizer, 1, 1)
-tokens_per_generation = config.population * config.num_sequences * config.sequence_length
-
-
-def compute():
-    curves, _ = runs_for_config(config, fresh=fresh)
-    adam = cached_adam(adam_run(config), fresh=fresh)
-    adam = pd.DataFrame({"variant": "adam", "seed": adam.seed, "generation": adam.step,
-                         "best_neg_ce": adam.neg_ce, "tokens_evaluated": adam.tokens_evaluated})
-    table = pd.concat([curves, adam], ignore_index=True)
-    table["budget_generations"] = table.tokens_evaluated / tokens_per_generation
-    return table
-
-
-results, provenance = store.cached(config, compute, fresh=fresh)
+vocab_size = pages.vocabulary(config)
+results, provenance = pages.page_table(config, fresh=fresh)
 print(store.describe(provenance))
 ga = results[results.variant != "adam"]
 adam = results[results.variant == "adam"]
@@ -121,19 +104,9 @@ from IPython.display import display
 
 plotting.set_theme()
 uniform = -np.log(vocab_size)
-model_overrides = {"num_blocks": config.num_blocks}
-starts = ga[ga.generation == 0].groupby("variant")
-start_table = pd.DataFrame({
-    "embedding init std": {v: embedding_init_std(setup_variant(
-        v, vocab_size, config.mutation_rate, model_overrides,
-        (config.rank, config.embedding_rank) if v == "lowrank" else None)[1]) for v in config.variants},
-    "best −CE, generation 0": starts.best_neg_ce.mean(),
-    "sd over seeds": starts.best_neg_ce.std(),
-    "population mean −CE": starts.mean_neg_ce.mean(),
-}).reindex(config.variants)
-start_table["best − uniform guess"] = start_table["best −CE, generation 0"] - uniform
-start_table.index = [variant_label(v, config.rank, config.embedding_rank, short=True)
-                     for v in config.variants]
+short = [variant_label(v, config.rank, config.embedding_rank, short=True) for v in config.variants]
+start_table = analysis.start_table(ga, config.variants, pages.embedding_stds(config, vocab_size), uniform,
+                                   short)
 print(f"uniform guess: −ln {vocab_size} = −{-uniform:.3f} nats")
 display(start_table.style.format("{:.3f}"))
 
@@ -148,31 +121,7 @@ display(start_table.style.format("{:.3f}"))
 import matplotlib.pyplot as plt
 
 labels = {v: variant_label(v, config.rank, config.embedding_rank) for v in [*config.variants, "adam"]}
-
-
-def band(ax, table, name):
-    grouped = table.groupby("budget_generations").best_neg_ce
-    mean, half = grouped.mean(), 1.96 * grouped.sem().fillna(0.0)
-    plotting.band(ax, mean.index, mean, (mean - half, mean + half), name, label=labels[name])
-
-
-# Column width: the page shows the figure unscaled, and plotting.finish checks every text's size.
-fig, axes = plt.subplots(2, 1, figsize=(plotting.FIGURE_WIDTH_IN, 8.4), layout="constrained", sharex=True)
-for ax in axes:
-    for variant in config.variants:
-        band(ax, ga[ga.variant == variant], variant)
-    band(ax, adam, "adam")
-    ax.axhline(uniform, color=plotting.OKABE_ITO["grey"], linestyle=":", linewidth=1.4,
-               label=f"uniform guess, −ln {vocab_size} = −{-uniform:.2f}")
-    ax.set_ylabel("negative cross-entropy (nats)")
-    ax.set_xlim(0, config.generations)
-axes[1].set_xlabel("generation (token budget of one GA generation)")
-final_values = ga[ga.generation == ga.generation.max()].best_neg_ce
-axes[1].set_ylim(min(uniform, final_values.min()) - 0.4, max(final_values.max(), uniform) + 0.4)
-axes[0].set_title("best individual per generation")
-axes[1].set_title("zoom on the uniform guess")
-fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=1, fontsize=10)
-plotting.finish(fig)
+figures.lm_curves(ga, adam, config.variants, labels, uniform, vocab_size, config.generations)
 plt.show()
 
 # %% [markdown]
@@ -185,21 +134,9 @@ plt.show()
 
 # %% tags=["hide-input"]
 last = ga[ga.generation == ga.generation.max()]
-paper_sizes = genome_sizes(config.variants, 2051, 300, rank=config.rank,
-                                   embedding_rank=config.embedding_rank).set_index("variant")
-rows = []
-for variant in config.variants:
-    run = last[last.variant == variant]
-    seed_bytes = 8 * run.best_seed_length.mean()
-    params, genes = int(run.num_params.iloc[0]), int(run.num_genes.iloc[0])
-    rows.append({"variant": labels[variant], "parameters": params, "evolved genes": genes,
-                 "network bytes": 4 * params, "gene bytes": 4 * genes, "seed-list bytes": seed_bytes,
-                 "network / seed list": 4 * params / seed_bytes,
-                 "paper: parameters": paper_sizes.num_params[variant],
-                 "paper: genes": paper_sizes.num_genes[variant],
-                 "paper: seed-list bytes": paper_sizes.seed_list_bytes[variant],
-                 "paper: network / seed list": paper_sizes.compression[variant]})
-sizes = pd.DataFrame(rows).set_index("variant")
+paper_sizes = genome_sizes(config.variants, c_paper.VOCABULARY, config.spec.param("generations").paper,
+                           rank=config.rank, embedding_rank=config.embedding_rank).set_index("variant")
+sizes = analysis.genome_size_table(last, config.variants, labels, paper_sizes)
 sizes.style.format({"seed-list bytes": "{:,.0f}", "network / seed list": "{:,.0f}",
                     "paper: network / seed list": "{:,.0f}"}, thousands=",")
 
@@ -223,28 +160,15 @@ sizes.style.format({"seed-list bytes": "{:,.0f}", "network / seed list": "{:,.0f
 # Glass's Δ with the comparator as control). All claims, the control's included, are on the C3 page.
 
 # %% tags=["hide-input"]
-adam_final = adam[adam.generation == adam.generation.max()].best_neg_ce
-adam_start = adam[adam.generation == 0].best_neg_ce
-start = ga[ga.generation == 0].groupby("variant").best_neg_ce.mean()
-summary = last.groupby("variant").best_neg_ce.agg(["mean", "std", "count"]).reindex(config.variants)
-summary.insert(0, "start", start.reindex(config.variants))
-summary.loc["adam (same token budget)"] = [adam_start.mean(), adam_final.mean(), adam_final.std(),
-                                          adam_final.size]
-summary.loc["uniform guess"] = [uniform, uniform, 0.0, np.nan]
-summary.rename(columns={"start": "generation 0 (mean)", "mean": "final best −CE (mean)", "std": "sd",
-                        "count": "seeds"})
+analysis.final_summary(ga, adam, config.variants, uniform)
 
 # %% tags=["hide-input"]
-all_claims, _ = stored_claims(config)  # C3's table: the same numbers on every page
-lm_families = {key for key, metric, *_ in CLAIMS if metric == "final_neg_ce"}
-lm_claims = all_claims[all_claims.claim.isin(lm_families)] if not all_claims.empty else all_claims
+all_claims, _ = pages.claims(config)  # C3's table: the same numbers on every page
+lm_claims = analysis.select_claims(all_claims, final_fitness=True)
 if lm_claims.empty:
     print("no comparison possible with these variants")
 else:
-    shown = report.compact(lm_claims)
-    shown["rank-sum p (paper)"] = lm_claims.ranksums_p.map(report.p_value)
-    shown["Glass's Δ (paper)"] = lm_claims.glass_delta.map(lambda v: report.number(v, 2))
-    display(report.styled(shown))
+    display(report.styled(analysis.shown_claims(lm_claims)))
 
 # %% [markdown]
 # The rows are C3's (Holm-corrected over all of Study C's claims). The verdicts say what these

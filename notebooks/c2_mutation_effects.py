@@ -62,17 +62,13 @@ fresh = False
 
 # %% tags=["hide-input"]
 from nevolab import plotting, registry, report, store
-from nevolab.studies.c.claims import CLAIMS, per_seed_outcomes, stored_claims
-from nevolab.studies.c.confound import common_fitness_window, matched_fitness_outcomes, outcomes_by_fitness
-from nevolab.studies.c.lm import prepare_sequences
+from nevolab.studies.c import analysis, figures, pages
 from nevolab.studies.c.runs import runs_for_config
 from nevolab.studies.c.variants import variant_label
 
 config = registry.configure_from("c2_mutation_effects", globals())
 print(f"profile: {config.profile}   results key: {config.hash()}")
-print(f"scale: population {config.population} (paper 512), {config.generations} generations (paper 300), "
-      f"{config.num_sequences} windows of {config.sequence_length} {config.tokenizer} tokens "
-      f"(paper: 1024 TinyStories stories, 2048-token BPE), {config.seeds} seeds per variant")
+print(analysis.lm_scale_line(config))
 config.table()
 
 # %% [markdown]
@@ -84,16 +80,13 @@ config.table()
 
 # %% tags=["hide-input"]
 import numpy as np
-import pandas as pd
 
-children, provenance = store.cached(config, lambda: runs_for_config(config, fresh=fresh)[1],
-                                    fresh=fresh)
+children, provenance = pages.page_table(config, fresh=fresh)
 curves, _ = runs_for_config(config)  # cached by now
 print(store.describe(provenance))
 labels = {v: variant_label(v, config.rank, config.embedding_rank) for v in config.variants}
 short = {v: variant_label(v, config.rank, config.embedding_rank, short=True) for v in config.variants}
-styles = {v: plotting.style_of(v) for v in config.variants}
-_, vocab_size = prepare_sequences(config.tokenizer, 1, 1)
+vocab_size = pages.vocabulary(config)
 uniform = -np.log(vocab_size)
 
 # %% [markdown]
@@ -106,27 +99,7 @@ uniform = -np.log(vocab_size)
 import matplotlib.pyplot as plt
 
 plotting.set_theme()
-# Column width: the page shows the figures unscaled, and plotting.finish checks every text's size.
-WIDTH = plotting.FIGURE_WIDTH_IN
-first, final = children.generation.min(), children.generation.max()
-fig, axes = plt.subplots(2, 1, figsize=(WIDTH, 7.6), layout="constrained", sharex=True)
-for ax, generation in zip(axes, [first, final]):
-    subset = children[children.generation == generation]
-    for variant in config.variants:
-        values = np.sort(subset[subset.variant == variant].delta_fitness.to_numpy())
-        if values.size == 0:
-            continue
-        share = np.mean(values < 0)
-        ax.step(values, np.arange(1, values.size + 1) / values.size, where="post",
-                color=styles[variant].color, linestyle=styles[variant].linestyle,
-                label=f"{short[variant]}: {share:.0%} deleterious")
-    ax.axvline(0, color=plotting.OKABE_ITO["grey"], linestyle=":", linewidth=1.2)
-    ax.set_xscale("symlog", linthresh=1e-3)
-    ax.set_ylabel("fraction of children ≤ x")
-    ax.set_title(f"({'a' if generation == first else 'b'}) children evaluated in generation {generation}")
-    ax.legend(loc="upper left", fontsize=10)
-axes[1].set_xlabel("child − parent negative cross-entropy (nats)")
-plotting.finish(fig)
+figures.first_last_cdfs(children, config.variants, short)
 plt.show()
 
 # %% [markdown]
@@ -137,37 +110,8 @@ plt.show()
 
 
 # %% tags=["hide-input"]
-def band(ax, table, x, column, log=False):
-    """Mean over seeds with 1.96 SEM at each ``x``; on a log axis the mean and SEM of log10 (a
-    geometric mean)."""
-    for variant in config.variants:
-        runs = table[table.variant == variant].dropna(subset=[column])
-        values = np.log10(runs[column]) if log else runs[column]
-        grouped = values.groupby(runs[x])
-        mean, half = grouped.mean(), 1.96 * grouped.sem().fillna(0.0)
-        low, high = (10 ** (mean - half), 10 ** (mean + half)) if log else (mean - half, mean + half)
-        plotting.band(ax, mean.index, 10 ** mean if log else mean, (low, high), variant,
-                      label=labels[variant])
-    if log:
-        ax.set_yscale("log")
-
-
-def effect_panels(table, x, xlabel, letters):
-    """Deleterious fraction (top) and size (bottom) against ``x``."""
-    fig, axes = plt.subplots(2, 1, figsize=(WIDTH, 8.0), layout="constrained", sharex=True)
-    band(axes[0], table, x, "deleterious_fraction")
-    axes[0].set_ylabel("fraction of children\nworse than their parent")
-    axes[0].set_title(f"({letters[0]}) deleterious fraction")
-    band(axes[1], table, x, "deleterious_magnitude", log=True)
-    axes[1].set_ylabel("mean loss increase of\ndeleterious children (nats)")
-    axes[1].set_title(f"({letters[1]}) size of a deleterious mutation (geometric mean over seeds)")
-    axes[1].set_xlabel(xlabel)
-    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=1, fontsize=10)
-    return fig, axes
-
-
-fig, _ = effect_panels(curves[curves.generation > 0], "generation", "generation", "cd")
-plotting.finish(fig)
+figures.effect_panels(curves[curves.generation > 0], "generation", "generation", "cd", config.variants,
+                      labels)
 plt.show()
 
 # %% [markdown]
@@ -183,38 +127,10 @@ plt.show()
 # deleterious mutations *at the same fitness*.
 
 # %% tags=["hide-input"]
-matched_variants = [v for v in ("lowrank", "rank1", "dense_matched") if v in config.variants]
-window = common_fitness_window(curves, matched_variants) if len(matched_variants) >= 2 else None
-edges = np.arange(np.floor(curves.best_neg_ce.min() * 10) / 10, curves.best_neg_ce.max() + 0.2, 0.1)
-by_fitness = outcomes_by_fitness(curves, edges)
-seeds_per_bin = by_fitness.groupby(["variant", "bin"]).seed.transform("size")
-by_fitness = by_fitness[seeds_per_bin >= min(2, config.seeds)]
-factorized = by_fitness[by_fitness.variant.isin(["lowrank", "rank1"])]
-zoom = (factorized.low.min() - 0.3, factorized.high.max() + 0.1) if len(factorized) else None
-
-fig, axes = plt.subplots(3, 1, figsize=(WIDTH, 11.0), layout="constrained")
-band(axes[0], by_fitness, "center", "deleterious_fraction")
-band(axes[1], by_fitness, "center", "deleterious_fraction")
-band(axes[2], by_fitness, "center", "deleterious_magnitude", log=True)
-for ax, title in zip(axes, ["(e) deleterious fraction", "(f) deleterious fraction, zoomed in",
-                            "(g) size of a deleterious mutation (geometric mean over seeds)"]):
-    ax.set_title(title)
-    ax.axvline(uniform, color=plotting.OKABE_ITO["grey"], linestyle=":", linewidth=1.4,
-               label=f"uniform guess, −ln {vocab_size}")
-    if window is not None and window[0] <= window[1]:
-        ax.axvspan(*window, color=plotting.OKABE_ITO["yellow"], alpha=0.3, linewidth=0,
-                   label="common window: " + ", ".join(short[v] for v in matched_variants))
-for ax in axes[:2]:
-    ax.set_ylabel("fraction of children\nworse than their parent")
-axes[2].set_ylabel("mean loss increase of\ndeleterious children (nats)")
-if zoom is not None:
-    axes[1].set_xlim(*zoom)
-    shown = by_fitness[(by_fitness.center >= zoom[0]) & (by_fitness.center <= zoom[1])]
-    fraction = shown.deleterious_fraction
-    axes[1].set_ylim(fraction.min() - 0.05, min(1.02, fraction.max() + 0.05))
-axes[2].set_xlabel("parents' fitness: best negative cross-entropy of the previous generation (nats)")
-fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=1, fontsize=10)
-plotting.finish(fig)
+matched_variants, window = analysis.matched_window(curves, config.variants)
+by_fitness = analysis.fitness_bins(curves, config.seeds)
+figures.matched_fitness_panels(by_fitness, config.variants, labels, short, uniform, vocab_size,
+                               matched_variants, window, analysis.zoom_range(by_fitness))
 plt.show()
 
 # %% [markdown]
@@ -224,18 +140,9 @@ plt.show()
 # ones and the 5% quantile (a bad mutation).
 
 # %% tags=["hide-input"]
-table = (children[children.generation.isin([first, final])]
-         .groupby(["variant", "generation"])
-         .apply(lambda d: pd.Series({
-             "children": len(d),
-             "deleterious fraction": d.deleterious.mean(),
-             "median Δ": d.delta_fitness.median(),
-             "mean Δ of deleterious": d.delta_fitness[d.deleterious].mean(),
-             "5% quantile Δ": d.delta_fitness.quantile(0.05),
-         }), include_groups=False)
-         .reindex(config.variants, level="variant"))
-table.style.format({"children": "{:.0f}", "deleterious fraction": "{:.1%}", "median Δ": "{:+.2e}",
-                    "mean Δ of deleterious": "{:+.2e}", "5% quantile Δ": "{:+.2e}"})
+first, final = children.generation.min(), children.generation.max()
+table = analysis.children_summary(children, [first, final], config.variants)
+table.style.format(analysis.CHILDREN_FORMAT)
 
 # %% [markdown]
 # ## Equal generation vs matched fitness
@@ -249,48 +156,11 @@ table.style.format({"children": "{:.0f}", "deleterious fraction": "{:.1%}", "med
 # %% tags=["hide-input"]
 from IPython.display import display
 
-equal_generation = per_seed_outcomes(curves).groupby("variant")[
-    ["deleterious_fraction", "deleterious_magnitude"]].mean()
-rows = []
-for factorized in [v for v in ("lowrank", "rank1") if v in config.variants]:
-    for comparator in [v for v in ("dense", "dense_matched", "small") if v in config.variants]:
-        pair = [factorized, comparator]
-        matched = matched_fitness_outcomes(curves, pair)
-        means = matched.groupby("variant")[["deleterious_fraction", "deleterious_magnitude",
-                                             "generations"]].mean()
-        low, high = matched.window_low.iloc[0], matched.window_high.iloc[0]
-        for metric in ("deleterious_fraction", "deleterious_magnitude"):
-            rows.append({
-                "comparison": f"{factorized} vs {comparator}", "metric": metric,
-                "window": f"[{low:.2f}, {high:.2f}]" if low <= high else f"none ({low:.2f} > {high:.2f})",
-                "equal gen.: factorized": equal_generation.loc[factorized, metric],
-                "equal gen.: comparator": equal_generation.loc[comparator, metric],
-                "matched: factorized": means.loc[factorized, metric],
-                "matched: comparator": means.loc[comparator, metric],
-                "generations in window": "{:.0f} / {:.0f}".format(*means.generations.reindex(pair)),
-            })
-comparison = pd.DataFrame(rows)
+comparison = analysis.equal_vs_matched(curves, config.variants)
 if comparison.empty:
     print("no comparison possible with these variants (needs a factorized and a dense variant)")
 else:
-    comparison["difference at equal gen."] = (comparison["equal gen.: factorized"]
-                                              - comparison["equal gen.: comparator"])
-    comparison["difference matched"] = comparison["matched: factorized"] - comparison["matched: comparator"]
-    # One cell per comparison point ("factorized / comparator") keeps the table inside the column.
-    shown = pd.DataFrame({
-        "comparison": comparison.comparison,
-        "metric": comparison.metric.str.replace("deleterious_", "deleterious "),
-        "window": comparison.window,
-        "equal generation": [f"{a:.4f} / {b:.4f}" for a, b in
-                             zip(comparison["equal gen.: factorized"], comparison["equal gen.: comparator"])],
-        "matched fitness": ["–" if pd.isna(a) else f"{a:.4f} / {b:.4f}" for a, b in
-                            zip(comparison["matched: factorized"], comparison["matched: comparator"])],
-        "difference (equal gen.)": comparison["difference at equal gen."].map("{:+.4f}".format),
-        "difference (matched)": comparison["difference matched"].map(
-            lambda v: "–" if pd.isna(v) else f"{v:+.4f}"),
-        "generations in window": comparison["generations in window"],
-    })
-    display(report.styled(shown))
+    display(report.styled(analysis.shown_comparison(comparison)))
 
 # %% [markdown]
 # ## The claim, tested
@@ -303,13 +173,9 @@ else:
 # and at matched fitness against `dense_matched`.
 
 # %% tags=["hide-input"]
-all_claims, _ = stored_claims(config)  # C3's table: the same numbers on every page
-families = {key for key, metric, *_ in CLAIMS if metric != "final_neg_ce"}
-claims = all_claims[all_claims.claim.isin(families)] if not all_claims.empty else all_claims
+all_claims, _ = pages.claims(config)  # C3's table: the same numbers on every page
+claims = analysis.select_claims(all_claims, final_fitness=False)
 if claims.empty:
     print("no comparison possible with these variants (needs dense and a factorized variant)")
 else:
-    shown = report.compact(claims, digits=4)
-    shown["rank-sum p (paper)"] = claims.ranksums_p.map(report.p_value)
-    shown["Glass's Δ (paper)"] = claims.glass_delta.map(lambda v: report.number(v, 2))
-    display(report.styled(shown))
+    display(report.styled(analysis.shown_claims(claims, digits=4)))

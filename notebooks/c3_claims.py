@@ -59,14 +59,13 @@ fresh = False
 
 # %% tags=["hide-input"]
 from nevolab import registry, store
-from nevolab.studies.c.claims import kruskal_wallis, outcomes_with_matched_fitness, stored_claims
+from nevolab.studies.c import analysis, pages
+from nevolab.studies.c.claims import kruskal_wallis, outcomes_with_matched_fitness
 from nevolab.studies.c.runs import runs_for_config
 
 config = registry.configure_from("c3_claims", globals())
 print(f"profile: {config.profile}   results key: {config.hash()}")
-print(f"scale: population {config.population} (paper 512), {config.generations} generations (paper 300), "
-      f"{config.num_sequences} windows of {config.sequence_length} {config.tokenizer} tokens "
-      f"(paper: 1024 TinyStories stories, 2048-token BPE), {config.seeds} seeds per variant")
+print(analysis.lm_scale_line(config))
 config.table()
 
 # %% [markdown]
@@ -79,7 +78,7 @@ import pandas as pd
 from IPython.display import HTML, Markdown, display
 
 outcomes = outcomes_with_matched_fitness(runs_for_config(config, fresh=fresh)[0])
-claims, provenance = stored_claims(config, fresh=fresh)
+claims, provenance = pages.claims(config, fresh=fresh)
 print(store.describe(provenance))
 outcomes.groupby("variant")[["final_neg_ce", "deleterious_fraction", "deleterious_magnitude"]].agg(
     ["mean", "std"]).reindex(config.variants)
@@ -114,10 +113,7 @@ from myst_nb import glue
 if claims.empty:
     print("no claim can be tested with these variants")
 else:
-    shown = report.compact(claims)
-    shown["rank-sum p (paper)"] = claims.ranksums_p.map(report.p_value)
-    shown["Glass's Δ (paper)"] = claims.glass_delta.map(lambda v: report.number(v, 2))
-    display(report.styled(shown))
+    display(report.styled(analysis.shown_claims(claims)))
 counts = claims.verdict.value_counts() if not claims.empty else pd.Series(dtype=int)
 for verdict in ("reproduced", "not reproduced", "inconclusive", "underpowered"):
     glue(f"c3_{verdict.replace(' ', '_')}", int(counts.get(verdict, 0)), display=False)
@@ -131,9 +127,4 @@ glue("c3_findings", HTML(report.as_html(report.findings(claims))), display=False
 
 # %% tags=["hide-input"]
 if not claims.empty:
-    n = claims.n.iloc[0]
-    lines = [f"Seeds per variant: {n}. The smallest one-sided Mann–Whitney p at this n is "
-             f"{report.p_value(claims.min_p.min())}; with {len(claims)} claims on this page, Holm needs the "
-             "smallest p below α divided by the number of claims."]
-    lines += ["- " + report.describe(row) for _, row in claims.iterrows()]
-    display(Markdown("\n".join(lines)))
+    display(Markdown(analysis.reading_lines(claims)))

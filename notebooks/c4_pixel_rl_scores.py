@@ -64,20 +64,13 @@ fresh = False
 
 # %% tags=["hide-input"]
 from nevolab import plotting, registry, report, store
-from nevolab.studies.c import pixel
-from nevolab.studies.c.pixel_claims import last_generation, stored_pixel_claims
+from nevolab.studies.c import analysis, figures, pages
+from nevolab.studies.c.pixel_tasks import RACING, TASKS
 
 config = registry.configure_from("c4_pixel_rl_scores", globals())
 print(f"profile: {config.profile}   results key: {config.hash()}")
-print(f"scale (racing): population {config.population} (paper 256), {config.finalists} finalists (paper 32), "
-      f"{config.parents} parents (paper 8), {config.generations} generations (paper 40), episodes of at most "
-      f"{config.max_steps} frames (paper 1000), {config.obs_size}×{config.obs_size} grayscale "
-      "(paper 64×64 RGB), "
-      f"{config.seeds} seeds per variant (paper 15)")
-if any(task != pixel.RACING for task in config.tasks):
-    print(f"scale (MinAtar): population {config.atari_population} (paper 512), truncation "
-          f"{config.atari_parents} (paper 16), {config.atari_generations} generations (paper 300), "
-          f"episodes of at most {config.atari_max_steps} steps (paper 2500)")
+for line in analysis.pixel_scale_lines(config):
+    print(line)
 config.table()
 
 # %% [markdown]
@@ -88,14 +81,11 @@ config.table()
 # best finalist's score and its seed list.
 
 # %% tags=["hide-input"]
-import pandas as pd
 from IPython.display import display
 
-results, provenance = store.cached(config, lambda: pixel.pixel_tables(config, fresh=fresh), fresh=fresh)
+results, provenance = pages.page_table(config, fresh=fresh)
 print(store.describe(provenance))
-timing = results.groupby(["task", "variant"])[["stage1_time_s", "stage2_time_s"]].sum().sum(axis=1)
-print(f"{len(results)} generations in {results.groupby(['task', 'variant', 'seed']).ngroups} runs; "
-      f"evaluation wall time {timing.sum() / 60:.1f} min on {store.machine()['cpu']}")
+print(analysis.timing_line(results, store.machine()["cpu"]))
 
 # %% [markdown]
 # ## Figure
@@ -106,21 +96,8 @@ print(f"{len(results)} generations in {results.groupby(['task', 'variant', 'seed
 import matplotlib.pyplot as plt
 
 plotting.set_theme()
-task_names = {task: "racing (CarRacing's rules)" if task == pixel.RACING
-              else task.split(":", 1)[1] + " (MinAtar)" for task in config.tasks}
-fig, axes = plt.subplots(len(config.tasks), 1, figsize=(plotting.FIGURE_WIDTH_IN, 3.6 * len(config.tasks)),
-                         layout="constrained", squeeze=False)
-for ax, task in zip(axes[:, 0], config.tasks):
-    for variant in config.variants:
-        runs = results[(results.task == task) & (results.variant == variant)]
-        grouped = runs.groupby("generation").best_score
-        mean, half = grouped.mean(), 1.96 * grouped.sem().fillna(0.0)
-        plotting.band(ax, mean.index + 1, mean, (mean - half, mean + half), variant)
-    ax.set_title(task_names[task])
-    ax.set_xlabel("generation")
-    ax.set_ylabel("best finalist's score")
-axes[0, 0].legend(loc="lower right", fontsize=10)
-plotting.finish(fig)
+task_names = {task: TASKS[task].title for task in config.tasks}
+figures.pixel_scores(results, config.tasks, config.variants, task_names)
 plt.show()
 
 # %% [markdown]
@@ -131,23 +108,8 @@ plt.show()
 # its initial network and one per mutation in its ancestry).
 
 # %% tags=["hide-input"]
-from nevolab.studies.c.claims import kruskal_wallis
-
-rows = []
-for task in config.tasks:
-    last = last_generation(results, task)
-    kruskal = kruskal_wallis(last, list(config.variants), "best_score") if len(config.variants) > 1 else {}
-    for variant in config.variants:
-        runs = results[(results.task == task) & (results.variant == variant)]
-        final = runs[runs.generation == runs.generation.max()]
-        rows.append({"task": task_names[task], "variant": plotting.style_of(variant).label,
-                     "final best score": f"{final.best_score.mean():.1f} ± {final.best_score.std():.1f}",
-                     "seeds": final.seed.nunique(),
-                     "Kruskal–Wallis p": report.p_value(kruskal.get("p_value", float("nan"))),
-                     "genes / parameters":
-                         f"{int(final.num_genes.iloc[0]):,} / {int(final.num_params.iloc[0]):,}",
-                     "seed-list bytes": f"{8 * final.best_seed_length.mean():,.0f}"})
-report.styled(pd.DataFrame(rows))
+labels = {v: plotting.style_of(v).label for v in config.variants}
+report.styled(analysis.last_generation_rows(results, config.tasks, config.variants, task_names, labels))
 
 # %% [markdown]
 # ## An evolved policy
@@ -156,27 +118,8 @@ report.styled(pd.DataFrame(rows))
 # at the bottom. The genotype is rebuilt from its stored seed list.
 
 # %% tags=["hide-input"]
-import jax
-
-from nevolab.models import pixel_cnn
-from nevolab.tasks.pixel_rollout import episode_strip
-
-racing = results[(results.task == pixel.RACING) & (results.seed == 0)]
-fig, axes = plt.subplots(len(config.variants), 1, layout="constrained", squeeze=False,
-                         figsize=(plotting.FIGURE_WIDTH_IN, 1.6 * len(config.variants)))
-for ax, variant in zip(axes[:, 0], config.variants):
-    run_rows = racing[racing.variant == variant]
-    best = run_rows[run_rows.generation == run_rows.generation.max()].iloc[0]
-    run = pixel.pixel_run(pixel.RACING, variant, 0, config)
-    genotype, setup = pixel.best_genotype(run, best.best_seeds)
-    net = setup.layout.encoding.decode(genotype)
-    strip = episode_strip(setup.env, setup.env_params,
-                          lambda obs, net=net, config=setup.config: pixel_cnn.apply(net, obs, config),
-                          jax.random.PRNGKey(10_000))
-    ax.imshow(strip, cmap="gray", vmin=0, vmax=1)
-    ax.set_axis_off()
-    ax.set_title(f"{plotting.style_of(variant).label}: selection score {best.best_score:.0f}", fontsize=10)
-plotting.finish(fig)
+strips, scores = pages.policy_strips(results, config, RACING)
+figures.policy_strips(strips, scores, labels)
 plt.show()
 
 # %% [markdown]
@@ -188,12 +131,9 @@ plt.show()
 # find a difference. The row is C5's (Holm-corrected over C5's claims).
 
 # %% tags=["hide-input"]
-claims, _ = stored_pixel_claims(config)
-final_claims = claims[claims.claim == "pixel_equal_final"] if not claims.empty else claims
+claims, _ = pages.claims(config)
+final_claims = analysis.select_claims(claims, keys=["pixel_equal_final"])
 if final_claims.empty:
     print("needs both the dense and the factorized variant")
 else:
-    shown = report.compact(final_claims)
-    shown["rank-sum p (paper)"] = final_claims.ranksums_p.map(report.p_value)
-    shown["Glass's Δ (paper)"] = final_claims.glass_delta.map(lambda v: report.number(v, 2))
-    display(report.styled(shown))
+    display(report.styled(analysis.shown_claims(final_claims)))

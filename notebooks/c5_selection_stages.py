@@ -58,19 +58,13 @@ fresh = False
 
 # %% tags=["hide-input"]
 from nevolab import plotting, registry, report, store
-from nevolab.studies.c import pixel
-from nevolab.studies.c.pixel_claims import (
-    last_generation,
-    runtime_saving,
-    stage_long_table,
-    stored_pixel_claims,
-)
+from nevolab.studies.c import analysis, figures, pages, pixel
+from nevolab.studies.c.pixel_claims import last_generation, stage_long_table
+from nevolab.studies.c.pixel_tasks import RACING
 
 config = registry.configure_from("c5_selection_stages", globals())
 print(f"profile: {config.profile}   results key: {config.hash()}")
-print(f"scale (racing): population {config.population} (paper 256), {config.finalists} finalists (paper 32), "
-      f"{config.parents} parents (paper 8), {config.generations} generations (paper 40), episodes of at most "
-      f"{config.max_steps} frames (paper 1000), {config.seeds} seeds per variant (paper 15)")
+print(analysis.pixel_scale_lines(config, image=False)[0])
 config.table()
 
 # %% [markdown]
@@ -79,23 +73,14 @@ config.table()
 # stored under `data/results/c5_selection_stages/`.
 
 # %% tags=["hide-input"]
-import pandas as pd
 from IPython.display import HTML, Markdown, display
 
-results = pixel.pixel_tables(config, fresh=fresh, tasks=(pixel.RACING,))
+results = pixel.pixel_tables(config, fresh=fresh, tasks=(RACING,))
 outcomes = last_generation(results)
-claims, provenance = stored_pixel_claims(config, fresh=fresh)
+claims, provenance = pages.claims(config, fresh=fresh)
 print(store.describe(provenance))
-columns = {"stage1_mean_score": "stage-1 mean score", "stage1_steps": "stage-1 steps",
-           "stage1_time_s": "stage-1 time (s)", "stage1_ended_early": "stage-1 episodes ended early",
-           "stage2_mean_score": "stage-2 mean score", "stage2_steps": "stage-2 steps",
-           "stage2_time_s": "stage-2 time (s)", "best_score": "best finalist's score"}
-summary = outcomes.groupby("variant")[list(columns)].agg(["mean", "std"]).reindex(config.variants)
-table = pd.DataFrame({label: [f"{summary.loc[v, (column, 'mean')]:,.1f} ± "
-                              f"{summary.loc[v, (column, 'std')]:,.1f}" for v in summary.index]
-                      for column, label in columns.items()},
-                     index=[plotting.style_of(v).label for v in summary.index]).T
-report.styled(table.rename_axis("last generation, mean ± sd over seeds").reset_index())
+labels = {v: plotting.style_of(v).label for v in config.variants}
+report.styled(analysis.stage_summary(outcomes, config.variants, labels))
 
 # %% [markdown]
 # ## Figure
@@ -106,22 +91,11 @@ report.styled(table.rename_axis("last generation, mean ± sd over seeds").reset_
 
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
-import seaborn as sns
 
 plotting.set_theme()
 long = stage_long_table(outcomes)
-long["variant"] = long.variant.map(lambda v: plotting.style_of(v).label)
-order = [plotting.style_of(v).label for v in config.variants]
-fig, axes = plt.subplots(3, 1, figsize=(plotting.FIGURE_WIDTH_IN, 9.6), layout="constrained", sharex=True)
-for ax, (column, label) in zip(axes, [("mean_score", "mean score"), ("steps", "environment steps"),
-                                      ("time_s", "evaluation time (s)")]):
-    sns.violinplot(data=long, x="variant", y=column, hue="stage", split=True, inner="point", cut=0,
-                   order=order, ax=ax, palette=[plotting.OKABE_ITO["sky_blue"], plotting.OKABE_ITO["orange"]])
-    ax.set_ylabel(label)
-    ax.set_xlabel("")
-    ax.legend(loc="upper right", fontsize=10)
-axes[0].set_title("last generation, per seed")
-plotting.finish(fig)
+long["variant"] = long.variant.map(labels)
+figures.stage_violins(long, [labels[v] for v in config.variants])
 plt.show()
 
 # %% [markdown]
@@ -132,11 +106,7 @@ plt.show()
 # %% tags=["hide-input"]
 from myst_nb import glue
 
-saving = pd.DataFrame({
-    "environment steps": [runtime_saving(outcomes, "stage1_steps")],
-    "wall time": [runtime_saving(outcomes, "stage1_time_s")],
-    "paper (wall time)": [72.9 / 117.3 - 1.0],
-}, index=["stage 1, factorized vs dense"])
+saving = analysis.saving_table(outcomes)
 glue("c5_stage1_step_saving", float(100 * saving.iloc[0, 0]), display=False)  # per cent
 glue("c5_stage1_time_saving", float(100 * saving.iloc[0, 1]), display=False)
 saving.style.format("{:+.1%}")
@@ -155,11 +125,7 @@ if claims.empty:
     glue("c5_findings", HTML("<p>No claim could be tested: it needs the dense and factorized variants.</p>"),
          display=False)
 else:
-    shown = report.compact(claims)
-    shown["Kruskal–Wallis p (paper)"] = claims.kruskal_p.map(report.p_value)
-    shown["rank-sum p (paper)"] = claims.ranksums_p.map(report.p_value)
-    shown["Glass's Δ (paper)"] = claims.glass_delta.map(lambda v: report.number(v, 2))
-    display(report.styled(shown))
+    display(report.styled(analysis.shown_claims(claims, kruskal=True)))
     glue("c5_findings", HTML(report.as_html(report.findings(claims))), display=False)
 
 # %% [markdown]
@@ -170,21 +136,7 @@ else:
 
 # %% tags=["hide-input"]
 if not claims.empty:
-    verdict = claims.set_index("claim").verdict
-    cheaper = verdict.get("pixel_less_runtime") == "reproduced"
-    equal = verdict.get("pixel_equal_final")
-    if cheaper and equal == "reproduced":
-        reading = ("Here too: stage 1 costs the factorized variant fewer steps, and its final score is "
-                   "equivalent to the dense one's. The saving comes at no loss.")
-    elif cheaper:
-        final = ("differs from the dense one's beyond the margin" if equal == "not reproduced"
-                 else "not shown to be equivalent to the dense one's")
-        reading = (f"Stage 1 costs the factorized variant fewer steps, but its final score {final}: at "
-                   "this scale the saving cannot be separated from a worse population, so the paper's "
-                   "reading (a saving at no loss) is not supported here.")
-    else:
-        reading = "Stage 1 does not cost the factorized variant fewer steps here."
-    display(Markdown(reading))
+    display(Markdown(analysis.stage_reading(claims)))
 
 # %% [markdown]
 # The verdicts say what this page's scale shows, not what 40 generations of 256 would: at the default

@@ -1,5 +1,7 @@
-"""Study C on pixel RL (issue 17): the Deep GA with the paper's two-stage selection, dense against
-rank-1 factorized and small dense CNNs, on the racing task (CarRacing's rules) and MinAtar.
+"""Study C on pixel RL: the Deep GA with the paper's two-stage selection, dense against
+rank-1 factorized and small dense CNNs, on the pixel tasks of :mod:`nevolab.studies.c.pixel_tasks`
+(racing with CarRacing's rules, MinAtar games). What differs between tasks is that table's; this
+module names no task.
 
 One cached unit is one (task, variant, seed) run (:class:`PixelRun`); its table has one row per
 generation with what the paper logs: every stage's mean score, wall time and the environment steps
@@ -28,6 +30,7 @@ With ``stage2_episodes = 0`` (the paper's Atari runs) the parents are the best b
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -42,8 +45,16 @@ from nevolab.algorithms.deep_ga import DeepGA, rebuild_from_seeds
 from nevolab.config import Config, RunConfig
 from nevolab.lowrank import GenomeLayout, genome_layout
 from nevolab.models import pixel_cnn
-from nevolab.studies.c.spec import MINATAR_GAMES, PIXEL_VARIANTS, RACING, pixel_task_problem
-from nevolab.tasks.pixel_rollout import PopulationRollout, RolloutResult, select_finalists, select_parents
+from nevolab.studies.c import pixel_tasks
+from nevolab.studies.c.pixel_tasks import MINATAR_GAMES, RACING, pixel_task_problem
+from nevolab.studies.c.spec import PIXEL_VARIANTS, seed_list
+from nevolab.tasks.pixel_rollout import (
+    PopulationRollout,
+    RolloutResult,
+    episode_strip,
+    select_finalists,
+    select_parents,
+)
 
 __all__ = [
     "MINATAR_GAMES",
@@ -52,6 +63,7 @@ __all__ = [
     "RACING",
     "PixelRun",
     "best_genotype",
+    "best_policy_strip",
     "cached_pixel_run",
     "evolve",
     "make_policy",
@@ -62,10 +74,6 @@ __all__ = [
     "selection_loss",
 ]
 
-RACING_TRACK = {"track_amplitude": 0.5, "half_width": 4.0}
-"""Racing's track for Study C: bendier (amplitude 0.5 against the task's 0.15) and narrower (half-width 4
-against 6) than the task's defaults, so that a lap needs a policy that follows the road: on the default
-track a random network with a steering bias completed a lap within two generations."""
 SELECTION_OFFSET = 1e7  # puts every non-finalist's selection loss behind every finalist's
 NUM_BUCKETS = 16  # batch sizes the compacted rollout compiles: multiples of 1/16 of the episodes
 
@@ -115,32 +123,17 @@ class PixelRun(RunConfig):
 
 def _make_env(run: PixelRun) -> tuple[Any, Any]:
     """The environment and its parameters, with the run's step limit and early-termination switch."""
-    if run.task == RACING:
-        from nevolab.tasks.racing import Racing
-
-        env = Racing(obs_size=run.obs_size)
-        params = env.default_params.replace(**RACING_TRACK, max_steps_in_episode=run.max_steps,
-                                            early_termination=run.early_termination)
-        return env, params
-    import gymnax
-
-    env, params = gymnax.make(f"{run.task.split(':', 1)[1]}-MinAtar")
-    return env, params.replace(max_steps_in_episode=run.max_steps)
+    return pixel_tasks.get_task(run.task).make_env(run)
 
 
 def network_config(run: PixelRun, obs_shape: tuple[int, ...], num_actions: int) -> pixel_cnn.PixelCNNConfig:
-    """The paper's CNN for the task, scaled to the input: CarRacing's four 4x4 stride-2 convolutions on
-    racing; on MinAtar's 10x10 boards, the Atari network's channels (32, 64, 64; small 4, 8, 8) with
-    3x3 stride-1 filters, since 8x8 stride-4 ones do not fit."""
-    small = run.variant == "small"
-    if run.task == RACING:
-        channels, hidden = ((4, 4, 8, 16), (32,)) if small else ((32, 64, 128, 256), (256,))
-        kernel, stride = 4, 2
-    else:
-        channels, hidden, kernel, stride = ((4, 8, 8), (32,), 3, 1) if small else ((32, 64, 64), (256,), 3, 1)
+    """The paper's CNN for the run's task (its table entry's channels, hidden sizes and filters),
+    scaled to the input: the small network for ``small``, the dense one for dense and factorized."""
+    task = pixel_tasks.get_task(run.task)
+    channels, hidden = task.networks["small" if run.variant == "small" else "dense"]
     return pixel_cnn.PixelCNNConfig(input_shape=tuple(int(s) for s in obs_shape), conv_channels=channels,
-                                    hidden_sizes=hidden, num_actions=num_actions, kernel_size=kernel,
-                                    stride=stride)
+                                    hidden_sizes=hidden, num_actions=num_actions,
+                                    kernel_size=task.kernel_size, stride=task.stride)
 
 
 def _layout(run: PixelRun, config: pixel_cnn.PixelCNNConfig) -> GenomeLayout:
@@ -151,12 +144,20 @@ def _layout(run: PixelRun, config: pixel_cnn.PixelCNNConfig) -> GenomeLayout:
                          full_rank_paths=("output/kernel",))
 
 
+def _raw_policy(params: Any, obs: jax.Array, config: pixel_cnn.PixelCNNConfig) -> jax.Array:
+    return pixel_cnn.apply(params, obs, config)
+
+
+def _greedy_policy(params: Any, obs: jax.Array, config: pixel_cnn.PixelCNNConfig) -> jax.Array:
+    return jnp.argmax(pixel_cnn.apply(params, obs.astype(jnp.float32), config))
+
+
 def make_policy(run: PixelRun, config: pixel_cnn.PixelCNNConfig) -> Callable[[Any, jax.Array], jax.Array]:
-    """``policy(net_params, obs) -> action``: the raw outputs on racing (the env clips them, as
-    CarRacing), the greedy action on MinAtar (as the paper's Atari runs)."""
-    if run.task == RACING:
-        return lambda params, obs: pixel_cnn.apply(params, obs, config)
-    return lambda params, obs: jnp.argmax(pixel_cnn.apply(params, obs.astype(jnp.float32), config))
+    """``policy(net_params, obs) -> action``: the greedy action where the task's entry says so
+    (discrete actions, as the paper's Atari runs), else the raw outputs (the env clips them, as
+    CarRacing)."""
+    policy = _greedy_policy if pixel_tasks.get_task(run.task).greedy else _raw_policy
+    return functools.partial(policy, config=config)
 
 
 @dataclasses.dataclass
@@ -259,27 +260,18 @@ def evolve_with_state(run: PixelRun, on_generation: Callable[[int, dict], None] 
 
 
 def pixel_run(task: str, variant: str, seed: int, config: Config) -> PixelRun:
-    """The run of one (task, variant, seed) that a C4/C5 ``config`` asks for: racing with the paper's
-    two-stage selection, MinAtar with its Atari settings (one episode, one stage, truncation k)."""
-    shared = {"task": task, "variant": variant, "seed": seed, "mutation_rate": config.mutation_rate,
-              "chunk_steps": config.chunk_steps, "num_buckets": NUM_BUCKETS,
-              "early_termination": config.early_termination}
-    if task == RACING:
-        return PixelRun(**shared, population_size=config.population, num_generations=config.generations,
-                        stage1_episodes=config.stage1_episodes, num_finalists=config.finalists,
-                        stage2_episodes=config.stage2_episodes, num_parents=config.parents,
-                        max_steps=config.max_steps, obs_size=config.obs_size, rank=config.rank)
-    return PixelRun(**shared, population_size=config.atari_population,
-                    num_generations=config.atari_generations,
-                    stage1_episodes=1, num_finalists=config.atari_parents, stage2_episodes=0,
-                    num_parents=config.atari_parents, max_steps=config.atari_max_steps, obs_size=10,
-                    rank=config.atari_rank)
+    """The run of one (task, variant, seed) that a C4/C5 ``config`` asks for, with the settings its
+    task's table entry reads from the page's parameters."""
+    return PixelRun(task=task, variant=variant, seed=seed, mutation_rate=config.mutation_rate,
+                    chunk_steps=config.chunk_steps, num_buckets=NUM_BUCKETS,
+                    early_termination=config.early_termination,
+                    **pixel_tasks.get_task(task).run_settings(config.values))
 
 
 def pixel_runs(config: Config) -> list[PixelRun]:
     """Every run of a C4/C5 ``config``: each task, variant and seed."""
     return [pixel_run(task, variant, seed, config) for task in config.tasks for variant in config.variants
-            for seed in range(config.seeds)]
+            for seed in seed_list(config.seeds)]
 
 
 def cached_pixel_run(run: PixelRun, fresh: bool = False) -> pd.DataFrame:
@@ -304,3 +296,11 @@ def best_genotype(run: PixelRun, best_seeds: str) -> tuple[jax.Array, _Setup]:
     genotype = jax.jit(rebuild_from_seeds, static_argnums=(2,))(jnp.asarray(keys), keys.shape[0],
                                                                 setup.layout.init_fn, scales)
     return genotype, setup
+
+
+def best_policy_strip(run: PixelRun, best_seeds: str, key: jax.Array) -> np.ndarray:
+    """One episode, drawn by ``key``, of the policy a stored ``best_seeds`` string describes, as a
+    strip of frames (:func:`~nevolab.tasks.pixel_rollout.episode_strip`)."""
+    genotype, setup = best_genotype(run, best_seeds)
+    policy = functools.partial(make_policy(run, setup.config), setup.layout.encoding.decode(genotype))
+    return episode_strip(setup.env, setup.env_params, policy, key)

@@ -22,6 +22,7 @@ import pandas as pd
 from nevolab import store
 from nevolab.config import RunConfig
 from nevolab.studies.c.lm import AdamRun, LMRun, evolve, train_adam
+from nevolab.studies.c.spec import seed_list
 from nevolab.studies.c.variants import variant_ranks
 
 __all__ = [
@@ -51,7 +52,7 @@ def lm_run(variant: str, config: Any) -> LMRun:
     return LMRun(kind="curves", variant=variant, population_size=config.population, num_elites=config.elites,
                  num_generations=config.generations, num_sequences=config.num_sequences,
                  sequence_length=config.sequence_length, tokenizer=config.tokenizer,
-                 seeds=tuple(range(config.seeds)), data_seed=0, mutation_rate=config.mutation_rate,
+                 seeds=seed_list(config.seeds), data_seed=0, mutation_rate=config.mutation_rate,
                  model_overrides={"num_blocks": config.num_blocks}, ranks=ranks)
 
 
@@ -66,7 +67,7 @@ def adam_run(config: Any) -> AdamRun:
     steps = adam_steps_for_budget(config.population, config.generations)
     return AdamRun(kind="adam", num_steps=steps, learning_rate=config.adam_learning_rate,
                    num_sequences=config.num_sequences, sequence_length=config.sequence_length,
-                   tokenizer=config.tokenizer, seeds=tuple(range(config.seeds)), data_seed=0,
+                   tokenizer=config.tokenizer, seeds=seed_list(config.seeds), data_seed=0,
                    eval_every=max(1, steps // 100), model_overrides={"num_blocks": config.num_blocks})
 
 

@@ -21,29 +21,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from nevolab.config import NotebookSpec, Param
+from nevolab.studies.c.pixel_tasks import MINATAR_GAMES, PIXEL_TASKS, RACING, pixel_task_problem
+from nevolab.studies.c.variants import PAPER_VARIANTS, PIXEL_VARIANTS, VARIANTS
 from nevolab.tasks.language import corpus_tokens
 
-PAPER_VARIANTS = ("dense", "lowrank", "small", "rank1")
-VARIANTS = (*PAPER_VARIANTS, "dense_matched")
-"""The paper's variants, then the control (names only: :mod:`nevolab.studies.c.variants` defines them;
-kept here so that reading the specs imports no model code)."""
+__all__ = ["MINATAR_GAMES", "PAPER_VARIANTS", "PIXEL_TASKS", "PIXEL_VARIANTS", "RACING", "SPECS",
+           "SPECS_BY_NAME", "TOKENIZERS", "VARIANTS", "pixel_task_problem", "seed_list"]
+
 TOKENIZERS = ("char", "bpe")
-PIXEL_VARIANTS = ("dense", "factorized", "small")
-"""The paper's CarRacing / Atari networks: No Factorization, Low-Rank, No Factorization (Small)."""
-RACING = "racing"
-MINATAR_GAMES = ("Breakout", "SpaceInvaders", "Asterix", "Freeway")
-"""MinAtar games through gymnax (the paper's own Atari games need ALE, or jaxtari's sprites)."""
-PIXEL_TASKS = (RACING, *(f"minatar:{game}" for game in MINATAR_GAMES))
 
 
-def pixel_task_problem(task: str) -> str | None:
-    """Why ``task`` is not a pixel task here (None when it is)."""
-    if task in PIXEL_TASKS:
-        return None
-    if task.startswith("jaxtari:"):
-        return ("jaxtari's games need its sprite assets, which it downloads from Google Drive (this "
-                f"machine is offline); valid: {', '.join(PIXEL_TASKS)}")
-    return f"unknown pixel task {task!r}; valid: {', '.join(PIXEL_TASKS)}"
+def seed_list(count: int) -> tuple[int, ...]:
+    """The seeds of ``count`` independent runs: 0, 1, ..., count - 1 (the ``seeds`` parameters' meaning)."""
+    return tuple(range(count))
 
 
 def _model_limits() -> dict[str, int]:

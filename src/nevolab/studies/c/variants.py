@@ -1,7 +1,8 @@
 """Study C's model variants: the paper's four, one control, their set-up, ranks, labels and genome sizes.
 
 The paper's variants (model overrides and ranks) are :data:`nevolab.lowrank.PAPER_VARIANTS`; this
-module adds what the notebooks choose about them (the ``rank``/``embedding_rank`` parameters apply to
+module holds every variant name Study C uses (the specs read them here, the pixel networks' too),
+and adds what the notebooks choose about them (the ``rank``/``embedding_rank`` parameters apply to
 ``lowrank`` only), how the pages name them, and one control that is not in the paper:
 
 **dense_matched** is the dense network (same genes, same mutation rule) whose tied embedding starts
@@ -26,16 +27,18 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:  # the names below are read by the specs, which import no model code
+    import pandas as pd
 
-from nevolab.lowrank import PAPER_VARIANTS, GenomeLayout, variant_layout
-from nevolab.models.transformer import TransformerConfig
+    from nevolab.lowrank import GenomeLayout
+    from nevolab.models.transformer import TransformerConfig
 
 __all__ = [
     "CONTROLS",
+    "PAPER_VARIANTS",
+    "PIXEL_VARIANTS",
     "VARIANTS",
     "check_variant",
     "embedding_init_std",
@@ -46,11 +49,18 @@ __all__ = [
     "variant_ranks",
 ]
 
+PAPER_VARIANTS: tuple[str, ...] = ("dense", "lowrank", "small", "rank1")
+"""The paper's language-model variants, by name (:data:`nevolab.lowrank.PAPER_VARIANTS` defines their
+networks and ranks; a test checks the two list the same names)."""
+
 CONTROLS: dict[str, str] = {"dense_matched": "dense"}
 """Study C's control variants (not in the paper) and the paper variant whose network each one uses."""
 
 VARIANTS: tuple[str, ...] = (*PAPER_VARIANTS, *CONTROLS)
-"""Every variant a Study C run can use: the paper's four, then the controls."""
+"""Every variant a Study C language-model run can use: the paper's four, then the controls."""
+
+PIXEL_VARIANTS: tuple[str, ...] = ("dense", "factorized", "small")
+"""The paper's CarRacing / Atari networks: No Factorization, Low-Rank, No Factorization (Small)."""
 
 
 def check_variant(variant: str) -> None:
@@ -74,6 +84,8 @@ def matched_embedding_std(vocab_size: int, model_overrides: Mapping[str, Any] | 
     """Std of the low-rank variant's developed token embedding ``U @ V`` under the original's init
     rules: ``dense_matched``'s embedding init std. Independent of the rank (see the module
     docstring), so rank 1, which fits every hidden size, is used."""
+    from nevolab.lowrank import variant_layout
+
     _, layout = variant_layout("lowrank", vocab_size=vocab_size, ranks=(1, 1), **dict(model_overrides or {}))
     return embedding_init_std(layout)
 
@@ -81,6 +93,8 @@ def matched_embedding_std(vocab_size: int, model_overrides: Mapping[str, Any] | 
 def _rescale_embedding(layout: GenomeLayout, std: float) -> GenomeLayout:
     """``layout`` with its (plain) embedding drawn from N(0, std**2) and mutated by ``mr * std``
     (init and mutation both scale with the embedding's ``init!``, as every plain gene's do)."""
+    import numpy as np
+
     (block,) = [b for b in layout.blocks if b.kind == "embedding"]
     factor = std / block.init_std
     genes = slice(block.start, block.start + block.size)
@@ -102,6 +116,8 @@ def setup_variant(variant: str, vocab_size: int, mutation_rate: float = 0.01,
     ``model_overrides``: TransformerConfig fields to change (e.g. ``{"num_blocks": 1}``);
     ``ranks``: ``(rank, embedding_rank)`` replacing a factorized variant's.
     """
+    from nevolab.lowrank import variant_layout
+
     check_variant(variant)
     overrides = dict(model_overrides or {})
     if variant not in CONTROLS:
@@ -120,8 +136,10 @@ def variant_ranks(variant: str, rank: int, embedding_rank: int) -> tuple[int, in
 
 def variant_label(variant: str, rank: int = 4, embedding_rank: int = 32, short: bool = False) -> str:
     """The paper's legend label of a variant, with its ranks or sizes (``short``: a few words)."""
+    from nevolab.lowrank import PAPER_VARIANTS as NETWORKS
+
     if short:
-        spec = PAPER_VARIANTS.get(variant, {})
+        spec = NETWORKS.get(variant, {})
         return {"dense": "dense", "dense_matched": "dense, matched init", "small": "small dense",
                 "adam": "Adam",
                 "lowrank": f"low-rank r{rank}/e{embedding_rank}",
@@ -132,7 +150,7 @@ def variant_label(variant: str, rank: int = 4, embedding_rank: int = 32, short: 
         return f"Low-Rank Factorization (Larger Rank: {rank}, embedding {embedding_rank})"
     if variant == "dense_matched":
         return "No Factorization, embedding init matched to low-rank (control)"
-    spec = PAPER_VARIANTS[variant]
+    spec = NETWORKS[variant]
     detail = {"dense": "hidden 32, ff 128", "small": "hidden 4, ff 16",
               "rank1": f"rank {spec['rank']}, embedding {spec['embedding_rank']}"}[variant]
     return f"{spec['label']} ({detail})"
@@ -143,6 +161,8 @@ def genome_sizes(variants: Sequence[str], vocab_size: int, num_generations: int,
     """Storage of each variant's genome (shapes only): evolved genes and network parameters (float32
     bytes) against a full-length seed list after ``num_generations`` generations (one 8-byte key for
     the initial network plus one per generation's mutation)."""
+    import pandas as pd
+
     rows = []
     for variant in variants:
         _, layout = setup_variant(variant, vocab_size, model_overrides={"num_blocks": num_blocks},

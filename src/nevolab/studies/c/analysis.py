@@ -1,0 +1,390 @@
+"""What Study C's pages compute from their tables: pure functions on DataFrames (no runs, no store).
+
+* the scale lines a page prints, with the paper's values read from the spec;
+* C1: the table of curves and the Adam reference, the starting points, genome sizes, the final summary;
+* C2: a mutation's effect per variant and generation, the fitness bins, equal generation vs matched
+  fitness;
+* C4/C5: the last generation's scores, the stage summary, the stage-1 saving and the reading of C5's
+  verdicts;
+* every page: its rows of a claims table, with the paper's statistics beside the verdict;
+* :func:`seed_band`: the mean over seeds with a 95% interval, the curves of every band plot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from nevolab import report
+from nevolab.studies.c import paper
+from nevolab.studies.c.claims import CLAIMS, kruskal_wallis
+from nevolab.studies.c.confound import common_fitness_window, matched_fitness_outcomes, outcomes_by_fitness
+
+__all__ = [
+    "CHILDREN_FORMAT",
+    "STAGE_COLUMNS",
+    "c1_table",
+    "children_summary",
+    "equal_vs_matched",
+    "final_summary",
+    "fitness_bins",
+    "genome_size_table",
+    "last_generation_rows",
+    "lm_scale_line",
+    "matched_window",
+    "pixel_scale_lines",
+    "reading_lines",
+    "saving_table",
+    "seed_band",
+    "select_claims",
+    "shown_claims",
+    "shown_comparison",
+    "stage_reading",
+    "stage_summary",
+    "start_table",
+    "timing_line",
+    "zoom_range",
+]
+
+FACTORIZED = ("lowrank", "rank1")
+COMPARATORS = ("dense", "dense_matched", "small")
+MATCHED = ("lowrank", "rank1", "dense_matched")
+EFFECTS = ("deleterious_fraction", "deleterious_magnitude")
+
+
+def _paper(config: Any, name: str) -> Any:
+    return config.spec.param(name).paper
+
+
+def lm_scale_line(config: Any) -> str:
+    """C1–C3's scale line: the run parameters next to the paper's (from the spec)."""
+    return (f"scale: population {config.population} (paper {_paper(config, 'population')}), "
+            f"{config.generations} generations (paper {_paper(config, 'generations')}), "
+            f"{config.num_sequences} windows of {config.sequence_length} {config.tokenizer} tokens "
+            f"(paper: {paper.LM_DATA}), {config.seeds} seeds per variant")
+
+
+def pixel_scale_lines(config: Any, image: bool = True) -> list[str]:
+    """C4/C5's scale lines (racing; MinAtar when a page runs a MinAtar task) next to the paper's values;
+    ``image``: with the racing image's side."""
+    side, size = _paper(config, "obs_size"), config.obs_size
+    picture = f"{size}×{size} grayscale (paper {side}×{side} RGB), " if image else ""
+    racing = (f"scale (racing): population {config.population} (paper {_paper(config, 'population')}), "
+              f"{config.finalists} finalists (paper {_paper(config, 'finalists')}), "
+              f"{config.parents} parents (paper {_paper(config, 'parents')}), "
+              f"{config.generations} generations (paper {_paper(config, 'generations')}), "
+              f"episodes of at most {config.max_steps} frames (paper {_paper(config, 'max_steps')}), "
+              f"{picture}{config.seeds} seeds per variant (paper {_paper(config, 'seeds')})")
+    if not image or all(task == "racing" for task in config.tasks):
+        return [racing]
+    return [racing, f"scale (MinAtar): population {config.atari_population} (paper "
+                    f"{_paper(config, 'atari_population')}), truncation {config.atari_parents} (paper "
+                    f"{_paper(config, 'atari_parents')}), {config.atari_generations} generations (paper "
+                    f"{_paper(config, 'atari_generations')}), episodes of at most {config.atari_max_steps} "
+                    f"steps (paper {_paper(config, 'atari_max_steps')})"]
+
+
+def seed_band(table: pd.DataFrame, x: str, column: str, log: bool = False, dropna: bool = True
+              ) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """``(mean, low, high)`` over the rows at each ``x``: the mean with a 95% interval (1.96 SEM, as the
+    paper's plot script; 0 where one row); ``log``: of log10 and back (a geometric mean)."""
+    rows = table.dropna(subset=[column]) if dropna else table
+    values = np.log10(rows[column]) if log else rows[column]
+    grouped = values.groupby(rows[x])
+    mean, half = grouped.mean(), 1.96 * grouped.sem().fillna(0.0)
+    if log:
+        return 10 ** mean, 10 ** (mean - half), 10 ** (mean + half)
+    return mean, mean - half, mean + half
+
+
+# --- C1 -------------------------------------------------------------------------------------------
+
+
+def c1_table(curves: pd.DataFrame, adam: pd.DataFrame, tokens_per_generation: int) -> pd.DataFrame:
+    """C1's table: the GA curves and the Adam reference (as variant ``adam``, its steps as generations),
+    each row placed at its token budget in GA generations (``budget_generations``)."""
+    adam = pd.DataFrame({"variant": "adam", "seed": adam.seed, "generation": adam.step,
+                         "best_neg_ce": adam.neg_ce, "tokens_evaluated": adam.tokens_evaluated})
+    table = pd.concat([curves, adam], ignore_index=True)
+    table["budget_generations"] = table.tokens_evaluated / tokens_per_generation
+    return table
+
+
+def start_table(ga: pd.DataFrame, variants: Sequence[str], embedding_stds: Mapping[str, float],
+                uniform: float, labels: Sequence[str]) -> pd.DataFrame:
+    """Where the runs start: per variant, the embedding's init std, generation 0's best (mean and sd
+    over seeds), the population's mean and the best's distance to the uniform guess."""
+    starts = ga[ga.generation == 0].groupby("variant")
+    table = pd.DataFrame({
+        "embedding init std": dict(embedding_stds),
+        "best −CE, generation 0": starts.best_neg_ce.mean(),
+        "sd over seeds": starts.best_neg_ce.std(),
+        "population mean −CE": starts.mean_neg_ce.mean(),
+    }).reindex(variants)
+    table["best − uniform guess"] = table["best −CE, generation 0"] - uniform
+    table.index = list(labels)
+    return table
+
+
+def genome_size_table(last: pd.DataFrame, variants: Sequence[str], labels: Mapping[str, str],
+                      paper_sizes: pd.DataFrame) -> pd.DataFrame:
+    """Per variant: parameters, genes and the bytes of a genome as network, genes and measured seed list
+    (mean over seeds at the last generation), beside ``paper_sizes`` (indexed by variant)."""
+    rows = []
+    for variant in variants:
+        run = last[last.variant == variant]
+        seed_bytes = 8 * run.best_seed_length.mean()
+        params, genes = int(run.num_params.iloc[0]), int(run.num_genes.iloc[0])
+        rows.append({"variant": labels[variant], "parameters": params, "evolved genes": genes,
+                     "network bytes": 4 * params, "gene bytes": 4 * genes, "seed-list bytes": seed_bytes,
+                     "network / seed list": 4 * params / seed_bytes,
+                     "paper: parameters": paper_sizes.num_params[variant],
+                     "paper: genes": paper_sizes.num_genes[variant],
+                     "paper: seed-list bytes": paper_sizes.seed_list_bytes[variant],
+                     "paper: network / seed list": paper_sizes.compression[variant]})
+    return pd.DataFrame(rows).set_index("variant")
+
+
+def final_summary(ga: pd.DataFrame, adam: pd.DataFrame, variants: Sequence[str], uniform: float
+                  ) -> pd.DataFrame:
+    """Per variant: the best −CE at generation 0 and at the last generation (mean, sd, seeds), with
+    Adam on the same token budget and the uniform guess for scale."""
+    last = ga[ga.generation == ga.generation.max()]
+    adam_final = adam[adam.generation == adam.generation.max()].best_neg_ce
+    adam_start = adam[adam.generation == 0].best_neg_ce
+    start = ga[ga.generation == 0].groupby("variant").best_neg_ce.mean()
+    summary = last.groupby("variant").best_neg_ce.agg(["mean", "std", "count"]).reindex(variants)
+    summary.insert(0, "start", start.reindex(variants))
+    summary.loc["adam (same token budget)"] = [adam_start.mean(), adam_final.mean(), adam_final.std(),
+                                              adam_final.size]
+    summary.loc["uniform guess"] = [uniform, uniform, 0.0, np.nan]
+    return summary.rename(columns={"start": "generation 0 (mean)", "mean": "final best −CE (mean)",
+                                   "std": "sd", "count": "seeds"})
+
+
+# --- claims rows ----------------------------------------------------------------------------------
+
+
+def select_claims(claims: pd.DataFrame, final_fitness: bool | None = None,
+                  keys: Sequence[str] | None = None) -> pd.DataFrame:
+    """The rows of a claims table a page shows: those of ``keys``, or the language-model claims on the
+    final fitness (``final_fitness=True``) or on the mutation effects (False)."""
+    if keys is None:
+        keys = {key for key, metric, *_ in CLAIMS if (metric == "final_neg_ce") == final_fitness}
+    return claims[claims.claim.isin(keys)] if not claims.empty else claims
+
+
+def shown_claims(claims: pd.DataFrame, digits: int = 3, kruskal: bool = False) -> pd.DataFrame:
+    """A claims table as a page shows it: the compact verdict columns, then the paper's statistics
+    (Kruskal–Wallis p where ``kruskal``, the rank-sum p and Glass's Δ)."""
+    shown = report.compact(claims, digits=digits)
+    if kruskal:
+        shown["Kruskal–Wallis p (paper)"] = claims.kruskal_p.map(report.p_value)
+    shown["rank-sum p (paper)"] = claims.ranksums_p.map(report.p_value)
+    shown["Glass's Δ (paper)"] = claims.glass_delta.map(lambda v: report.number(v, 2))
+    return shown
+
+
+def reading_lines(claims: pd.DataFrame) -> str:
+    """C3's reading of its claims table: the seeds, the smallest possible p, one sentence per claim."""
+    n = claims.n.iloc[0]
+    lines = [f"Seeds per variant: {n}. The smallest one-sided Mann–Whitney p at this n is "
+             f"{report.p_value(claims.min_p.min())}; with {len(claims)} claims on this page, Holm needs the "
+             "smallest p below α divided by the number of claims."]
+    lines += ["- " + report.describe(row) for _, row in claims.iterrows()]
+    return "\n".join(lines)
+
+
+# --- C2 -------------------------------------------------------------------------------------------
+
+
+CHILDREN_FORMAT = {"children": "{:.0f}", "deleterious fraction": "{:.1%}", "median Δ": "{:+.2e}",
+                   "mean Δ of deleterious": "{:+.2e}", "5% quantile Δ": "{:+.2e}"}
+"""How C2 formats :func:`children_summary`."""
+
+
+def cdf_points(values: pd.Series) -> tuple[np.ndarray, np.ndarray, float]:
+    """``(sorted values, cumulative fraction, fraction below 0)`` of one variant's child effects."""
+    ordered = np.sort(np.asarray(values))
+    return ordered, np.arange(1, ordered.size + 1) / ordered.size, float(np.mean(ordered < 0))
+
+
+def _children_row(children: pd.DataFrame) -> pd.Series:
+    return pd.Series({
+        "children": len(children),
+        "deleterious fraction": children.deleterious.mean(),
+        "median Δ": children.delta_fitness.median(),
+        "mean Δ of deleterious": children.delta_fitness[children.deleterious].mean(),
+        "5% quantile Δ": children.delta_fitness.quantile(0.05),
+    })
+
+
+def children_summary(children: pd.DataFrame, generations: Sequence[int], variants: Sequence[str]
+                     ) -> pd.DataFrame:
+    """Per (variant, generation of ``generations``), all seeds pooled: children, deleterious fraction,
+    median effect, mean effect of the deleterious ones and the 5% quantile."""
+    return (children[children.generation.isin(list(generations))]
+            .groupby(["variant", "generation"])
+            .apply(_children_row, include_groups=False)
+            .reindex(variants, level="variant"))
+
+
+def matched_window(curves: pd.DataFrame, variants: Sequence[str]
+                   ) -> tuple[list[str], tuple[float, float] | None]:
+    """The variants of the matched comparison on this page and their common fitness window (None
+    with fewer than two of them)."""
+    matched = [v for v in MATCHED if v in variants]
+    return matched, (common_fitness_window(curves, matched) if len(matched) >= 2 else None)
+
+
+def fitness_bins(curves: pd.DataFrame, seeds: int, width: float = 0.1) -> pd.DataFrame:
+    """:func:`~nevolab.studies.c.confound.outcomes_by_fitness` in ``width``-nat bins over the runs'
+    range, kept where at least two seeds (or all, if fewer) visit a bin."""
+    edges = np.arange(np.floor(curves.best_neg_ce.min() * 10) / 10, curves.best_neg_ce.max() + 0.2, width)
+    by_fitness = outcomes_by_fitness(curves, edges)
+    seeds_per_bin = by_fitness.groupby(["variant", "bin"]).seed.transform("size")
+    return by_fitness[seeds_per_bin >= min(2, seeds)]
+
+
+def zoom_range(by_fitness: pd.DataFrame) -> tuple[float, float] | None:
+    """The fitness range the factorized variants run in, with a margin (None without them)."""
+    factorized = by_fitness[by_fitness.variant.isin(list(FACTORIZED))]
+    return (factorized.low.min() - 0.3, factorized.high.max() + 0.1) if len(factorized) else None
+
+
+def equal_vs_matched(curves: pd.DataFrame, variants: Sequence[str]) -> pd.DataFrame:
+    """Each factorized variant against each dense one: the deleterious fraction and magnitude at equal
+    generation (last 10%) and at matched fitness (the pair's common window), means over seeds, and
+    their differences."""
+    from nevolab.studies.c.claims import per_seed_outcomes
+
+    equal = per_seed_outcomes(curves).groupby("variant")[list(EFFECTS)].mean()
+    rows = []
+    for factorized in [v for v in FACTORIZED if v in variants]:
+        for comparator in [v for v in COMPARATORS if v in variants]:
+            pair = [factorized, comparator]
+            matched = matched_fitness_outcomes(curves, pair)
+            means = matched.groupby("variant")[[*EFFECTS, "generations"]].mean()
+            low, high = matched.window_low.iloc[0], matched.window_high.iloc[0]
+            for metric in EFFECTS:
+                rows.append({
+                    "comparison": f"{factorized} vs {comparator}", "metric": metric,
+                    "window": f"[{low:.2f}, {high:.2f}]" if low <= high else f"none ({low:.2f} > {high:.2f})",
+                    "equal gen.: factorized": equal.loc[factorized, metric],
+                    "equal gen.: comparator": equal.loc[comparator, metric],
+                    "matched: factorized": means.loc[factorized, metric],
+                    "matched: comparator": means.loc[comparator, metric],
+                    "generations in window": "{:.0f} / {:.0f}".format(*means.generations.reindex(pair)),
+                })
+    comparison = pd.DataFrame(rows)
+    if comparison.empty:
+        return comparison
+    comparison["difference at equal gen."] = (comparison["equal gen.: factorized"]
+                                              - comparison["equal gen.: comparator"])
+    comparison["difference matched"] = comparison["matched: factorized"] - comparison["matched: comparator"]
+    return comparison
+
+
+def _pair(a: float, b: float) -> str:
+    return "–" if pd.isna(a) else f"{a:.4f} / {b:.4f}"
+
+
+def shown_comparison(comparison: pd.DataFrame) -> pd.DataFrame:
+    """:func:`equal_vs_matched` as C2 shows it: one cell per comparison point ("factorized /
+    comparator"), which keeps the table inside the column."""
+    return pd.DataFrame({
+        "comparison": comparison.comparison,
+        "metric": comparison.metric.str.replace("deleterious_", "deleterious "),
+        "window": comparison.window,
+        "equal generation": [f"{a:.4f} / {b:.4f}" for a, b in
+                             zip(comparison["equal gen.: factorized"], comparison["equal gen.: comparator"])],
+        "matched fitness": [_pair(a, b) for a, b in
+                            zip(comparison["matched: factorized"], comparison["matched: comparator"])],
+        "difference (equal gen.)": comparison["difference at equal gen."].map("{:+.4f}".format),
+        "difference (matched)": comparison["difference matched"].map(
+            lambda v: "–" if pd.isna(v) else f"{v:+.4f}"),
+        "generations in window": comparison["generations in window"],
+    })
+
+
+# --- C4 and C5 ------------------------------------------------------------------------------------
+
+
+STAGE_COLUMNS = {"stage1_mean_score": "stage-1 mean score", "stage1_steps": "stage-1 steps",
+                 "stage1_time_s": "stage-1 time (s)", "stage1_ended_early": "stage-1 episodes ended early",
+                 "stage2_mean_score": "stage-2 mean score", "stage2_steps": "stage-2 steps",
+                 "stage2_time_s": "stage-2 time (s)", "best_score": "best finalist's score"}
+"""The last generation's columns C5 summarises, with their labels."""
+
+
+def timing_line(results: pd.DataFrame, cpu: str) -> str:
+    """How many generations and runs a pixel table holds and their evaluation wall time."""
+    timing = results.groupby(["task", "variant"])[["stage1_time_s", "stage2_time_s"]].sum().sum(axis=1)
+    return (f"{len(results)} generations in {results.groupby(['task', 'variant', 'seed']).ngroups} runs; "
+            f"evaluation wall time {timing.sum() / 60:.1f} min on {cpu}")
+
+
+def last_generation_rows(results: pd.DataFrame, tasks: Sequence[str], variants: Sequence[str],
+                         task_names: Mapping[str, str], labels: Mapping[str, str]) -> pd.DataFrame:
+    """Per task and variant: the best finalist's final score (mean ± sd over seeds), the seeds, the
+    Kruskal–Wallis p over the variants, genes against parameters and the seed list's bytes."""
+    from nevolab.studies.c.pixel_claims import last_generation
+
+    rows = []
+    for task in tasks:
+        last = last_generation(results, task)
+        kruskal = kruskal_wallis(last, list(variants), "best_score") if len(variants) > 1 else {}
+        for variant in variants:
+            runs = results[(results.task == task) & (results.variant == variant)]
+            final = runs[runs.generation == runs.generation.max()]
+            rows.append({"task": task_names[task], "variant": labels[variant],
+                         "final best score": f"{final.best_score.mean():.1f} ± {final.best_score.std():.1f}",
+                         "seeds": final.seed.nunique(),
+                         "Kruskal–Wallis p": report.p_value(kruskal.get("p_value", float("nan"))),
+                         "genes / parameters":
+                             f"{int(final.num_genes.iloc[0]):,} / {int(final.num_params.iloc[0]):,}",
+                         "seed-list bytes": f"{8 * final.best_seed_length.mean():,.0f}"})
+    return pd.DataFrame(rows)
+
+
+def stage_summary(outcomes: pd.DataFrame, variants: Sequence[str], labels: Mapping[str, str]
+                  ) -> pd.DataFrame:
+    """The last generation per stage column (rows) and variant (columns): mean ± sd over seeds."""
+    summary = outcomes.groupby("variant")[list(STAGE_COLUMNS)].agg(["mean", "std"]).reindex(variants)
+    table = pd.DataFrame({label: [f"{summary.loc[v, (column, 'mean')]:,.1f} ± "
+                                  f"{summary.loc[v, (column, 'std')]:,.1f}" for v in summary.index]
+                          for column, label in STAGE_COLUMNS.items()},
+                         index=[labels[v] for v in summary.index]).T
+    return table.rename_axis("last generation, mean ± sd over seeds").reset_index()
+
+
+def saving_table(outcomes: pd.DataFrame) -> pd.DataFrame:
+    """Stage 1's relative cost, factorized vs dense, in steps and wall time, beside the paper's."""
+    from nevolab.studies.c.pixel_claims import runtime_saving
+
+    times = paper.PIXEL_STAGE1_TIME_S
+    return pd.DataFrame({
+        "environment steps": [runtime_saving(outcomes, "stage1_steps")],
+        "wall time": [runtime_saving(outcomes, "stage1_time_s")],
+        "paper (wall time)": [times["factorized"] / times["dense"] - 1.0],
+    }, index=["stage 1, factorized vs dense"])
+
+
+def stage_reading(claims: pd.DataFrame) -> str:
+    """C5's reading of its three verdicts together: shorter stage-1 episodes at an equal final score?"""
+    verdict = claims.set_index("claim").verdict
+    cheaper = verdict.get("pixel_less_runtime") == "reproduced"
+    equal = verdict.get("pixel_equal_final")
+    if cheaper and equal == "reproduced":
+        return ("Here too: stage 1 costs the factorized variant fewer steps, and its final score is "
+                "equivalent to the dense one's. The saving comes at no loss.")
+    if cheaper:
+        final = ("differs from the dense one's beyond the margin" if equal == "not reproduced"
+                 else "not shown to be equivalent to the dense one's")
+        return (f"Stage 1 costs the factorized variant fewer steps, but its final score {final}: at "
+                "this scale the saving cannot be separated from a worse population, so the paper's "
+                "reading (a saving at no loss) is not supported here.")
+    return "Stage 1 does not cost the factorized variant fewer steps here."

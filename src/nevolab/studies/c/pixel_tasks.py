@@ -1,0 +1,125 @@
+"""Study C's pixel tasks, one table: each task's environment, networks, policy and run settings.
+
+Everything that differs between two pixel tasks is one :class:`PixelTask` entry of :data:`TASKS`:
+the rest of the pixel-RL code (:mod:`nevolab.studies.c.pixel`, the specs' choices, the pages) reads
+the table and names no task. Adding a MinAtar game is adding its name to :data:`MINATAR_GAMES`;
+adding another pixel task is adding one entry.
+
+This module imports no JAX at import time (the specs read it to list their choices); the factories
+import the environment and the network when a run is built.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from typing import Any
+
+__all__ = ["MINATAR_GAMES", "PIXEL_TASKS", "RACING", "RACING_TRACK", "TASKS", "PixelTask", "get_task",
+           "pixel_task_problem"]
+
+RACING = "racing"
+MINATAR_GAMES = ("Breakout", "SpaceInvaders", "Asterix", "Freeway")
+"""MinAtar games through gymnax (the paper's own Atari games need ALE, or jaxtari's sprites)."""
+
+RACING_TRACK = {"track_amplitude": 0.5, "half_width": 4.0}
+"""Racing's track for Study C: bendier (amplitude 0.5 against the task's 0.15) and narrower (half-width 4
+against 6) than the task's defaults, so that a lap needs a policy that follows the road: on the default
+track a random network with a steering bias completed a lap within two generations."""
+
+
+@dataclasses.dataclass(frozen=True)
+class PixelTask:
+    """One pixel task: how to build its environment, its networks and its policy, and which of a
+    C4/C5 page's parameters set its runs.
+
+    ``make_env(run)`` returns ``(env, env_params)`` with the run's step limit; ``networks`` maps a
+    variant's network (``"dense"``, ``"small"``; the factorized variant uses the dense one) to its
+    ``(conv_channels, hidden_sizes)``; ``greedy``: the policy acts by the argmax of the outputs
+    (discrete actions), else it returns the raw outputs (the environment clips them);
+    ``run_settings(values)`` gives the :class:`~nevolab.studies.c.pixel.PixelRun` fields a page's
+    parameter values set for this task.
+    """
+
+    name: str
+    title: str
+    make_env: Callable[[Any], tuple[Any, Any]]
+    networks: Mapping[str, tuple[tuple[int, ...], tuple[int, ...]]]
+    kernel_size: int
+    stride: int
+    greedy: bool
+    run_settings: Callable[[Mapping[str, Any]], dict[str, Any]]
+
+
+def _racing_env(run: Any) -> tuple[Any, Any]:
+    from nevolab.tasks.racing import Racing
+
+    env = Racing(obs_size=run.obs_size)
+    params = env.default_params.replace(**RACING_TRACK, max_steps_in_episode=run.max_steps,
+                                        early_termination=run.early_termination)
+    return env, params
+
+
+def _racing_settings(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The paper's CarRacing runs: two-stage selection."""
+    return {"population_size": values["population"], "num_generations": values["generations"],
+            "stage1_episodes": values["stage1_episodes"], "num_finalists": values["finalists"],
+            "stage2_episodes": values["stage2_episodes"], "num_parents": values["parents"],
+            "max_steps": values["max_steps"], "obs_size": values["obs_size"], "rank": values["rank"]}
+
+
+def _minatar_env(game: str) -> Callable[[Any], tuple[Any, Any]]:
+    def make(run: Any) -> tuple[Any, Any]:
+        import gymnax
+
+        env, params = gymnax.make(f"{game}-MinAtar")
+        return env, params.replace(max_steps_in_episode=run.max_steps)
+
+    return make
+
+
+def _atari_settings(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The paper's Atari runs: one episode, one stage, truncation k."""
+    return {"population_size": values["atari_population"], "num_generations": values["atari_generations"],
+            "stage1_episodes": 1, "num_finalists": values["atari_parents"], "stage2_episodes": 0,
+            "num_parents": values["atari_parents"], "max_steps": values["atari_max_steps"], "obs_size": 10,
+            "rank": values["atari_rank"]}
+
+
+def _racing() -> PixelTask:
+    # CarRacing's four 4x4 stride-2 convolutions
+    return PixelTask(RACING, "racing (CarRacing's rules)", _racing_env,
+                     {"dense": ((32, 64, 128, 256), (256,)), "small": ((4, 4, 8, 16), (32,))},
+                     kernel_size=4, stride=2, greedy=False, run_settings=_racing_settings)
+
+
+def _minatar(game: str) -> PixelTask:
+    # the Atari network's channels on MinAtar's 10x10 boards: 3x3 stride-1 filters, since 8x8
+    # stride-4 ones do not fit
+    return PixelTask(f"minatar:{game}", f"{game} (MinAtar)", _minatar_env(game),
+                     {"dense": ((32, 64, 64), (256,)), "small": ((4, 8, 8), (32,))},
+                     kernel_size=3, stride=1, greedy=True, run_settings=_atari_settings)
+
+
+TASKS: dict[str, PixelTask] = {task.name: task for task in (_racing(), *map(_minatar, MINATAR_GAMES))}
+"""Every pixel task, by name (racing first: C5 and the claims rest on it)."""
+PIXEL_TASKS = tuple(TASKS)
+
+
+def get_task(name: str) -> PixelTask:
+    """The table entry of ``name``; raises ValueError for a task not in :data:`TASKS`."""
+    problem = pixel_task_problem(name)
+    if problem is not None:
+        raise ValueError(problem)
+    return TASKS[name]
+
+
+def pixel_task_problem(task: str) -> str | None:
+    """Why ``task`` is not a pixel task here (None when it is)."""
+    if task in TASKS:
+        return None
+    valid = ", ".join(TASKS)
+    if task.startswith("jaxtari:"):
+        return ("jaxtari's games need its sprite assets, which it downloads from Google Drive (this "
+                f"machine is offline); valid: {valid}")
+    return f"unknown pixel task {task!r}; valid: {valid}"
