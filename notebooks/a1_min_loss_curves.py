@@ -46,8 +46,7 @@ fresh = False
 import textwrap
 
 from nevolab import plotting, registry, report, store
-from nevolab.studies.a import claims as a_claims
-from nevolab.studies.a import runs
+from nevolab.studies.a import analysis, pages, runs
 from nevolab.studies.a.cases import CASES
 
 config = registry.configure_from("a1_min_loss_curves", globals())
@@ -59,17 +58,8 @@ config.table()
 # row per algorithm and hyperparameter, one column per case (– : not set for that case).
 
 # %% tags=["hide-input"]
-import pandas as pd
-
-hyperparameters = pd.DataFrame(
-    [{"algorithm": a, "hyperparameter": name, "case": c, "value": value}
-     for c in config.cases for a in config.algorithms
-     for name, value in runs.best_hyperparameters(c, a).items()]
-).pivot(index=["algorithm", "hyperparameter"], columns="case", values="value")
-hyperparameters = hyperparameters.reindex(columns=list(config.cases)).reindex(
-    list(config.algorithms), level="algorithm")
-# Option values read with spaces ("single point"), which also lets them wrap to fit the column.
-plotting.format_table(hyperparameters.map(lambda v: v.replace("_", " ") if isinstance(v, str) else v))
+plotting.format_table(analysis.hyperparameter_table(runs.best_hyperparameters, config.cases,
+                                                    config.algorithms))
 
 # %% [markdown]
 # ## Compute
@@ -77,11 +67,7 @@ plotting.format_table(hyperparameters.map(lambda v: v.replace("_", " ") if isins
 # `data/results/a1_min_loss_curves/` by config hash, with provenance.
 
 # %% tags=["hide-input"]
-results, provenance = store.cached(
-    config,
-    lambda: runs.curves(runs.run_configs(config), fresh=fresh),
-    fresh=fresh,
-)
+results, provenance = pages.page_table(config, fresh=fresh)
 # Wrapped to fit the column, and written at once: a separate newline can land in its own output box.
 print(textwrap.fill(store.describe(provenance), 90, subsequent_indent="  ") + "\n", end="")
 
@@ -124,11 +110,7 @@ for row, case in enumerate(config.cases):
 plotting.figure_legend(fig, axes.ravel(), loc="outside upper center", ncol=4)
 plotting.finish(fig)
 plt.show()
-zeros = results[(results.generation == results.generation.max()) & (results.best_loss <= 0)]
-counts = zeros.groupby(["case", "algorithm"]).size()
-note = (f"losses of exactly 0 are drawn at {floor:.2g}; final losses of exactly 0: "
-        + (", ".join(f"case {c} {plotting.display_name(a)} {n}" for (c, a), n in counts.items()) or "none"))
-print(textwrap.fill(note, 90) + "\n", end="")
+print(textwrap.fill(analysis.zero_loss_note(results, floor), 90) + "\n", end="")
 
 # %% [markdown]
 # ## Final losses, and the paper's claims about this figure
@@ -141,21 +123,11 @@ print(textwrap.fill(note, 90) + "\n", end="")
 # mode and every other claim are.
 
 # %% tags=["hide-input"]
-final = results[results.generation == results.generation.max()]
-summary = final.groupby(["case", "algorithm"]).agg(
-    median=("best_loss", "median"), mean=("best_loss", "mean"), std=("best_loss", "std"),
-    run_time_s=("run_time_s", "first"), evaluations=("evaluations", "first"))
-summary = summary.reindex(list(config.algorithms), level="algorithm")
-plotting.format_table(summary.rename(columns={"run_time_s": "wall time (s)"}))
+plotting.format_table(analysis.final_summary(results, config.algorithms))
 
 # %% tags=["hide-input"]
-
-
-a3_claims, _ = a_claims.stored_claims(config)  # A3's table: the same numbers on every page
-shown = a3_claims[a3_claims.claim.isin(["cosyne_beats_backprop_case1", "backprop_best", "gap_widens"])]
-claims_table = shown[shown["mode"] == "corrected"]
-compact = report.compact(claims_table)
-report.styled(compact.drop(columns="test") if compact.test.nunique() == 1 else compact)
+a3_claims, _ = pages.claims(config)  # A3's table: the same numbers on every page
+report.styled(analysis.figure_claims(a3_claims))
 
 # %% [markdown]
 # The shift is in units of final loss (negative: the first-named algorithm is lower). The verdict follows

@@ -40,8 +40,8 @@ fresh = False
 
 # %% tags=["hide-input"]
 from nevolab import registry, report, store
+from nevolab.studies.a import analysis, pages
 from nevolab.studies.a import claims as a_claims
-from nevolab.studies.a import paper, runs
 
 config = registry.configure_from("a3_claims", globals())
 print(f"profile: {config.profile}   results key: {config.hash()}")
@@ -53,7 +53,7 @@ config.table()
 # `data/results/study_a_runs/`); this page stores its claims table under `data/results/a3_claims/`.
 
 # %% tags=["hide-input"]
-claims, provenance = a_claims.stored_claims(config, fresh=fresh)
+claims, provenance = pages.claims(config, fresh=fresh)
 print(store.describe(provenance))
 
 # %% [markdown]
@@ -62,13 +62,7 @@ print(store.describe(provenance))
 # figure (read from the original repository's plots), so a claim is held to the paper's scale.
 
 # %% tags=["hide-input"]
-import pandas as pd
-
-sentences = pd.DataFrame([
-    {"claim": c.key, "the paper says": f"“{c.sentence}”", "tested as": c.operationalisation,
-     "δ": report.number(paper.margin(c.key), 2).lstrip("+") if c.key in a_claims.MARGIN_CLAIMS else "–"}
-    for c in paper.CLAIMS])
-report.styled(sentences)
+report.styled(analysis.claim_sentences())
 
 # %% [markdown]
 # ## Verdicts under both modes
@@ -87,13 +81,7 @@ from IPython.display import HTML, Markdown, display
 from myst_nb import glue
 
 disagree = side_by_side[side_by_side.agree == "no"]
-if disagree.empty:
-    display(Markdown("Under this profile no verdict depends on the mode."))
-else:
-    display(Markdown(f"{len(disagree)} of {int((side_by_side.agree != '–').sum())} verdicts tested in both "
-                     "modes change with the quirks. Each is re-tested below with the corrected code plus "
-                     "**one quirk at a time** (every other algorithm corrected); a quirk is *responsible* "
-                     "when it alone gives the faithful verdict."))
+display(Markdown(analysis.disagreement_note(side_by_side)))
 
 # %% [markdown]
 # ## Which quirk is responsible
@@ -103,23 +91,9 @@ from nevolab.studies.a import ablation
 
 quirk_tests = ablation.claim_ablation(claims, config)
 if not quirk_tests.empty:
-    shown = [f"{verdict} ({report.number(effect)})"
-             for verdict, effect in zip(quirk_tests.verdict, quirk_tests.effect, strict=True)]
-    wide = quirk_tests.assign(shown=shown)
-    responsible = (quirk_tests[quirk_tests.responsible].groupby(["claim", "scope"]).quirks
-                   .agg(lambda q: ", ".join(q)))
-    summary = disagree.set_index(["claim", "scope"])[["faithful", "corrected"]]
-    summary["responsible quirk(s)"] = responsible.reindex(summary.index).fillna(
-        "no single quirk alone (after this table's Holm correction)")
-    display(report.styled(summary.reset_index()))
-    per_quirk = wide.pivot_table(index=["claim", "scope"], columns="quirks", values="shown", aggfunc="first")
-    display(report.styled(per_quirk.reset_index().fillna("–")))
-    glue("a3_quirks", HTML(report.as_html("\n".join(
-        f"- **{claim}**, {scope}: faithful *{row.faithful}*, corrected *{row.corrected}*; "
-        f"responsible: {row['responsible quirk(s)']}" for (claim, scope), row in summary.iterrows()))),
-        display=False)
-else:
-    glue("a3_quirks", HTML(report.as_html("No verdict depends on the mode.")), display=False)
+    display(report.styled(analysis.responsible_quirks(quirk_tests, disagree).reset_index()))
+    display(report.styled(analysis.per_quirk_verdicts(quirk_tests)))
+glue("a3_quirks", HTML(report.as_html(analysis.responsible_list(quirk_tests, disagree))), display=False)
 
 # %% [markdown]
 # ## Case I: the paper's figure, the authors' code and NevoLab
@@ -130,7 +104,7 @@ else:
 from nevolab.studies.a import peer
 
 if "I" in config.cases and {"backprop", "cosyne"} <= set(config.algorithms):
-    case_one = runs.final_losses(runs.curves([runs.ae_run("I", a, config) for a in ("backprop", "cosyne")]))
+    case_one = pages.case_one_finals(config)
     statement = peer.case_one_statement(case_one.groupby("algorithm").best_loss.median())
     glue("a3_case_one", HTML(report.as_html(statement)), display=False)
     display(Markdown(statement))
@@ -154,5 +128,5 @@ for mode, row in counts.iterrows():
 glue("a3_total", len(claims), display=False)
 glue("a3_findings", HTML(report.as_html(report.findings(claims))), display=False)
 glue("a3_disagree", len(disagree), display=False)
-glue("a3_compared", int((side_by_side.agree != "–").sum()), display=False)
+glue("a3_compared", analysis.compared(side_by_side), display=False)
 counts

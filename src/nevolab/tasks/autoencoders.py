@@ -2,7 +2,7 @@
 
 Faithful to the original code (fruttasecca/backprop_vs_bio, ``tasks.py`` and ``autoenc.py``):
 
-* data from ``np.random.RandomState(1337)``: a symmetric matrix ``(U + U^T)/2 + s I`` (s = 0.5 for
+* data from ``np.random.RandomState(DATA_SEED)``: a symmetric matrix ``(U + U^T)/2 + s I`` (s = 0.5 for
   d <= 4, else 1.0), a uniform mean, then 80,000 samples in 2000 unshuffled batches of 40;
 * the network d -> d/2 -> d/4 -> d/2 -> d with no nonlinearity (29 parameters for d=4, 98 for d=8);
 * PyTorch's default ``nn.Linear`` initialisation, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights
@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-DATA_SEED = 1337
+DATA_SEED = 1337  # the original's data seed, for both the feed-forward and the LSTM cases
 NUM_BATCHES = 2000
 BATCH_SIZE = 40
 

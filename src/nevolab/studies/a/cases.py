@@ -79,7 +79,7 @@ def get_case(name: str) -> Case:
 
 
 def make_problem(case: Case | str, num_batches: int = ff.NUM_BATCHES) -> Problem:
-    """The data (seed 1337, batches of 40, one batch per generation) and model of a case."""
+    """The data (the original's data seed, batches of 40, one batch per generation) and model of a case."""
     case = get_case(case) if isinstance(case, str) else case
     if case.kind == "ff":
         data = jnp.asarray(ff.make_gaussian_data(case.dim)[:num_batches])

@@ -9,9 +9,9 @@ Sources:
   transcribed in the research notes, ``originals.md`` §3.5.
 * :data:`PEER_CASE_I`: the authors' code (github fruttasecca/backprop_vs_bio, HEAD, PyTorch on the
   CPU of this project's 2-core Xeon, 2026-12-01) run at their own best configurations, Case I,
-  batch 40, 2000 batches, data seed 1337, unseeded algorithms; each value is ``main.py``'s ``best
-  result`` printout (the minimum over the run of the per-generation minimum batch loss, NevoLab's
-  ``best_loss``); transcribed from ``shared/reference/peer_runs.md``.
+  batch 40, 2000 batches, the same data seed (``DATA_SEED``), unseeded algorithms; each value is
+  ``main.py``'s ``best result`` printout (the minimum over the run of the per-generation minimum
+  batch loss, NevoLab's ``best_loss``); transcribed from ``shared/reference/peer_runs.md``.
 """
 
 from __future__ import annotations

@@ -1,0 +1,45 @@
+"""Study A's pages through the results store: each page's own table, the claims table, and the cached
+runs a page reads beside them."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from nevolab import store
+from nevolab.config import Config
+from nevolab.studies.a import claims as a_claims
+from nevolab.studies.a import runs
+
+
+def page_table(config: Config, fresh: bool = False) -> tuple[pd.DataFrame, dict]:
+    """The page's own table and its provenance: A1's loss curves, A2's final losses by code, A3's
+    claims table."""
+    if config.notebook == "a1_min_loss_curves":
+        return store.cached(config, lambda: runs.curves(runs.run_configs(config), fresh=fresh), fresh=fresh)
+    if config.notebook == "a2_final_losses":
+        return store.cached(config, lambda: runs.final_losses_by_code(config, fresh=fresh), fresh=fresh)
+    if config.notebook == "a3_claims":
+        return claims(config, fresh)
+    raise ValueError(f"{config.notebook!r} is not a Study A page")
+
+
+def claims(config: Config, fresh: bool = False) -> tuple[pd.DataFrame, dict]:
+    """A3's claims table for the scale parameters of any Study A page's ``config``, through the store."""
+    return a_claims.stored_claims(config, fresh=fresh)
+
+
+def code_curves(config: Config) -> pd.DataFrame | None:
+    """A2's bio-inspired runs as loss curves with a ``code`` column: corrected on every case, faithful
+    on the quirk cases (None when there are none). Read from the store: the page table computed them."""
+    code_runs = [run for run in runs.run_configs(config) if not run.quirks and run.algorithm != "backprop"
+                 and run.algorithm in config.algorithms
+                 and (run.case in config.quirk_cases if run.faithful else run.case in config.cases)]
+    if not code_runs:
+        return None
+    return pd.concat([runs.cached_run(run).assign(code="faithful" if run.faithful else "corrected")
+                      for run in code_runs], ignore_index=True)
+
+
+def case_one_finals(config: Config, algorithms: tuple[str, ...] = ("backprop", "cosyne")) -> pd.DataFrame:
+    """Final losses of ``algorithms`` on Case I (corrected) at ``config``'s scale."""
+    return runs.final_losses(runs.curves([runs.ae_run("I", a, config) for a in algorithms]))
