@@ -1,4 +1,4 @@
-"""Study C on pixel RL (issue 17): the two-stage Deep GA's runs, their specs and cache keys, the
+"""Study C on pixel RL: the two-stage Deep GA's runs, their specs and cache keys, the
 seed-list rebuild of an evolved policy, and the claims table."""
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 
 from nevolab.cli import main
+from nevolab.models import pixel_cnn
 from nevolab.registry import configure
-from nevolab.studies.c import pixel
+from nevolab.studies.c import pixel, pixel_tasks
 from nevolab.studies.c.pixel_claims import last_generation, pixel_claims, runtime_saving, stage_long_table
 
 TINY = pixel.PixelRun(task="racing", variant="factorized", seed=3, population_size=6, num_generations=3,
@@ -127,3 +128,89 @@ def test_the_claims_table_contradicts_a_reversed_pattern():
     assert claims.loc["pixel_stage1_lower", "verdict"] == "not reproduced"
     assert claims.loc["pixel_less_runtime", "verdict"] == "not reproduced"
     assert float(jnp.isfinite(claims.kruskal_p.to_numpy()).all()) == 1.0
+
+
+# --- the task table drives every pixel run ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(pixel_tasks.TASKS))
+@pytest.mark.parametrize("variant", ["dense", "small"])
+def test_every_task_of_the_table_builds_and_steps(name, variant):
+    """Each entry's environment, network and policy fit together: one greedy or raw action steps it."""
+    import jax
+
+    settings = pixel_tasks.TASKS[name].run_settings(configure("c4_pixel_rl_scores", "smoke").values)
+    run = dataclasses.replace(TINY, task=name, variant=variant, obs_size=settings["obs_size"])
+    env, env_params = pixel._make_env(run)
+    obs, state = env.reset_env(jax.random.PRNGKey(0), env_params)
+    config = pixel.network_config(run, obs.shape, env.num_actions)
+    params = pixel_cnn.init_params(jax.random.PRNGKey(1), config)
+    action = pixel.make_policy(run, config)(params, obs)
+    obs, *_ = env.step_env(jax.random.PRNGKey(2), state, action, env_params)
+    assert obs.shape == tuple(config.input_shape)
+    assert pixel_tasks.TASKS[name].observation(settings)[:2] == obs.shape[:2]
+
+
+def test_a_task_added_to_the_table_runs_through_the_rollout(monkeypatch):
+    """A new pixel task is one table entry: nothing else names a task."""
+    racing = pixel_tasks.TASKS[pixel_tasks.RACING]
+    fake = dataclasses.replace(racing, name="fake:tiny", title="tiny racing",
+                               networks={"dense": ((2, 2, 2, 2), (4,)), "small": ((1, 1, 1, 1), (2,))})
+    monkeypatch.setitem(pixel_tasks.TASKS, fake.name, fake)
+    run = dataclasses.replace(TINY, task=fake.name, variant="dense", num_generations=2)
+    table = pixel.evolve(run)
+    assert list(table.task.unique()) == ["fake:tiny"] and np.isfinite(table.best_score).all()
+    assert table.num_params.iloc[0] < 2000  # the fake entry's network, not racing's
+    config = configure("c4_pixel_rl_scores", "smoke")
+    assert pixel.pixel_run(fake.name, "dense", 0, config).population_size == config.population
+
+
+def test_the_specs_list_the_tables_tasks():
+    from nevolab.registry import get_spec
+
+    assert get_spec("c4_pixel_rl_scores").param("tasks").choices == pixel_tasks.PIXEL_TASKS
+    assert pixel_tasks.PIXEL_TASKS[0] == pixel_tasks.RACING
+
+
+# --- bad input is refused in one line, before anything is written -----------------------------------
+
+
+@pytest.mark.parametrize("argv, name", [
+    (["c5_selection_stages", "-p", "tasks", "racing,racing"], "parameter 'tasks'"),
+    (["c5_selection_stages", "-p", "variants", "dense,factorized,dense"], "parameter 'variants'"),
+    (["c5_selection_stages", "-p", "population", "1e22"], "parameter 'population'"),
+    (["c4_pixel_rl_scores", "-p", "population", "10000000"], "parameter 'population'"),
+    (["c4_pixel_rl_scores", "-p", "mutation_rate", "nan"], "parameter 'mutation_rate'"),
+    (["c4_pixel_rl_scores", "-p", "mutation_rate", "inf"], "parameter 'mutation_rate'"),
+    (["c1_lm_fitness_curves", "-p", "adam_learning_rate", "nan"], "parameter 'adam_learning_rate'"),
+    (["c1_lm_fitness_curves", "-p", "population", "1000000"], "parameter 'population'"),
+])
+def test_bad_input_is_refused_in_one_line_with_nothing_written(argv, name, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("NEVOLAB_RESULTS_DIR", str(tmp_path / "results"))
+    monkeypatch.setenv("NEVOLAB_BOOK_DIR", str(tmp_path / "book"))
+    assert main(["run", *argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and name in err[0]
+    assert not any(tmp_path.rglob("*.csv"))
+
+
+@pytest.mark.parametrize("name", ["c4_pixel_rl_scores", "c1_lm_fitness_curves"])
+def test_a_population_that_cannot_fit_is_refused_before_compute(name, monkeypatch):
+    from nevolab.config import ConfigError
+
+    monkeypatch.setenv("NEVOLAB_MEMORY_GB", "1")
+    with pytest.raises(ConfigError, match=r"parameter 'population': this run needs about .* GB"):
+        configure(name, "default", population=4096)
+    configure(name, "default")  # the default fits in 1 GB
+
+
+@pytest.mark.parametrize("name", ["c1_lm_fitness_curves", "c4_pixel_rl_scores"])
+@pytest.mark.parametrize("profile", ["smoke", "default", "paper"])
+def test_every_profile_fits_and_stays_within_the_bounds(name, profile):
+    from nevolab.config import memory_budget_bytes
+    from nevolab.registry import get_spec
+
+    spec = get_spec(name)
+    config = configure(name, profile)  # validates every bound
+    needed, _ = spec.memory_estimate(config.values)
+    assert 0 < needed < memory_budget_bytes()

@@ -185,3 +185,15 @@ def test_cached_evolve_tiny_children_are_consistent(tmp_path, monkeypatch):
     again, again_children = runs.cached_evolve(run)
     pd.testing.assert_frame_equal(curves, again)
     pd.testing.assert_frame_equal(children, again_children)
+
+
+def test_variant_names_come_from_one_table():
+    """The specs' choices are the variants module's names, and its paper names are lowrank's networks."""
+    from nevolab import lowrank
+    from nevolab.studies.c import spec
+
+    assert variants.PAPER_VARIANTS == tuple(lowrank.PAPER_VARIANTS)
+    assert get_spec("c1_lm_fitness_curves").param("variants").choices == variants.VARIANTS
+    assert get_spec("c4_pixel_rl_scores").param("variants").choices == variants.PIXEL_VARIANTS
+    assert spec.seed_list(3) == (0, 1, 2) == runs.lm_run("dense", configure("c1_lm_fitness_curves", "smoke",
+                                                                             seeds=3)).seeds

@@ -1,5 +1,5 @@
 """Population rollouts on gymnax-style pixel tasks, early termination that saves compute, and the
-paper's two-stage selection (Garbus & Pollack 2025; issue 17 items 3 and 4).
+paper's two-stage selection (Garbus & Pollack 2025).
 
 **Why compaction.** A vmapped rollout steps every episode until the longest one ends, so an episode
 that terminates early (CarRacing's no-progress rule) saves nothing: its row is still computed and

@@ -1,4 +1,4 @@
-"""A small top-down racing task in pure JAX with CarRacing's rules (Study C's pixel task, issue 17).
+"""A small top-down racing task in pure JAX with CarRacing's rules (Study C's pixel task).
 
 No JAX port of gymnasium's ``CarRacing-v3`` exists, so this is a re-implementation of its *rules*
 on much simpler physics (originals.md section 1.3):

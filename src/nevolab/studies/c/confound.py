@@ -1,4 +1,4 @@
-"""Mutation effects compared at matched fitness instead of at equal generation (issue 15, item 4).
+"""Mutation effects compared at matched fitness instead of at equal generation.
 
 The variants start at different losses (the dense network's N(0, 1) tied embedding puts it several
 nats below the uniform guess, the factorized ones start at it), so at a given generation a dense run

@@ -61,7 +61,7 @@ class LMRun(RunConfig):
     """
 
     KIND: ClassVar[str] = "study_c_runs"
-    VERSION: ClassVar[int] = 2  # bump when a change changes a run's numbers (2: chunked forward, (x·A)·B)
+    VERSION: ClassVar[int] = 2  # bump when a change changes a run's numbers
 
     kind: str
     variant: str

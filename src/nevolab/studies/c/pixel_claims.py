@@ -1,4 +1,4 @@
-"""Study C's pixel-RL claims (issue 17) and their verdicts, from the racing runs' last generation.
+"""Study C's pixel-RL claims and their verdicts, from the racing runs' last generation.
 
 The paper's ``plot-last-gen.py`` compares the last generation's per-stage scores and times, 15 seeds
 per variant, with the Kruskal-Wallis test over the three variants, the Wilcoxon rank-sum test and

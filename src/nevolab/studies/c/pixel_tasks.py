@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 __all__ = ["MINATAR_GAMES", "PIXEL_TASKS", "RACING", "RACING_TRACK", "TASKS", "PixelTask", "get_task",
-           "pixel_task_problem"]
+           "peak_memory", "pixel_task_problem"]
 
 RACING = "racing"
 MINATAR_GAMES = ("Breakout", "SpaceInvaders", "Asterix", "Freeway")
@@ -38,7 +38,9 @@ class PixelTask:
     ``(conv_channels, hidden_sizes)``; ``greedy``: the policy acts by the argmax of the outputs
     (discrete actions), else it returns the raw outputs (the environment clips them);
     ``run_settings(values)`` gives the :class:`~nevolab.studies.c.pixel.PixelRun` fields a page's
-    parameter values set for this task.
+    parameter values set for this task; ``observation(values)`` the observation's shape there (at
+    most: it sizes the memory estimate), and ``population_param`` the page parameter that sets the
+    population.
     """
 
     name: str
@@ -49,6 +51,8 @@ class PixelTask:
     stride: int
     greedy: bool
     run_settings: Callable[[Mapping[str, Any]], dict[str, Any]]
+    observation: Callable[[Mapping[str, Any]], tuple[int, int, int]]
+    population_param: str
 
 
 def _racing_env(run: Any) -> tuple[Any, Any]:
@@ -86,11 +90,20 @@ def _atari_settings(values: Mapping[str, Any]) -> dict[str, Any]:
             "rank": values["atari_rank"]}
 
 
+def _racing_observation(values: Mapping[str, Any]) -> tuple[int, int, int]:
+    return (values["obs_size"], values["obs_size"], 4)  # 4 stacked grayscale frames
+
+
+def _minatar_observation(values: Mapping[str, Any]) -> tuple[int, int, int]:
+    return (10, 10, 10)  # a 10x10 board; no MinAtar game has more than 10 channels
+
+
 def _racing() -> PixelTask:
     # CarRacing's four 4x4 stride-2 convolutions
     return PixelTask(RACING, "racing (CarRacing's rules)", _racing_env,
                      {"dense": ((32, 64, 128, 256), (256,)), "small": ((4, 4, 8, 16), (32,))},
-                     kernel_size=4, stride=2, greedy=False, run_settings=_racing_settings)
+                     kernel_size=4, stride=2, greedy=False, run_settings=_racing_settings,
+                     observation=_racing_observation, population_param="population")
 
 
 def _minatar(game: str) -> PixelTask:
@@ -98,7 +111,8 @@ def _minatar(game: str) -> PixelTask:
     # stride-4 ones do not fit
     return PixelTask(f"minatar:{game}", f"{game} (MinAtar)", _minatar_env(game),
                      {"dense": ((32, 64, 64), (256,)), "small": ((4, 8, 8), (32,))},
-                     kernel_size=3, stride=1, greedy=True, run_settings=_atari_settings)
+                     kernel_size=3, stride=1, greedy=True, run_settings=_atari_settings,
+                     observation=_minatar_observation, population_param="atari_population")
 
 
 TASKS: dict[str, PixelTask] = {task.name: task for task in (_racing(), *map(_minatar, MINATAR_GAMES))}
@@ -123,3 +137,29 @@ def pixel_task_problem(task: str) -> str | None:
         return ("jaxtari's games need its sprite assets, which it downloads from Google Drive (this "
                 f"machine is offline); valid: {valid}")
     return f"unknown pixel task {task!r}; valid: {valid}"
+
+
+def peak_memory(values: Mapping[str, Any]) -> tuple[float, str]:
+    """The estimated peak memory, in bytes, of the largest population evaluation a C4/C5 page's
+    ``values`` ask for, and the parameter that sets it.
+
+    Each episode row of a stage-1 rollout holds its own copy of its member's developed (dense)
+    network, float32, and its observations; the population's genotypes are held once more (at most
+    the dense network's size each). Summed per task, the largest task counts.
+    """
+    from nevolab.models import pixel_cnn
+
+    estimates = []
+    for name in values["tasks"]:
+        task = TASKS[name]
+        settings = task.run_settings(values)
+        channels, hidden = task.networks["dense"]
+        shape = task.observation(values)
+        config = pixel_cnn.PixelCNNConfig(input_shape=shape, conv_channels=channels, hidden_sizes=hidden,
+                                          num_actions=18, kernel_size=task.kernel_size, stride=task.stride)
+        network = 4.0 * pixel_cnn.param_count(config)
+        rows = float(settings["population_size"]) * settings["stage1_episodes"]
+        frames = 2 * 4.0 * shape[0] * shape[1] * shape[2]  # observation and environment state
+        population = float(settings["population_size"]) * network
+        estimates.append((rows * (network + frames) + population, task.population_param))
+    return max(estimates)

@@ -89,6 +89,32 @@ def _check_num_sequences(value: int, values: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _lm_memory(values: Mapping[str, Any]) -> tuple[float, str]:
+    """The estimated peak memory, in bytes, of one variant's Deep GA runs (all seeds vmapped), and the
+    parameter that sets it.
+
+    Per seed the GA holds its population, its children and the state's copy (float32 genes, at most
+    the dense model's, whose embedding grows with the vocabulary), every member's seed list (8 bytes a
+    generation) and the per-child records of every generation; the loss's activations are chunked
+    (:data:`nevolab.studies.c.lm.CHUNK_BYTES`) and do not grow with the population.
+    """
+    dims = _model_limits()
+    _, vocab_size = corpus_tokens(values["tokenizer"], "pydoc_topics")
+    hidden, attention, ff = dims["hidden"], dims["attention"], dims["ff"]
+    block = 4 * hidden * max(hidden, attention) + 2 * hidden * ff + 4 * hidden + ff + 4 * hidden
+    genes = vocab_size * hidden + values["num_blocks"] * block
+    per_member = 3 * 4.0 * genes + 8.0 * values["generations"] + 2 * 4.0 * values["generations"]
+    return float(values["seeds"]) * values["population"] * per_member, "population"
+
+
+def _pixel_memory(values: Mapping[str, Any]) -> tuple[float, str]:
+    """The estimated peak memory of C4/C5's largest population evaluation (see
+    :func:`nevolab.studies.c.pixel_tasks.peak_memory`)."""
+    from nevolab.studies.c.pixel_tasks import peak_memory
+
+    return peak_memory(values)
+
+
 def _run_params() -> tuple[Param, ...]:
     """The parameters that determine the runs (shared by c1, c2 and c3)."""
     return (
@@ -99,15 +125,16 @@ def _run_params() -> tuple[Param, ...]:
                    "rank1 (rank 1, embedding rank 4); dense_matched (not in the paper: dense with its "
                    "embedding initialised at the low-rank embedding's scale)", choices=VARIANTS),
         Param("population", "int", {"smoke": 16, "default": 64, "paper": 512}, paper=512,
-              help="population size N (the Deep GA evaluates all N every generation)", minimum=2),
+              help="population size N (the Deep GA evaluates all N every generation)", minimum=2,
+              maximum=8192),
         Param("elites", "int", {"smoke": 2, "default": 2, "paper": 16}, paper=16,
               help="truncation k: the best k survive unmutated and parent all children (paper: N/32)",
               minimum=1, check=_check_elites),
         Param("generations", "int", {"smoke": 4, "default": 120, "paper": 300}, paper=300,
-              help="generations", minimum=2),
+              help="generations", minimum=2, maximum=10_000),
         Param("seeds", "int", {"smoke": 2, "default": 6, "paper": 5},
               paper="unverified (the plot script averages every run directory)",
-              help="independent runs per variant (seeds 0, 1, ...)", minimum=2),
+              help="independent runs per variant (seeds 0, 1, ...)", minimum=2, maximum=64),
         Param("tokenizer", "str", {"smoke": "char", "default": "char", "paper": "bpe"},
               paper="bpe: 2048-token HuggingFace BPE (model vocabulary 2051) on TinyStories",
               help="char (103 symbols) or bpe (the original's 2048-token BPE recipe, model vocabulary 2051), "
@@ -125,9 +152,11 @@ def _run_params() -> tuple[Param, ...]:
               help="rank of the factorized token embedding of the lowrank variant",
               check=_check_embedding_rank),
         Param("mutation_rate", "float", {"default": 0.01}, paper=0.01,
-              help="mr: Gaussian mutation std relative to the init std (sqrt(mr) for factors)", minimum=0),
+              help="mr: Gaussian mutation std relative to the init std (sqrt(mr) for factors)", minimum=0,
+              maximum=1),
         Param("num_blocks", "int", {"smoke": 1, "default": 3, "paper": 3}, paper=3,
-              help="transformer blocks (hidden 32, 4 heads of 4, ff 128 as the paper)", minimum=1),
+              help="transformer blocks (hidden 32, 4 heads of 4, ff 128 as the paper)", minimum=1,
+              maximum=12),
     )
 
 
@@ -182,49 +211,54 @@ def _pixel_params() -> tuple[Param, ...]:
               help="dense (No Factorization); factorized (rank-r factors on every kernel but the output); "
                    "small (No Factorization (Small))", choices=PIXEL_VARIANTS),
         Param("seeds", "int", {"smoke": 2, "default": 6, "paper": 15}, paper=15,
-              help="independent runs per variant and task (seeds 0, 1, ...)", minimum=2),
+              help="independent runs per variant and task (seeds 0, 1, ...)", minimum=2, maximum=64),
         Param("population", "int", {"smoke": 8, "default": 48, "paper": 256}, paper=256,
-              help="racing: population size N", minimum=3),
+              help="racing: population size N", minimum=3, maximum=4096),
         Param("finalists", "int", {"smoke": 4, "default": 12, "paper": 32}, paper=32,
               help="racing: members that go on to stage 2", check=_check_finalists),
         Param("parents", "int", {"smoke": 2, "default": 4, "paper": 8}, paper=8,
               help="racing: finalists kept unmutated as the next generation's parents", check=_check_parents),
         Param("stage1_episodes", "int", {"default": 2}, paper=2,
-              help="racing: episodes every member plays in stage 1", minimum=1),
+              help="racing: episodes every member plays in stage 1", minimum=1, maximum=64),
         Param("stage2_episodes", "int", {"smoke": 2, "default": 4, "paper": 4}, paper=4,
-              help="racing: further episodes each finalist plays in stage 2", minimum=1),
+              help="racing: further episodes each finalist plays in stage 2", minimum=1, maximum=64),
         Param("generations", "int", {"smoke": 2, "default": 12, "paper": 40}, paper=40,
-              help="racing: generations", minimum=1),
+              help="racing: generations", minimum=1, maximum=1000),
         Param("max_steps", "int", {"smoke": 40, "default": 300, "paper": 1000}, paper=1000,
-              help="racing: frames per episode at most (CarRacing-v3's limit is 1000)", minimum=25),
+              help="racing: frames per episode at most (CarRacing-v3's limit is 1000)", minimum=25,
+              maximum=10_000),
         Param("obs_size", "int", {"smoke": 48, "default": 48, "paper": 64}, paper=64,
-              help="racing: side of the grayscale image (4 stacked frames)", check=_check_obs_size),
+              help="racing: side of the grayscale image (4 stacked frames)", maximum=256,
+              check=_check_obs_size),
         Param("rank", "int", {"default": 1}, paper=1,
               help="racing: rank of the factorized variant's kernels", minimum=1, maximum=32),
         Param("early_termination", "bool", {"default": True}, paper=True,
               help="racing: end an episode after 21 frames in a row without a new tile (the original's "
                    "rule)"),
         Param("atari_population", "int", {"smoke": 8, "default": 32, "paper": 512}, paper=512,
-              help="MinAtar: population size (one episode each, one stage)", minimum=3),
+              help="MinAtar: population size (one episode each, one stage)", minimum=3, maximum=8192),
         Param("atari_parents", "int", {"smoke": 2, "default": 4, "paper": 16}, paper=16,
               help="MinAtar: truncation k", check=_check_atari_parents),
         Param("atari_generations", "int", {"smoke": 2, "default": 20, "paper": 300}, paper=300,
-              help="MinAtar: generations", minimum=1),
+              help="MinAtar: generations", minimum=1, maximum=10_000),
         Param("atari_max_steps", "int", {"smoke": 40, "default": 300, "paper": 2500}, paper=2500,
-              help="MinAtar: agent steps per episode at most (the paper's n_steps)", minimum=25),
+              help="MinAtar: agent steps per episode at most (the paper's n_steps)", minimum=25,
+              maximum=10_000),
         Param("atari_rank", "int", {"default": 4}, paper=4,
               help="MinAtar: rank of the factorized variant's kernels", minimum=1, maximum=32),
         Param("mutation_rate", "float", {"default": 0.01}, paper=0.01,
-              help="mr: Gaussian mutation std relative to the init std (sqrt(mr) for factors)", minimum=0),
+              help="mr: Gaussian mutation std relative to the init std (sqrt(mr) for factors)", minimum=0,
+              maximum=1),
         Param("chunk_steps", "int", {"smoke": 10, "default": 12, "paper": 50}, paper="not applicable",
               help="steps between compactions of the alive episodes (changes compute, never a return)",
-              minimum=1),
+              minimum=1, maximum=10_000),
     )
 
 
 SPECS: tuple[NotebookSpec, ...] = (
     NotebookSpec(
         name="c1_lm_fitness_curves",
+        memory_estimate=_lm_memory,
         title="Study C, Figure 1: best negative cross-entropy against generation",
         description="The Deep GA on a small transformer language model: best individual's negative "
                     "cross-entropy per generation for the dense, low-rank, small dense and rank-1 variants "
@@ -234,10 +268,11 @@ SPECS: tuple[NotebookSpec, ...] = (
                 Param("adam_learning_rate", "float", {"default": 3e-3},
                       paper="not in the paper (our reference)",
                       help="Adam's learning rate for the backprop reference (dense model, same windows and "
-                           "token budget)", check=_check_learning_rate)),
+                           "token budget)", maximum=1, check=_check_learning_rate)),
     ),
     NotebookSpec(
         name="c2_mutation_effects",
+        memory_estimate=_lm_memory,
         title="Study C, Figure 2: the fitness effect of a mutation, dense vs factorized",
         description="Distribution of child-minus-parent negative cross-entropy over the run, and the "
                     "fraction of deleterious mutations, for every variant, at equal generation and at "
@@ -246,6 +281,7 @@ SPECS: tuple[NotebookSpec, ...] = (
     ),
     NotebookSpec(
         name="c3_claims",
+        memory_estimate=_lm_memory,
         claims_page=True,
         title="Study C, Table: the paper's claims, tested",
         version=2,  # the stored table became the claims table of verdict rule v2
@@ -256,6 +292,7 @@ SPECS: tuple[NotebookSpec, ...] = (
     ),
     NotebookSpec(
         name="c4_pixel_rl_scores",
+        memory_estimate=_pixel_memory,
         title="Study C, pixel RL: best score per generation, dense vs factorized vs small",
         description="The Deep GA with two-stage selection on a racing task with CarRacing's rules (and "
                     "MinAtar games): the best finalist's score per generation with 95% intervals for the "
@@ -264,6 +301,7 @@ SPECS: tuple[NotebookSpec, ...] = (
     ),
     NotebookSpec(
         name="c5_selection_stages",
+        memory_estimate=_pixel_memory,
         claims_page=True,
         title="Study C, pixel RL: the two selection stages at the last generation",
         description="Stage-1 and stage-2 mean scores and evaluation cost at the last generation, dense vs "
