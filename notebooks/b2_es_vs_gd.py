@@ -67,8 +67,8 @@ import textwrap
 from nevolab import plotting, registry, report, store
 from nevolab.studies.b import analysis as b_analysis
 from nevolab.studies.b import claims as b_claims
-from nevolab.studies.b import runs as b_runs
-from nevolab.studies.b import tasks as b_tasks
+from nevolab.studies.b import pages as b_pages
+from nevolab.studies.b import sentences as b_sentences
 
 config = registry.configure_from("b2_es_vs_gd", globals())
 print(f"profile: {config.profile}   results key: {config.hash()}")
@@ -81,37 +81,15 @@ config.table()
 # those). GD-IMP runs are cached per task under `data/results/study_b_runs/`.
 
 # %% tags=["hide-input"]
-import pandas as pd
-
-
-def compute():
-    es = b_runs.es_runs(config)
-    gd = b_runs.gd_runs(config, fresh=fresh)
-    return pd.concat([es, gd], ignore_index=True)
-
-
-results, provenance = store.cached(config, compute, fresh=fresh)
+results, provenance = b_pages.page_table(config, fresh=fresh)
 # Wrapped to fit the column, and written at once: a separate newline can land in its own output box.
 print(textwrap.fill(store.describe(provenance), 90, subsequent_indent="  ") + "\n", end="")
 gd_tasks = sorted(set(results[results.method == "GD"].task_key))
 print("tasks with a GD baseline:", ", ".join(map(plotting.display_name, gd_tasks)) or "none")
 # The settings as the runs table records them, so the page shows what ran rather than what the text
 # says should have run.
-for task in gd_tasks:
-    run = results[(results.method == "GD") & (results.task_key == task)].iloc[0]
-    if b_tasks.task_family(task) == "gymnax":
-        print(f"PPO on {plotting.display_name(task)}: {run.total_timesteps:,.0f} environment steps per "
-              f"round (paper {config.spec.param('ppo_timesteps').paper:,});\n  the original's settings: "
-              f"{run.num_envs:.0f} envs, lr {run.learning_rate:g} -> {run.final_learning_rate:g}, "
-              f"γ {run.gamma:g}, GAE λ {run.gae_lambda:g}, clip {run.clip_eps:g}, "
-              f"{run.update_epochs:.0f} epochs x {run.num_minibatches:.0f} minibatches;\n  ours: "
-              f"{run.num_steps:.0f} steps per rollout, reward normalisation {run.normalize_rewards}")
-    else:
-        train_size = b_tasks.make_task(task, **b_tasks.task_kwargs(task, config)).x_train.shape[0]
-        steps = train_size // min(int(run.batch_size), train_size)  # full batches only, as the trainer
-        print(f"Adam on {plotting.display_name(task)}: {run.epochs:.0f} epochs x {steps} steps of batch "
-              f"{run.batch_size:.0f} ({train_size:,} training images) = {run.epochs * steps:,.0f} steps per "
-              f"round; the paper's 2 epochs would be {2 * steps} steps here")
+for line in b_pages.gd_settings(results, config):
+    print(line)
 
 # %% [markdown]
 # ## Figure: ES-SNR against GD-IMP per task
@@ -122,18 +100,9 @@ for task in gd_tasks:
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 
-plotting.set_theme("paper")
-task_list = list(config.tasks)
-fig, axes = plotting.grid(len(task_list), panel_height=3.0)
-for ax, task in zip(axes, task_list, strict=True):
-    rows = results[results.task_key == task]
-    b_analysis.draw_curves(ax, rows, ["snr", "gd"])
-    es_strategy = rows[rows.method == "ES"].strategy.iloc[0]
-    ax.set_title(b_tasks.task_title(task, es_strategy))
-    ax.set_ylabel("test return (mean over test episodes)" if b_tasks.task_family(task) == "gymnax"
-                  else "test accuracy (fraction correct)")
-plotting.figure_legend(fig, axes, ncol=2)
-plotting.finish(fig)
+from nevolab.studies.b import figures as b_figures
+
+fig = b_figures.task_curves(results, list(config.tasks), ["snr", "gd"], ncol=2)
 plt.show()
 
 # %% [markdown]
@@ -152,19 +121,8 @@ ticket = b_analysis.aggregate_curves(b_analysis.normalise_per_task(results, tick
 with_gd = results[results.task_key.isin(gd_tasks)]
 versus = (b_analysis.aggregate_curves(b_analysis.normalise_per_task(with_gd, ["snr", "gd"])) if gd_tasks
           else None)
-
-fig, axes = plotting.grid(2, panel_height=3.2)
-for ax, table, curves, title in ((axes[0], ticket, ticket_curves, "aggregated ES ticket effect"),
-                                 (axes[1], versus, ["snr", "gd"], "aggregated ES vs. GD")):
-    if table is None:
-        ax.set_axis_off()
-        ax.text(0.5, 0.5, "no task with a GD baseline", ha="center", va="center")
-        continue
-    b_analysis.draw_curves(ax, table, curves, by="none")
-    ax.set_ylabel("normalised performance (0–1 per task)")
-    ax.set_title(f"{title} ({table.tasks.max()} task{'s' if table.tasks.max() > 1 else ''})")
-plotting.figure_legend(fig, axes, ncol=2)
-plotting.finish(fig)
+fig = b_figures.aggregated_panels([(ticket, ticket_curves, "aggregated ES ticket effect"),
+                                   (versus, ["snr", "gd"], "aggregated ES vs. GD")])
 plt.show()
 
 # %% [markdown]
@@ -178,12 +136,7 @@ plt.show()
 from IPython.display import Markdown, display
 
 dense = b_analysis.dense_training_check(results)
-shown = dense.assign(task=dense.task.map(plotting.display_name))
-for column in ("ES dense mean", "ES dense sd", "ES dense min", "GD dense mean"):
-    shown[column] = [b_analysis.performance_text(task, value) if value == value else "–"
-                     for task, value in zip(dense.task, dense[column], strict=True)]
-shown["met"] = shown.met.map({True: "yes", False: "no"})
-display(report.styled(shown.drop(columns="bar value")))
+display(report.styled(b_analysis.dense_shown(dense, plotting.display_name)))
 met = dense[dense.met]
 display(Markdown(f"{len(met)} of {len(dense)} tasks clear the bar"
                  + ("." if len(met) == len(dense) else
@@ -201,26 +154,15 @@ display(Markdown(f"{len(met)} of {len(dense)} tasks clear the bar"
 # raw numbers at the sparsest round (mean and standard deviation over seeds).
 
 # %% tags=["hide-input"]
-from IPython.display import display
-
-last_round = results["round"].max()
-final = results[results["round"] == last_round].assign(curve=b_analysis.curve_key)
-final = final[final.curve.isin(["snr", "gd"])]
-sparsest = final.pivot_table(index="task_key", columns="curve", values="test_performance",
-                             aggfunc=["mean", "std"])
-sparsest = sparsest[[(statistic, curve) for curve in ("snr", "gd") for statistic in ("mean", "std")
-                     if (statistic, curve) in sparsest]]
-sparsest.columns = [f"{plotting.display_name(curve)} {statistic}" for statistic, curve in sparsest.columns]
-sparsest = sparsest.T.rename_axis(index=f"round {last_round}", columns=None)
-display(plotting.format_table(sparsest, formats={
-    task: "{:.0f}" if b_tasks.task_family(task) == "gymnax" else "{:.3f}" for task in sparsest.columns}))
+sparsest = b_analysis.sparsest_table(results, plotting.display_name)
+display(plotting.format_table(sparsest, formats=b_analysis.task_formats(sparsest.columns)))
 
 # %% [markdown]
 # The claim, per task and pooled (shift in normalised units; Holm p is "–" where the sample size
 # cannot reach p ≤ 0.05):
 
 # %% tags=["hide-input"]
-stored, _ = b_claims.stored_claims(config)  # B4's table: the same numbers on every page
+stored, _ = b_pages.claims(config)  # B4's table: the same numbers on every page
 stored = stored[stored.claim == "es_beats_gd_sparse"]
 if stored.empty:
     print("no task has both ES-SNR and GD-IMP runs: the ES-vs-GD claim cannot be tested here")
@@ -236,74 +178,4 @@ else:
 # sentences follow them.
 
 # %% tags=["hide-input"]
-from IPython.display import Markdown
-
-show, joined = b_analysis.performance_text, report.joined
-
-
-def verdict(row):
-    text = (f"{b_claims.LABELS[row.claim]}, shift {report.interval(row.effect, row.low, row.high)} → "
-            f"**{row.verdict}**, {row.verdict_reason}")
-    # A p-value at the floor of the exact test says the seeds are as separated as they can be: only
-    # more seeds (or fewer tests in the Holm family) can move the verdict.
-    if row.verdict == "inconclusive" and row.p_value <= row.min_p * (1 + 1e-9):
-        text += f", where p = {report.p_value(row.p_value)} before Holm is the smallest that {row.n} can give"
-    return text
-
-
-names = {task: plotting.display_name(task) for task in task_list}
-optimiser = {"gymnax": "PPO", "vision": "Adam"}
-means = results.assign(curve=b_analysis.curve_key(results)).pivot_table(
-    index="round", columns=["task_key", "curve"], values="test_performance", aggfunc="mean")
-kept = results.groupby("round").weights_remaining_nominal.first()
-dense, paths, losses, crossed = [], [], {}, []
-for task in [t for t in task_list if t in gd_tasks]:
-    es, gd = means[(task, "snr")], means[(task, "gd")]
-    gd_ahead = (gd > es).to_numpy()
-    lead = int(gd_ahead.argmin()) if not gd_ahead.all() else gd_ahead.size  # rounds GD leads from dense on
-    trail = int((~gd_ahead)[::-1].argmin()) if gd_ahead.any() else gd_ahead.size  # rounds ES leads to the end
-    dense.append(f"{optimiser[b_tasks.task_family(task)]} reaches {show(task, gd.iloc[0])} on {names[task]} "
-                 f"where the ES is at {show(task, es.iloc[0])}")
-    if lead and trail and lead + trail == gd_ahead.size:
-        crossed.append(names[task])
-        story = (f"GD ahead down to {kept[es.index[lead - 1]]:.3g} % of the kernels, ES-SNR from "
-                 f"{kept[es.index[lead]]:.3g} % on")
-    else:
-        ahead_rounds = ", ".join(f"{kept[r]:.3g} %" for r in es.index[gd_ahead])
-        story = f"GD ahead at {ahead_rounds}" if ahead_rounds else "the ES ahead in every round"
-    paths.append(f"{names[task]}: {story}, and at {kept[es.index[-1]]:.3g} % GD is at "
-                 f"{show(task, gd.iloc[-1])}, the ES at {show(task, es.iloc[-1])}")
-    losses[task] = (gd.iloc[0] - gd.iloc[-1], es.iloc[0] - es.iloc[-1])  # dense minus sparsest
-
-if not dense:
-    text = "No task has both ES-SNR and GD-IMP runs here, so this page shows the ES curves alone."
-else:
-    gd_better = [names[t] for t in losses if means[(t, "gd")].iloc[0] > means[(t, "snr")].iloc[0]]
-    if len(gd_better) == len(losses):
-        text = "Gradient descent trains better dense networks"
-    elif gd_better:
-        text = f"Gradient descent trains better dense networks on {joined(gd_better)} only"
-    else:
-        text = "Gradient descent does not train better dense networks here"
-    text += f": {'; '.join(dense)}. Along the pruning rounds: {'; '.join(paths)}. "
-    steeper = [t for t, (gd_loss, es_loss) in losses.items() if gd_loss > max(es_loss, 0)]
-    if steeper:
-        text += ("From the dense network to the sparsest round GD loses more than the ES on "
-                 f"{joined(names[t] for t in steeper)} ("
-                 + "; ".join(f"{names[t]}: GD {show(t, losses[t][0])}, ES {show(t, losses[t][1])}"
-                             for t in steeper) + "). ")
-    if len(crossed) == len(losses):
-        text += ("So GD is ahead on the dense side and the ES at high sparsity on "
-                 f"{'every task' if len(crossed) > 1 else names[gd_tasks[0]]}: the paper's crossing shows. ")
-    elif crossed:
-        text += f"The paper's crossing (GD ahead dense, ES sparse) shows on {joined(crossed)} only. "
-    else:
-        text += "The paper's crossing (GD ahead dense, ES sparse) does not show here. "
-    pooled = stored[stored.scope == "all tasks"] if (stored.scope == "all tasks").any() else stored
-    underpowered = stored[(stored.scope != "all tasks") & (stored.verdict == "underpowered")]
-    text += ("Whether it counts as reproduced is the claims table's verdict"
-             + (f" (a single task's {config.seeds} seeds cannot reach p ≤ 0.05)" if len(underpowered) else "")
-             + ": " + "; ".join(verdict(row) for row in pooled.itertuples()) + ". ")
-    text += (f"The aggregated panels average {len(task_list)} task{'s' if len(task_list) > 1 else ''} "
-             f"(ES vs GD: {len(gd_tasks)}) where the paper's Fig. 3 averages twelve.")
-Markdown(text)
+Markdown(b_sentences.es_vs_gd_findings(results, stored, config, b_claims.LABELS))

@@ -59,7 +59,7 @@ import textwrap
 
 from nevolab import plotting, registry, store
 from nevolab.studies.b import analysis as b_analysis
-from nevolab.studies.b import runs as b_runs
+from nevolab.studies.b import pages as b_pages
 
 config = registry.configure_from("b3_ticket_decomposition", globals())
 print(f"profile: {config.profile}   results key: {config.hash()}")
@@ -72,17 +72,7 @@ config.table()
 # cached by config hash.
 
 # %% tags=["hide-input"]
-import pandas as pd
-
-DECOMPOSED = ["magnitude", "permute_values", "permute_mask", "random"]
-
-
-def compute():
-    es = b_runs.es_runs(config)
-    return b_analysis.ticket_decomposition(b_analysis.normalise_per_task(es, DECOMPOSED))
-
-
-decomposition, provenance = store.cached(config, compute, fresh=fresh)
+decomposition, provenance = b_pages.page_table(config, fresh=fresh)
 # Wrapped to fit the column, and written at once: a separate newline can land in its own output box.
 print(textwrap.fill(store.describe(provenance), 90, subsequent_indent="  ") + "\n", end="")
 
@@ -95,31 +85,9 @@ print(textwrap.fill(store.describe(provenance), 90, subsequent_indent="  ") + "\
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 
-plotting.set_theme("paper")
-components = [name for name, *_ in b_analysis.DECOMPOSITION]
-colors = {"weights": plotting.method_color("permute_values"),
-          "mask positions": plotting.method_color("permute_mask"),
-          "layerwise ratio": plotting.method_color("random")}
-task_list = list(config.tasks)
-fig, axes = plotting.grid(len(task_list), panel_height=3.0, sharey=True)
-for ax, task in zip(axes, task_list, strict=True):
-    rows = decomposition[decomposition.task_key == task]
-    means = rows.groupby(["round", "component"]).value.mean().unstack()
-    rounds_ = means.index.to_numpy()
-    width = 0.8 / len(components)
-    for i, name in enumerate(components):
-        ax.bar(rounds_ + (i - 1) * width, means[name], width=width, color=colors[name], label=name)
-    total = b_analysis.mean_sem(rows[rows.component == "ticket effect"], "value", ["round"])
-    ax.errorbar(total["round"], total["mean"], yerr=total["sem"], color="black", marker="o", markersize=4,
-                linewidth=1.6, capsize=3, label="ticket effect (sum)")
-    ax.axhline(0, color="black", linewidth=0.6)
-    remaining = rows.groupby("round").weights_remaining.first()
-    ax.set_xticks(remaining.index, [f"{w:.3g}" for w in remaining])
-    ax.set_xlabel("weights remaining [%]")
-    ax.set_title(plotting.display_name(task))
-axes[0].set_ylabel("difference in normalised performance\n(share of the task's range)")
-plotting.figure_legend(fig, axes, ncol=4)
-plotting.finish(fig)
+from nevolab.studies.b import figures as b_figures
+
+fig = b_figures.decomposition_bars(decomposition, list(config.tasks))
 plt.show()
 
 # %% [markdown]
@@ -131,20 +99,8 @@ plt.show()
 # %% tags=["hide-input"]
 from IPython.display import display
 
-from nevolab import stats
-
-high = b_analysis.high_sparsity_rounds(decomposition)
-subset = decomposition[decomposition["round"].isin(high)]
-per_seed = subset.groupby(["task_key", "component", "seed"]).value.mean().reset_index()
-rows = []
-for scope in [*task_list, "all tasks"]:
-    scoped = per_seed if scope == "all tasks" else per_seed[per_seed.task_key == scope]
-    for component in [*components, "ticket effect"]:
-        values = scoped[scoped.component == component].value.to_numpy()
-        mean, low, high_ = stats.bootstrap_mean(values)
-        rows.append({"scope": scope, "component": component, "mean": mean, "low": low, "high": high_,
-                     "n": values.size})
-table = pd.DataFrame(rows).assign(scope=lambda t: t.scope.map(plotting.display_name))
+table = b_analysis.component_intervals(decomposition, list(config.tasks))
+table = table.assign(scope=table.scope.map(plotting.display_name))
 table = table.rename(columns={"low": "95 % low", "high": "95 % high"})
 signed = dict.fromkeys(["mean", "95 % low", "95 % high"], "{:+.3f}")
 display(plotting.format_table(table, formats=signed).hide(axis="index"))
@@ -157,41 +113,6 @@ display(plotting.format_table(table, formats=signed).hide(axis="index"))
 # %% tags=["hide-input"]
 from IPython.display import Markdown
 
-from nevolab import report
+from nevolab.studies.b import sentences as b_sentences
 
-kept = subset.groupby("round").weights_remaining.mean()
-span = " to ".join(dict.fromkeys(f"{kept[r]:.3g} %" for r in (min(high), max(high))))
-# What losing each ingredient means, in the terms of the controls.
-LOST_BY = {"weights": "shuffling θ₀'s surviving values within each layer, mask kept,",
-           "mask positions": "shuffling the mask within each layer",
-           "layerwise ratio": "a global random mask instead of the per-layer shares"}
-carriers, sentences = {}, []
-for task in task_list:
-    rows = table[table.scope == plotting.display_name(task)].set_index("component")
-    total = rows.at["ticket effect", "mean"]
-    ranked = rows.loc[components, "mean"].sort_values(ascending=False)
-    top = ranked.index[0]
-    carriers[task] = top
-    # "Most of it" only where the top ingredient is more than half of a positive effect; above the
-    # whole effect the other ingredients pull the other way, and the text says so.
-    share = ranked.iloc[0] / total if total > 0 else float("nan")
-    if 0.5 < share <= 1:
-        lead = (f"most of the ticket effect comes from the **{top}** ({share:.0%} of it: {LOST_BY[top]} "
-                "loses it)")
-    elif share > 1:
-        lead = (f"the **{top}** give more than the whole ticket effect, and the other ingredients cancel "
-                "part of it")
-    else:
-        lead = "no single ingredient carries most of the ticket effect"
-    excludes = [c for c in components if rows.at[c, "95 % low"] > 0 or rows.at[c, "95 % high"] < 0]
-    sentences.append(
-        f"On {plotting.display_name(task)} {lead}: ticket effect {report.number(total)}, "
-        + ", ".join(f"{c} {report.number(rows.at[c, 'mean'])}" for c in ranked.index)
-        + f" (interval excluding zero: {', '.join(excludes) if excludes else 'none'}).")
-agree = len(set(carriers.values())) == 1
-text = (f"Means over the rounds that keep {span} of the kernels, in normalised units. " + " ".join(sentences)
-        + (" The tasks agree on what carries a ticket." if agree and len(task_list) > 1 else
-           " The tasks disagree on what carries a ticket." if len(task_list) > 1 else "")
-        + f" With {config.seeds} seeds and {len(task_list)} small task{'s' if len(task_list) > 1 else ''} "
-        "this is a description of these runs, not a general law.")
-Markdown(text)
+Markdown(b_sentences.decomposition_findings(table, decomposition, config))

@@ -64,6 +64,7 @@ fresh = False
 # %% tags=["hide-input"]
 from nevolab import registry, store
 from nevolab.studies.b import claims as b_claims
+from nevolab.studies.b import pages as b_pages
 
 config = registry.configure_from("b4_claims", globals())
 print(f"profile: {config.profile}   results key: {config.hash()}")
@@ -76,7 +77,7 @@ config.table()
 # %% tags=["hide-input"]
 import pandas as pd
 
-claims, provenance = b_claims.stored_claims(config, fresh=fresh)
+claims, provenance = b_pages.page_table(config, fresh=fresh)
 print(store.describe(provenance))
 
 # %% [markdown]
@@ -116,15 +117,6 @@ glue("b4_findings", HTML(report.as_html(report.findings(claims, b_claims.LABELS)
 # ## Reading the table
 
 # %% tags=["hide-input"]
-seeds_per_task = claims[claims.scope != "all tasks"].n.iloc[0] if (claims.scope != "all tasks").any() else "–"
-underpowered = claims[claims.verdict == "underpowered"]
-text = [f"Each task has {seeds_per_task.replace('pairs', 'paired seeds')}."]
-if not underpowered.empty:
-    floor = report.p_value(underpowered.min_p.min())
-    text.append(f"{len(underpowered)} of {len(claims)} tests are **underpowered**: their exact one-sided "
-                f"signed-rank p cannot go below {floor}; p ≤ 0.05 becomes possible from "
-                f"{int(underpowered.min_n.max())} paired seeds per task, and more are needed once Holm "
-                "corrects over the page.")
-for row in claims[claims.scope == "all tasks"].itertuples():
-    text.append("- " + report.describe(claims.loc[row.Index], b_claims.LABELS[row.claim]))
-display(Markdown("\n".join(text)))
+from nevolab.studies.b import sentences as b_sentences
+
+display(Markdown(b_sentences.claims_reading(claims, b_claims.LABELS)))

@@ -68,8 +68,10 @@ fresh = False
 import textwrap
 
 from nevolab import plotting, registry, report, store
+from nevolab.studies.b import claims as b_claims
+from nevolab.studies.b import pages as b_pages
 from nevolab.studies.b import paper as b_paper
-from nevolab.studies.b import transfer as b_transfer
+from nevolab.studies.b import transfer_runs as b_transfer
 
 config = registry.configure_from("b5_transfer", globals())
 print(f"profile: {config.profile}   results key: {config.hash()}")
@@ -84,31 +86,22 @@ config.table()
 # says whether they fit.
 
 # %% tags=["hide-input"]
-frame, claims, provenance = b_transfer.stored_transfer(config, fresh=fresh)
+frame, provenance = b_pages.page_table(config, fresh=fresh)
+claims, _ = b_pages.claims(config)
 print(textwrap.fill(store.describe(provenance), 90, subsequent_indent="  ") + "\n", end="")
 chosen = b_transfer.panels_for(config)
-for panel in chosen:
-    source, own = b_transfer.source_run(panel, config), b_transfer.own_run(panel, config)
-    budget = (f"{own.generations} generations × {own.population}" if hasattr(own, "generations")
-              else f"{own.epochs} Adam epoch{'s' * (own.epochs != 1)}" if hasattr(own, "epochs")
-              else f"{own.timesteps:,} PPO steps")
-    print(textwrap.fill(f"{b_transfer.panel_title(panel, config)}: source "
-                        f"{plotting.display_name(source.strategy)} on {plotting.display_name(source.task)} "
-                        f"({source.generations} × {source.population}); target {budget} per round", 90,
-                        subsequent_indent="  "))
+for line in b_pages.transfer_budgets(config):
+    print(textwrap.fill(line, 90, subsequent_indent="  "))
 
 # %% tags=["hide-input"]
+from nevolab.studies.b import analysis as b_analysis
 from nevolab.studies.b import runs as b_runs
 
-shared = {run.hash() for run in b_runs.run_configs(config)}
-added = [run for run in b_transfer.run_configs(config) if run.hash() not in shared]
+added = b_pages.added_runs(config)
 records = b_runs.run_records(config, added)
-print(textwrap.fill(b_runs.budget_sentence(records, b_runs.COMPUTE_BUDGET_MIN["page"], "The runs B5 adds",
-                                           len(added)), 90))
-plotting.format_table(records.assign(task=records.task.map(plotting.display_name),
-                                     minutes=records.wall_time_s / 60.0,
-                                     date=records.date.str.slice(0, 16).str.replace("T", " "))
-                      .drop(columns="wall_time_s")).hide(axis="index")
+print(textwrap.fill(b_analysis.budget_sentence(records, b_runs.COMPUTE_BUDGET_MIN["page"], "The runs B5 adds",
+                                               len(added)), 90))
+plotting.format_table(b_analysis.records_shown(records, plotting.display_name)).hide(axis="index")
 
 # %% [markdown]
 # ## Figure: the panels
@@ -119,20 +112,10 @@ plotting.format_table(records.assign(task=records.task.map(plotting.display_name
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 
-from nevolab.studies.b import analysis as b_analysis
-from nevolab.studies.b import tasks as b_tasks
+from nevolab.studies.b import figures as b_figures
 
-STYLE_KEYS = {"own": "transfer_own", "random": "transfer_random", "transfer": "transfer"}
-plotting.set_theme("paper")
-fig, axes = plotting.grid(len(chosen), panel_height=3.0)
-for ax, panel in zip(axes, chosen, strict=True):
-    rows = frame[frame.panel == panel.id].assign(curve=lambda f: f.curve.map(STYLE_KEYS))
-    b_analysis.draw_curves(ax, rows, list(STYLE_KEYS.values()))
-    ax.set_title(f"{panel.kind}\n{b_transfer.panel_title(panel, config)}", fontsize=9)
-    task = rows.task_key.iloc[0]
-    ax.set_ylabel("test return" if b_tasks.task_family(task) == "gymnax" else "test accuracy")
-plotting.figure_legend(fig, axes, ncol=3)
-plotting.finish(fig)
+titles = {panel.id: b_transfer.panel_title(panel, config) for panel in chosen}
+fig = b_figures.transfer_panels(frame, [(p.id, f"{p.relation}\n{titles[p.id]}") for p in chosen])
 plt.show()
 
 # %% [markdown]
@@ -147,21 +130,9 @@ plt.show()
 import pandas as pd
 from IPython.display import Markdown, display
 
-high = b_analysis.high_sparsity_rounds(frame)
-raw = (frame[frame["round"].isin(high)].groupby(["panel", "curve", "seed"]).test_performance.mean()
-       .groupby(["panel", "curve"]).mean().unstack())
-wide = b_transfer.per_seed(frame).reset_index()
-shift = wide.assign(vs_random=wide.transfer - wide.random, vs_own=wide.transfer - wide.own
-                    ).groupby("panel")[["vs_random", "vs_own"]].median()
-rows = []
-for panel in chosen:
-    task = frame[frame.panel == panel.id].task_key.iloc[0]
-    rows.append({"kind": panel.kind, "panel": b_transfer.panel_title(panel, config),
-                 **{b_transfer.CURVE_LABELS[c]: b_analysis.performance_text(task, raw.loc[panel.id, c])
-                    for c in b_transfer.CURVES},
-                 "transfer − random (median, normalised)": f"{shift.loc[panel.id, 'vs_random']:+.2f}",
-                 "transfer − own (median, normalised)": f"{shift.loc[panel.id, 'vs_own']:+.2f}"})
-display(report.styled(pd.DataFrame(rows)))
+summary = b_analysis.panel_summary(frame, [(p.id, p.relation, titles[p.id]) for p in chosen],
+                                   b_transfer.CURVE_LABELS)
+display(report.styled(summary))
 
 # %% [markdown]
 # ## Do SNR and magnitude choose different tickets? Per strategy
@@ -173,19 +144,15 @@ display(report.styled(pd.DataFrame(rows)))
 # moves away from its start.
 
 # %% tags=["hide-input"]
-agreement = b_transfer.agreement_by_strategy(config)
-table = agreement.pivot_table(index=["strategy", "task"], columns="round", values="agreement")
-table.columns = [f"round {r} ({agreement[agreement['round'] == r].weights_remaining.mean():.3g} %)"
-                 for r in table.columns]
-table.index = [f"{plotting.display_name(s)} · {plotting.display_name(t)}" for s, t in table.index]
-display(report.styled(table.map(lambda v: f"{v:.2f}").rename_axis("strategy · task").reset_index()))
-display(Markdown(b_transfer.agreement_sentence(agreement)))
+agreement = b_pages.agreement_by_strategy(config)
+display(report.styled(b_analysis.strategy_agreement_table(agreement, plotting.display_name)))
+display(Markdown(b_analysis.agreement_sentence(agreement)))
 
 # %% [markdown]
 # ## The claims, as the paper words them
 
 # %% tags=["hide-input"]
-report.styled(pd.DataFrame([{"claim": b_transfer.LABELS[c.key], "the paper says": f"“{c.sentence}”",
+report.styled(pd.DataFrame([{"claim": b_claims.TRANSFER_LABELS[c.key], "the paper says": f"“{c.sentence}”",
                              "tested as": c.operationalisation, "the paper shows": c.paper_value}
                             for c in b_paper.TRANSFER_CLAIMS]))
 
@@ -197,13 +164,13 @@ report.styled(pd.DataFrame([{"claim": b_transfer.LABELS[c.key], "the paper says"
 # of [How we decide](how_we_decide.md).
 
 # %% tags=["hide-input"]
-report.styled(report.compact(claims, b_transfer.LABELS))
+report.styled(report.compact(claims, b_claims.TRANSFER_LABELS))
 
 # %% tags=["hide-input"]
 from IPython.display import HTML
 from myst_nb import glue
 
-glue("b5_findings", HTML(report.as_html(report.findings(claims, b_transfer.LABELS))), display=False)
-lines = ["- " + report.describe(claims.loc[i], b_transfer.LABELS[claims.loc[i, "claim"]])
-         for i in claims.index]
-display(Markdown("\n".join(lines)))
+from nevolab.studies.b import sentences as b_sentences
+
+glue("b5_findings", HTML(report.as_html(report.findings(claims, b_claims.TRANSFER_LABELS))), display=False)
+display(Markdown(b_sentences.described_claims(claims, b_claims.TRANSFER_LABELS)))

@@ -93,8 +93,9 @@ fresh = False
 import textwrap
 
 from nevolab import plotting, registry, report, store
-from nevolab.studies.b import landscape_pages as b_landscape
-from nevolab.studies.b import landscape_runs as b_landscape_runs
+from nevolab.studies.b import analysis as b_analysis
+from nevolab.studies.b import claims as b_claims
+from nevolab.studies.b import pages as b_pages
 
 config = registry.configure_from("b6_connectivity_flatness", globals())
 print(f"profile: {config.profile}   results key: {config.hash()}")
@@ -107,9 +108,9 @@ config.table()
 # measurements under `data/results/study_b_landscape_measures/`; this page's claims under its own key.
 
 # %% tags=["hide-input"]
-measures, summary, measured = b_landscape.cached_connectivity(config, fresh=fresh)
-claims, provenance = b_landscape.stored_connectivity_claims(config, fresh=fresh)
-_, runs_record = store.load(b_landscape.landscape_run(config), b_landscape_runs.SUMMARY_COLUMNS)
+measures, measured = b_pages.page_table(config, fresh=fresh)
+claims, provenance = b_pages.claims(config, fresh=fresh)
+summary, runs_record = b_pages.landscape_summary(config)
 for what, record in (("pruning runs", runs_record), ("measurements", measured), ("claims", provenance)):
     print(textwrap.fill(f"{what}: {store.describe(record)}", 90, subsequent_indent="  "))
 
@@ -120,17 +121,8 @@ for what, record in (("pruning runs", runs_record), ("measurements", measured), 
 # %% tags=["hide-input"]
 from IPython.display import display
 
-METHODS = {b_landscape.ES_METHOD: "snr", b_landscape.GD_METHOD: "gd"}  # page key -> the book's style
-LABELS = b_landscape.METHOD_LABELS
-last = int(summary["round"].max())
 remaining = summary.groupby("round").weights_remaining.first()
-trained = b_landscape.trained_rounds(summary)
-accuracy = summary[summary.method.isin(METHODS)].pivot_table(index="round", columns="method",
-                                                               values="test_score", aggfunc="mean")
-accuracy = accuracy[list(METHODS)].rename(columns=LABELS)
-accuracy.insert(0, "kernels kept (%)", remaining)
-accuracy["used by the claims"] = ["yes" if r in trained else "no" for r in accuracy.index]
-display(plotting.format_table(accuracy.rename_axis(columns=None)))
+display(plotting.format_table(b_analysis.accuracy_table(summary)))
 
 # %% [markdown]
 # ## Figure: error barriers, consecutive rounds and independent seeds
@@ -140,32 +132,10 @@ display(plotting.format_table(accuracy.rename_axis(columns=None)))
 
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
-from matplotlib.ticker import FuncFormatter, NullFormatter
 
+from nevolab.studies.b import figures as b_figures
 
-def kept_axis(ax, kept):
-    """A log axis of the share of kernels kept, dense on the left, ticks at the rounds' values."""
-    ax.set_xscale("log")
-    ax.set_xticks(list(kept))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.3g}"))
-    ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_xlim(max(kept) * 1.15, min(kept) / 1.15)
-    ax.set_xlabel("kernels kept (%)")
-
-
-plotting.set_theme("paper")
-fig, axes = plotting.grid(2, panel_height=3.0, sharey=True)
-for ax, measure, title in ((axes[0], "barrier_rounds", "round r−1 → round r"),
-                           (axes[1], "barrier_seeds", "seed s → next seed, same round")):
-    for method, style in METHODS.items():
-        rows = measures[(measures.measure == measure) & (measures.method == method)]
-        plotting.mean_band(ax, rows, "weights_remaining", "value", style)
-    ax.axhline(b_landscape.CONNECTED_MARGIN, color="grey", linestyle=":", linewidth=1)
-    kept_axis(ax, remaining)
-    ax.set_title(title)
-axes[0].set_ylabel("test-error barrier")
-plotting.figure_legend(fig, axes, ncol=2)
-plotting.finish(fig)
+fig = b_figures.barriers(measures, remaining, b_claims.CONNECTED_MARGIN)
 plt.show()
 
 # %% [markdown]
@@ -176,29 +146,7 @@ plt.show()
 # give the left panel's points.
 
 # %% tags=["hide-input"]
-curvature = (measures[measures.measure == "curvature"]
-             .groupby(["method", "round", "seed"], as_index=False)
-             .agg(value=("value", "mean"), weights_remaining=("weights_remaining", "first")))
-profiles = measures[measures.measure == "profile"]
-fig, axes = plotting.grid(2, panel_height=3.0)
-for method, style in METHODS.items():
-    plotting.mean_band(axes[0], curvature[curvature.method == method], "weights_remaining", "value", style)
-kept_axis(axes[0], remaining)
-axes[0].set_ylabel("curvature 2a of the test loss")
-axes[0].set_title("curvature per round")
-for method, style in METHODS.items():
-    for r, linestyle in ((0, "-"), (last, "--")):
-        rows = profiles[(profiles.method == method) & (profiles["round"] == r)]
-        for d, line in rows.groupby("direction"):
-            axes[1].plot(line.x, line.value, color=plotting.method_color(style), linestyle=linestyle,
-                         linewidth=1, alpha=0.7,
-                         label=f"{LABELS[method]}, {remaining[r]:.3g} % kept" if d == 0 else None)
-axes[1].set_xlabel("step t along a direction")
-axes[1].set_ylabel("test loss (cross-entropy)")
-axes[1].set_title("1-D profiles, first seed")
-axes[1].legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2)
-plotting.figure_legend(fig, axes[:1], ncol=2)
-plotting.finish(fig)
+fig = b_figures.sharpness(measures, remaining)
 plt.show()
 
 # %% [markdown]
@@ -209,29 +157,7 @@ plt.show()
 # in every panel; the colour saturates at the levels' top.
 
 # %% tags=["hide-input"]
-import numpy as np
-
-surfaces = measures[measures.measure == "surface"]
-shown = sorted(surfaces["round"].unique())
-low, high = surfaces.value.min(), surfaces.value.quantile(0.95)
-levels = np.linspace(low, high, 12)
-fig, axes = plt.subplots(2, len(shown), figsize=(plotting.FIGURE_WIDTH_IN, 4.0), sharex=True, sharey=True,
-                         squeeze=False)
-for i, method in enumerate(METHODS):
-    for j, r in enumerate(shown):
-        grid_rows = surfaces[(surfaces.method == method) & (surfaces["round"] == r)]
-        surface = grid_rows.pivot_table(index="y", columns="x", values="value")
-        ax = axes[i, j]
-        filled = ax.contourf(surface.columns, surface.index, surface.clip(upper=high), levels=levels,
-                             cmap="viridis")
-        ax.plot([0], [0], marker="+", color="white", markersize=8)
-        if i == 0:
-            ax.set_title(f"{remaining[r]:.3g} % kept")
-        if j == 0:
-            ax.set_ylabel(LABELS[method])
-        ax.set_aspect("equal")
-fig.colorbar(filled, ax=axes, shrink=0.8, label="test loss")
-plotting.finish(fig)
+fig = b_figures.surfaces(measures, remaining)
 plt.show()
 
 # %% [markdown]
@@ -242,7 +168,7 @@ import pandas as pd
 
 from nevolab.studies.b import paper as b_paper
 
-LABELS_CLAIMS = b_landscape.CONNECTIVITY_LABELS
+LABELS_CLAIMS = b_claims.CONNECTIVITY_LABELS
 report.styled(pd.DataFrame([{"claim": LABELS_CLAIMS[c.key], "the paper says": f"“{c.sentence}”",
                              "tested as": c.operationalisation, "the paper shows": c.paper_value}
                             for c in b_paper.LANDSCAPE_CLAIMS if c.key in LABELS_CLAIMS]))
@@ -270,32 +196,6 @@ glue("b6_findings", HTML(report.as_html(report.findings(claims, LABELS_CLAIMS)))
 # sentences follow them.
 
 # %% tags=["hide-input"]
-def mean_of(measure, method, rounds):
-    rows = measures[(measures.measure == measure) & (measures.method == method)]
-    rows = rows[rows["round"].isin(rounds)]
-    if measure == "barrier_rounds":
-        rows = rows[(rows["round"] - 1).isin(rounds)]
-    return rows.groupby("seed").value.mean().mean()
+from nevolab.studies.b import sentences as b_sentences
 
-
-es, gd = b_landscape.ES_METHOD, b_landscape.GD_METHOD
-means = summary.pivot_table(index="round", columns="method", values="test_score", aggfunc="mean")
-text = [f"Dense, GD-IMP reaches {means[gd].iloc[0]:.3f} test accuracy and ES-SNR {means[es].iloc[0]:.3f} "
-        f"(seed means); at the last round ({remaining[last]:.3g} % kept) {means[gd].iloc[-1]:.3f} and "
-        f"{means[es].iloc[-1]:.3f}."]
-if trained:
-    rounds_es, rounds_gd = mean_of("barrier_rounds", es, trained), mean_of("barrier_rounds", gd, trained)
-    seeds_es, seeds_gd = mean_of("barrier_seeds", es, trained), mean_of("barrier_seeds", gd, trained)
-    text[0] += (f" Both are trained (accuracy ≥ {b_landscape.TRAINED_ACCURACY}) in "
-                f"{b_landscape.rounds_text(trained, summary)}; there, averaged over rounds and seeds, the "
-                f"barrier between consecutive rounds is {rounds_es:.3f} for ES-SNR and {rounds_gd:.3f} for "
-                f"GD-IMP, between neighbouring seeds {seeds_es:.3f} and {seeds_gd:.3f}, and the curvature "
-                f"{mean_of('curvature', es, trained):.3g} and {mean_of('curvature', gd, trained):.3g}.")
-    if means[es].iloc[0] < means[gd].iloc[0]:
-        text[0] += (" The ES networks are less well trained than GD's at this budget, so their curvature is "
-                    "measured further from a minimum: a confound the paper's longer ES runs would reduce.")
-else:
-    text[0] += " In no round are both methods trained, so the claims cannot be tested here."
-for row in claims.itertuples():
-    text.append(f"- {report.describe(claims.loc[row.Index], LABELS_CLAIMS[row.claim])}")
-Markdown("\n".join(text))
+Markdown(b_sentences.connectivity_findings(measures, summary, claims, LABELS_CLAIMS))

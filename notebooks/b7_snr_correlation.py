@@ -57,8 +57,9 @@ fresh = False
 import textwrap
 
 from nevolab import plotting, registry, report, store
-from nevolab.studies.b import landscape_pages as b_landscape
-from nevolab.studies.b import landscape_runs as b_landscape_runs
+from nevolab.studies.b import analysis as b_analysis
+from nevolab.studies.b import claims as b_claims
+from nevolab.studies.b import pages as b_pages
 
 config = registry.configure_from("b7_snr_correlation", globals())
 print(f"profile: {config.profile}   results key: {config.hash()}")
@@ -71,9 +72,9 @@ config.table()
 # this page's claims under its own key.
 
 # %% tags=["hide-input"]
-correlations, summary, measured = b_landscape.cached_correlations(config, fresh=fresh)
-claims, provenance = b_landscape.stored_correlation_claims(config, fresh=fresh)
-_, runs_record = store.load(b_landscape.landscape_run(config), b_landscape_runs.SUMMARY_COLUMNS)
+correlations, measured = b_pages.page_table(config, fresh=fresh)
+claims, provenance = b_pages.claims(config, fresh=fresh)
+summary, runs_record = b_pages.landscape_summary(config)
 for what, record in (("pruning runs", runs_record), ("correlations", measured), ("claims", provenance)):
     print(textwrap.fill(f"{what}: {store.describe(record)}", 90, subsequent_indent="  "))
 survivors = correlations.groupby("seed").survivors.first()
@@ -88,42 +89,11 @@ print(f"kernels surviving to the last round: {survivors.min()}–{survivors.max(
 
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
-from matplotlib.ticker import FuncFormatter, NullFormatter
 
+from nevolab.studies.b import figures as b_figures
 
-def kept_axis(ax, kept):
-    """A log axis of the share of kernels kept, dense on the left, ticks at the rounds' values."""
-    ax.set_xscale("log")
-    ax.set_xticks(list(kept))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.3g}"))
-    ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_xlim(max(kept) * 1.15, min(kept) / 1.15)
-    ax.set_xlabel("kernels kept (%)")
-
-
-plotting.set_theme("paper")
-advantage = b_landscape.relative_advantage(summary)
-fig, axes = plotting.grid(2, panel_height=3.0)
-for quantity, style, label in (("snr", "snr", "SNR (ES-SNR run)"),
-                               ("magnitude", "magnitude", "|θ| (ES-IMP run)")):
-    rows = correlations[correlations.quantity == quantity]
-    summary_rows = plotting.summarise(rows, "weights_remaining", "rho")
-    plotting.band(axes[0], summary_rows.weights_remaining, summary_rows.center,
-                  (summary_rows.low, summary_rows.high), style, label=label)
-axes[0].axhline(b_landscape.STABLE_CORRELATION, color="grey", linestyle=":", linewidth=1)
-axes[0].set_ylabel("Spearman ρ with round 0")
-axes[0].set_title("rank correlation, surviving kernels")
-spread = advantage.standard_error
-plotting.band(axes[1], advantage.weights_remaining, advantage.advantage,
-              (advantage.advantage - spread, advantage.advantage + spread), "snr",
-              label="(SNR − IMP) / SNR at round 0")
-axes[1].axhline(0.0, color="grey", linewidth=1)
-axes[1].set_ylabel("relative SNR advantage")
-axes[1].set_title("ES-SNR against ES-IMP")
-for ax in axes:
-    kept_axis(ax, advantage.weights_remaining)
-plotting.figure_legend(fig, axes, ncol=3)
-plotting.finish(fig)
+advantage = b_analysis.relative_advantage(summary)
+fig = b_figures.rank_correlations(correlations, advantage, b_claims.STABLE_CORRELATION)
 plt.show()
 
 # %% [markdown]
@@ -132,12 +102,7 @@ plt.show()
 # %% tags=["hide-input"]
 from IPython.display import display
 
-table = correlations.pivot_table(index=["round", "weights_remaining"], columns="quantity", values="rho")
-table = table.rename(columns={"snr": "ρ SNR", "magnitude": "ρ |θ|"}).join(
-    advantage.set_index(["round", "weights_remaining"])[["advantage"]].rename(
-        columns={"advantage": "relative SNR advantage"}))
-table.index = [f"round {r} ({w:.3g} % kept)" for r, w in table.index]
-display(plotting.format_table(table))
+display(plotting.format_table(b_analysis.correlation_table(correlations, advantage)))
 
 # %% [markdown]
 # ## The claims, as the paper words them
@@ -147,7 +112,7 @@ import pandas as pd
 
 from nevolab.studies.b import paper as b_paper
 
-LABELS = b_landscape.CORRELATION_LABELS
+LABELS = b_claims.CORRELATION_LABELS
 report.styled(pd.DataFrame([{"claim": LABELS[c.key], "what the paper shows": c.sentence,
                              "tested as": c.operationalisation, "where": c.paper_value}
                             for c in b_paper.LANDSCAPE_CLAIMS if c.key in LABELS]))
@@ -171,15 +136,6 @@ glue("b7_findings", HTML(report.as_html(report.findings(claims, LABELS))), displ
 # Written when the page is built, from the tables above.
 
 # %% tags=["hide-input"]
-later = correlations[correlations["round"] > 0]
-final = correlations[correlations["round"] == correlations["round"].max()].groupby("quantity").rho.mean()
-mean = later.groupby("quantity").rho.mean()
-pruned = advantage[advantage["round"] > 0]
-ahead = pruned[pruned.advantage > 0]
-text = [f"Over the rounds after the dense one, the surviving kernels' rank correlation with round 0 "
-        f"averages {mean['snr']:.3f} for SNR and {mean['magnitude']:.3f} for |θ| (seed means); at the last "
-        f"round it is {final['snr']:.3f} and {final['magnitude']:.3f}. SNR pruning leads magnitude pruning "
-        + (f"in {len(ahead)} of {len(pruned)} pruned rounds." if len(ahead) else "in no round.")]
-for row in claims.itertuples():
-    text.append(f"- {report.describe(claims.loc[row.Index], LABELS[row.claim])}")
-Markdown("\n".join(text))
+from nevolab.studies.b import sentences as b_sentences
+
+Markdown(b_sentences.correlation_findings(correlations, advantage, claims, LABELS))

@@ -46,7 +46,7 @@ def test_seeds_start_with_the_papers():
 @pytest.mark.parametrize("overrides, message", [
     ({"criteria": ["snr", "magnitude"]}, "must include snr, magnitude and random"),
     ({"criteria": ["snr", "magnitude", "random", "snip"]}, "unknown value 'snip'"),
-    ({"tasks": ["digits", "digits"]}, "lists a task twice"),
+    ({"tasks": ["digits", "digits"]}, "listed more than once"),
     ({"tasks": ["pong"]}, "unknown task 'pong'.*offline gymnax id"),
     ({"prune_fraction": 1.0}, "must be in \\(0, 1\\)"),
     ({"strategy": "PGPE", "vision_population": 33}, "even for PGPE"),
@@ -178,11 +178,11 @@ def test_run_records_state_each_runs_compute_against_the_budget():
     assert runs.run_label(es) == "ES (Sep-CMA-ES)" and runs.run_label(adam) == "Adam-IMP"
     assert runs.run_records(config).empty
     store.save(es, pd.DataFrame({"x": [1.0]}), wall_time_s=1800.0)
-    assert "1 of 2 runs are not computed yet" in runs.budget_sentence(
+    assert "1 of 2 runs are not computed yet" in analysis.budget_sentence(
         runs.run_records(config), 90.0, "B1–B4's shared runs", 2)
     store.save(adam, pd.DataFrame({"x": [2.0]}), wall_time_s=1200.0)
     records = runs.run_records(config)
     assert list(records.run) == ["ES (Sep-CMA-ES)", "Adam-IMP"] and list(records.task) == ["digits", "digits"]
-    within = runs.budget_sentence(records, 90.0, "B1–B4's shared runs", 2)
+    within = analysis.budget_sentence(records, 90.0, "B1–B4's shared runs", 2)
     assert within.startswith("B1–B4's shared runs took 50 min of compute (within the budget of 90 min)")
-    assert "over the budget of 45 min" in runs.budget_sentence(records, 45.0, "B5's runs", 2)
+    assert "over the budget of 45 min" in analysis.budget_sentence(records, 45.0, "B5's runs", 2)

@@ -11,9 +11,9 @@ from nevolab import store
 from nevolab.config import ConfigError
 from nevolab.registry import configure
 from nevolab.stats import CLAIM_COLUMNS, VERDICTS
-from nevolab.studies.b import landscape_pages as lp
-from nevolab.studies.b import landscape_runs as lr
-from nevolab.studies.b import pages
+from nevolab.studies.b import analysis, landscape_runs, pages
+from nevolab.studies.b import claims as b_claims
+from nevolab.studies.b import landscape_measures as lm
 
 PAGES = ("b6_connectivity_flatness", "b7_snr_correlation")
 
@@ -61,8 +61,8 @@ def test_default_profile_has_enough_seeds_and_smoke_is_small(name):
 def test_both_pages_share_their_pruning_runs_and_differ_in_measurements():
     b6 = pages.run_configs(configure("b6_connectivity_flatness", "default"))
     b7 = pages.run_configs(configure("b7_snr_correlation", "default"))
-    assert isinstance(b6[0], lr.LandscapeRun) and b6[0].hash() == b7[0].hash()
-    assert isinstance(b6[1], lp.ConnectivityMeasures) and isinstance(b7[1], lp.CorrelationMeasures)
+    assert isinstance(b6[0], landscape_runs.LandscapeRun) and b6[0].hash() == b7[0].hash()
+    assert isinstance(b6[1], lm.ConnectivityMeasures) and isinstance(b7[1], lm.CorrelationMeasures)
     assert b6[1].run_key == b6[0].hash() == b7[1].run_key
     assert b6[0].seeds[:5] == (176588, 363028, 381632, 562958, 924197)  # the paper's seeds first
     assert b6[0].criteria == ("snr", "magnitude") and b6[0].gd_epochs > 0
@@ -85,8 +85,8 @@ def test_a_measurement_parameter_moves_only_the_measurements(param, value):
 
 
 def test_surface_rounds_are_first_middle_last():
-    assert lp.surface_rounds(7) == [0, 3, 6]
-    assert lp.surface_rounds(2) == [0, 1]
+    assert lm.surface_rounds(7) == [0, 3, 6]
+    assert lm.surface_rounds(2) == [0, 1]
 
 
 # --- claims on synthetic tables ------------------------------------------------------------------
@@ -96,8 +96,8 @@ def _measures(seeds: int = 8, rounds: int = 3, es_barrier: float = 0.2, gd_barri
               es_curvature: float = 1.0, gd_curvature: float = 3.0) -> pd.DataFrame:
     rng = np.random.default_rng(0)
     rows = []
-    for method, barrier, curvature in ((lp.ES_METHOD, es_barrier, es_curvature),
-                                       (lp.GD_METHOD, gd_barrier, gd_curvature)):
+    for method, barrier, curvature in ((analysis.ES_METHOD, es_barrier, es_curvature),
+                                       (analysis.GD_METHOD, gd_barrier, gd_curvature)):
         for s in range(seeds):
             for r in range(rounds):
                 noise = rng.uniform(0, 0.001)
@@ -109,20 +109,20 @@ def _measures(seeds: int = 8, rounds: int = 3, es_barrier: float = 0.2, gd_barri
                 for d in range(2):
                     rows.append({"measure": "curvature", "method": method, "round": r, "seed": s,
                                  "direction": d, "value": curvature + noise})
-    return pd.DataFrame(rows).reindex(columns=lp.MEASURE_COLUMNS)
+    return pd.DataFrame(rows).reindex(columns=lm.MEASURE_COLUMNS)
 
 
 def _summary(seeds: int = 8, rounds: int = 3, es: tuple = (0.9, 0.9, 0.9), gd: tuple = (0.95, 0.95, 0.95)):
     return pd.DataFrame([{"method": method, "seed": s, "round": r, "weights_remaining": 100 / 2**r,
                           "test_score": scores[r]}
-                         for method, scores in ((lp.ES_METHOD, es), (lp.GD_METHOD, gd))
+                         for method, scores in ((analysis.ES_METHOD, es), (analysis.GD_METHOD, gd))
                          for s in range(seeds) for r in range(rounds)])
 
 
 def test_connectivity_claims_table_shape_and_verdicts():
-    claims = lp.connectivity_claims(_measures(), _summary())
+    claims = b_claims.connectivity_claims(_measures(), _summary())
     assert list(claims.columns[:len(CLAIM_COLUMNS)]) == list(CLAIM_COLUMNS)
-    assert list(claims.claim) == list(lp.CONNECTIVITY_LABELS)
+    assert list(claims.claim) == list(b_claims.CONNECTIVITY_LABELS)
     assert set(claims.verdict) <= set(VERDICTS) and claims.sentence.str.len().gt(0).all()
     assert (claims.n == "8 pairs").all()
     # ES flatter, less connected, above 2 %; GD below 2 %: every claim holds on these data.
@@ -130,7 +130,7 @@ def test_connectivity_claims_table_shape_and_verdicts():
 
 
 def test_connectivity_claims_turn_against_the_paper_when_the_data_do():
-    claims = lp.connectivity_claims(_measures(es_barrier=0.001, gd_barrier=0.2, es_curvature=5.0,
+    claims = b_claims.connectivity_claims(_measures(es_barrier=0.001, gd_barrier=0.2, es_curvature=5.0,
                                               gd_curvature=1.0), _summary()).set_index("claim")
     for claim in ("es_flatter_than_gd", "es_rounds_barrier_above_gd", "es_seeds_barrier_above_gd",
                   "es_rounds_not_connected", "gd_rounds_connected"):
@@ -138,55 +138,57 @@ def test_connectivity_claims_turn_against_the_paper_when_the_data_do():
 
 
 def test_connectivity_claims_with_two_seeds_are_underpowered():
-    claims = lp.connectivity_claims(_measures(seeds=2), _summary(seeds=2))
+    claims = b_claims.connectivity_claims(_measures(seeds=2), _summary(seeds=2))
     assert (claims.verdict == "underpowered").all()
 
 
 def test_connectivity_claims_use_only_rounds_where_both_methods_are_trained():
     # GD at chance in round 2: the claims average rounds 0–1 only, so a huge GD curvature there is unseen.
     measures = _measures()
-    dead = (measures["round"] == 2) & (measures.method == lp.GD_METHOD) & (measures.measure == "curvature")
+    dead = ((measures["round"] == 2) & (measures.method == analysis.GD_METHOD)
+            & (measures.measure == "curvature"))
     measures.loc[dead, "value"] = 1000.0
     summary = _summary(gd=(0.95, 0.95, 0.1))
-    assert lp.trained_rounds(summary) == [0, 1]
-    claims = lp.connectivity_claims(measures, summary).set_index("claim")
+    assert analysis.trained_rounds(summary) == [0, 1]
+    claims = b_claims.connectivity_claims(measures, summary).set_index("claim")
     assert claims.loc["es_flatter_than_gd", "effect"] == pytest.approx(-2.0, abs=0.01)
     assert claims.loc["es_flatter_than_gd", "scope"].startswith("rounds 0–1, ")
-    nothing = lp.connectivity_claims(measures, _summary(es=(0.1, 0.1, 0.1)))
+    nothing = b_claims.connectivity_claims(measures, _summary(es=(0.1, 0.1, 0.1)))
     assert nothing.empty and list(nothing.columns[:len(CLAIM_COLUMNS)]) == list(CLAIM_COLUMNS)
 
 
 def _correlations(seeds: int = 8, rounds: int = 4, snr_rho: float = 0.9, magnitude_rho: float = 0.2):
     rng = np.random.default_rng(1)
     rows = []
-    for quantity, method, rho in (("snr", lp.ES_METHOD, snr_rho),
-                                  ("magnitude", lp.IMP_METHOD, magnitude_rho)):
+    for quantity, method, rho in (("snr", analysis.ES_METHOD, snr_rho),
+                                  ("magnitude", analysis.IMP_METHOD, magnitude_rho)):
         for s in range(seeds):
             for r in range(rounds):
                 rows.append({"quantity": quantity, "method": method, "round": r, "seed": s,
                              "weights_remaining": 100 / 2**r, "survivors": 10,
                              "rho": 1.0 if r == 0 else rho + rng.uniform(-0.01, 0.01)})
-    return pd.DataFrame(rows, columns=lp.CORRELATION_COLUMNS)
+    return pd.DataFrame(rows, columns=lm.CORRELATION_COLUMNS)
 
 
 def test_correlation_claims_table_shape_and_verdicts():
-    claims = lp.correlation_claims(_correlations()).set_index("claim")
+    claims = b_claims.correlation_claims(_correlations()).set_index("claim")
     assert list(claims.reset_index().columns[:len(CLAIM_COLUMNS)]) == list(CLAIM_COLUMNS)
-    assert list(claims.index) == list(lp.CORRELATION_LABELS)
+    assert list(claims.index) == list(b_claims.CORRELATION_LABELS)
     assert claims.loc["snr_ranks_stable", "verdict"] == "reproduced"
     assert claims.loc["magnitude_ranks_stable", "verdict"] == "not reproduced"
     # Round 0 (ρ = 1 by construction) is left out of the average.
-    assert claims.loc["snr_ranks_stable", "effect"] == pytest.approx(0.9 - lp.STABLE_CORRELATION, abs=0.02)
+    expected = 0.9 - b_claims.STABLE_CORRELATION
+    assert claims.loc["snr_ranks_stable", "effect"] == pytest.approx(expected, abs=0.02)
 
 
 def test_relative_advantage_of_a_summary_table():
     summary = pd.DataFrame([
         {"method": method, "seed": s, "round": r, "weights_remaining": 100 / 2**r,
          "test_score": score + 0.01 * s}
-        for method, scores in ((lp.ES_METHOD, (0.8, 0.8, 0.6)), (lp.IMP_METHOD, (0.8, 0.7, 0.4)),
-                               (lp.GD_METHOD, (0.9, 0.9, 0.9)))
+        for method, scores in ((analysis.ES_METHOD, (0.8, 0.8, 0.6)), (analysis.IMP_METHOD, (0.8, 0.7, 0.4)),
+                               (analysis.GD_METHOD, (0.9, 0.9, 0.9)))
         for r, score in enumerate(scores) for s in range(2)])
-    advantage = lp.relative_advantage(summary)
+    advantage = analysis.relative_advantage(summary)
     mean_dense = 0.805
     np.testing.assert_allclose(advantage.advantage, [0.0, 0.1 / mean_dense, 0.2 / mean_dense])
     np.testing.assert_allclose(advantage.weights_remaining, [100, 50, 25])
@@ -198,25 +200,25 @@ def test_relative_advantage_of_a_summary_table():
 def test_measurements_on_tiny_arrays_and_the_arrays_beside_their_table(tmp_path, monkeypatch):
     monkeypatch.setenv("NEVOLAB_RESULTS_DIR", str(tmp_path))
     config = configure("b6_connectivity_flatness", "smoke")
-    table, summary, _ = lp.cached_connectivity(config)
-    run = lp.landscape_run(config)
-    assert sorted(p.name for p in lr.arrays_dir(run).glob("*.npz")) == [
+    table, summary, _ = lm.cached_connectivity(config)
+    run = landscape_runs.landscape_run(config)
+    assert sorted(p.name for p in landscape_runs.arrays_dir(run).glob("*.npz")) == [
         "es_magnitude.npz", "es_snr.npz", "gd_adam.npz"]
     assert set(table.measure) == {"barrier_rounds", "barrier_seeds", "curvature", "profile", "surface"}
     assert set(summary.method) == {"es_snr", "es_magnitude", "gd_adam"}
     barriers = table[table.measure.str.startswith("barrier")].value
     assert ((barriers >= 0) & (barriers <= 1)).all()
     surface = table[table.measure == "surface"]
-    assert len(surface) == 2 * len(lp.surface_rounds(config.rounds)) * config.surface_points ** 2
+    assert len(surface) == 2 * len(lm.surface_rounds(config.rounds)) * config.surface_points ** 2
     # Arrays that no longer match their table are noticed and recomputed, not silently used.
-    arrays = lr.load_arrays(lr.arrays_dir(run))
+    arrays = landscape_runs.load_arrays(landscape_runs.arrays_dir(run))
     arrays["es_snr"]["test_score"] = arrays["es_snr"]["test_score"] + 0.5
-    lr.save_arrays(lr.arrays_dir(run), {"es_snr": arrays["es_snr"]})
+    landscape_runs.save_arrays(landscape_runs.arrays_dir(run), {"es_snr": arrays["es_snr"]})
     with pytest.warns(UserWarning, match="do not match"):
-        reloaded, _, _ = lr.cached_arrays(run)
+        reloaded, _, _ = landscape_runs.cached_arrays(run)
     stored, _ = store.load(run)
     np.testing.assert_allclose(np.sort(reloaded["es_snr"]["test_score"].ravel()),
                                np.sort(stored[stored.method == "es_snr"].test_score.to_numpy()), rtol=1e-6)
-    correlations, _, _ = lp.cached_correlations(configure("b7_snr_correlation", "smoke"))
+    correlations, _, _ = lm.cached_correlations(configure("b7_snr_correlation", "smoke"))
     assert set(correlations.quantity) == {"snr", "magnitude"}
     assert (correlations[correlations["round"] == 0].rho == 1.0).all()

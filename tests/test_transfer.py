@@ -13,12 +13,13 @@ from jax.flatten_util import ravel_pytree
 
 from nevolab.baselines.adam import AdamConfig
 from nevolab.baselines.ppo import PPOConfig, run_ppo_imp
+from nevolab.config import Config
 from nevolab.pruning.es import plan_for, run_es_imp
 from nevolab.pruning.masks import prunable_flat
 from nevolab.pruning.rounds import ImpPlan
 from nevolab.pruning.strategies import es_config_for
-from nevolab.studies.b import landscape_runs, tasks
-from nevolab.studies.b import transfer as b_transfer
+from nevolab.studies.b import analysis, landscape_runs, runs, tasks, transfer_runs
+from nevolab.studies.b import claims as b_claims
 from nevolab.studies.b.ticket_training import adam_on_tickets, check_tickets, es_on_tickets, ppo_on_tickets
 from nevolab.tasks.control import make_control_task
 
@@ -95,22 +96,22 @@ def test_tickets_of_another_schedule_are_refused(es_source):
         check_tickets(masks[:2], results["snr"].start_values, plan, prunable)
 
 
-def _panel_rows(panel: str, kind: str, shift: dict[str, float], seeds: int = 6) -> list[dict]:
+def _panel_rows(panel: str, relation: str, shift: dict[str, float], seeds: int = 6) -> list[dict]:
     rows = []
     for curve, offset in shift.items():
         for seed in range(seeds):
             for r, remaining in enumerate((100.0, 50.0, 25.0, 12.5, 6.25, 3.125)):
                 value = 1.0 - 0.1 * r + (offset * r / 5) + 0.001 * seed
-                rows.append({"panel": panel, "kind": kind, "curve": curve, "seed": seed, "round": r,
+                rows.append({"panel": panel, "relation": relation, "curve": curve, "seed": seed, "round": r,
                              "weights_remaining": remaining, "test_performance": value})
     return rows
 
 
-def test_transfer_claims_pool_the_panels_of_a_kind_and_decide():
+def test_transfer_claims_pool_the_panels_of_a_relation_and_decide():
     rows = (_panel_rows("a", "across tasks", {"own": 0.3, "random": 0.0, "transfer": 0.2})
             + _panel_rows("b", "across tasks", {"own": 0.3, "random": 0.0, "transfer": 0.2})
             + _panel_rows("c", "across ES", {"own": 0.2, "random": 0.0, "transfer": 0.2}))
-    claims = b_transfer.transfer_claims(pd.DataFrame(rows)).set_index("claim")
+    claims = b_claims.transfer_claims(pd.DataFrame(rows)).set_index("claim")
     assert claims.loc["transfer_tasks_beats_random", "n"] == "12 pairs"
     assert claims.loc["transfer_tasks_beats_random", "verdict"] == "reproduced"
     assert claims.loc["transfer_es_matches_own", "verdict"] in ("reproduced", "underpowered")
@@ -150,11 +151,11 @@ def test_panels_run_on_every_task_of_their_family():
     from nevolab.registry import configure
 
     config = configure("b5_transfer", "smoke", tasks=["pendulum", "digits", "cartpole"])
-    ids = [panel.id for panel in b_transfer.panels_for(config)]
+    ids = [panel.id for panel in transfer_runs.panels_for(config)]
     assert "gd_ppo@pendulum" in ids and "gd_ppo@cartpole" in ids and "es_des@digits" in ids
     assert not any(i.startswith("task_") and "pendulum" in i for i in ids)
     no_ppo = configure("b5_transfer", "smoke", ppo_timesteps=0)
-    assert all(panel.target != "ppo" for panel in b_transfer.panels_for(no_ppo))
+    assert all(panel.target != "ppo" for panel in transfer_runs.panels_for(no_ppo))
 
 
 def test_a_heavier_pendulum_changes_the_return_of_the_same_policy():
@@ -170,38 +171,43 @@ def test_a_heavier_pendulum_changes_the_return_of_the_same_policy():
         make_control_task("Pendulum-v1", env_overrides={"mass": 1.5})
 
 
+def _config(**values) -> Config:
+    """A B5 config built without validation (MNIST need not be downloaded to choose its panels)."""
+    return Config(notebook="b5_transfer", profile="smoke", values={"ppo_timesteps": 0, **values},
+                  overrides=(), version=1)
+
+
 def test_the_task_panels_pick_their_related_tasks():
-    heavy = b_transfer.panels_for({"tasks": ["pendulum", "digits"], "panels": ["task_heavy", "task_fashion"],
-                                   "ppo_timesteps": 0})
+    heavy = transfer_runs.panels_for(_config(tasks=["pendulum", "digits"],
+                                             panels=["task_heavy", "task_fashion"]))
     assert [panel.id for panel in heavy] == ["task_heavy@pendulum"]
-    assert (b_transfer._source_task(heavy[0]), b_transfer._target_task(heavy[0])) == ("pendulum",
-                                                                                      "pendulum_heavy")
-    fashion = b_transfer.panels_for({"tasks": ["mnist"], "panels": ["task_fashion", "task_rotated"],
-                                     "ppo_timesteps": 0})
+    assert transfer_runs._source_task(heavy[0]) == "pendulum"
+    assert transfer_runs._target_task(heavy[0]) == "pendulum_heavy"
+    fashion = transfer_runs.panels_for(_config(tasks=["mnist"], panels=["task_fashion", "task_rotated"]))
     assert [panel.id for panel in fashion] == ["task_fashion@mnist"]
-    assert (b_transfer._source_task(fashion[0]), b_transfer._target_task(fashion[0])) == ("fashion_mnist",
-                                                                                          "mnist")
+    assert transfer_runs._source_task(fashion[0]) == "fashion_mnist"
+    assert transfer_runs._target_task(fashion[0]) == "mnist"
 
 
 def test_pendulum_tickets_go_to_the_heavier_pendulums_own_run():
     from nevolab.registry import configure
 
     config = configure("b5_transfer", "smoke", tasks=["pendulum"], panels=["task_heavy"], ppo_timesteps=0)
-    (panel,) = b_transfer.panels_for(config)
-    source, own = b_transfer.source_run(panel, config), b_transfer.own_run(panel, config)
-    assert source == b_transfer.runs.es_run("pendulum", config)  # B1–B4's shared run
-    assert (own.task, own.criteria, own.task_kwargs) == ("pendulum_heavy", b_transfer.TICKET_CRITERIA,
+    (panel,) = transfer_runs.panels_for(config)
+    source, own = transfer_runs.source_run(panel, config), transfer_runs.own_run(panel, config)
+    assert source == runs.es_run("pendulum", config)  # B1–B4's shared run
+    assert (own.task, own.criteria, own.task_kwargs) == ("pendulum_heavy", transfer_runs.TICKET_CRITERIA,
                                                           source.task_kwargs)
-    transfer = b_transfer.transfer_run(panel, config)
+    transfer = transfer_runs.transfer_run(panel, config)
     assert transfer.source["task"] == "pendulum" and transfer.target["task"] == "pendulum_heavy"
-    assert b_transfer.runs.run_label(transfer) == "transfer → Sep-CMA-ES"
+    assert runs.run_label(transfer) == "transfer → Sep-CMA-ES"
 
 
 def test_the_agreement_sentence_splits_strategies_at_the_same_ticket_share():
     agreement = pd.DataFrame({"strategy": ["SNES", "SNES", "Sep_CMA_ES", "DES"],
                               "agreement": [0.95, 0.74, 0.93, 0.79]})
-    sentence = b_transfer.agreement_sentence(agreement)
+    sentence = analysis.agreement_sentence(agreement)
     assert "different kernels with SNES (0.74), DES (0.79)" in sentence
     assert "nearly the same kernels with Sep-CMA-ES (0.93)" in sentence
-    only_same = b_transfer.agreement_sentence(agreement[agreement.strategy == "Sep_CMA_ES"])
+    only_same = analysis.agreement_sentence(agreement[agreement.strategy == "Sep_CMA_ES"])
     assert only_same.startswith("Lowest agreement over rounds: SNR and magnitude keep nearly the same")

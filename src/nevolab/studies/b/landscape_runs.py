@@ -20,7 +20,6 @@ Per method (``es_<criterion>`` and ``gd_adam``) a dict of arrays, R rounds, S se
 from __future__ import annotations
 
 import dataclasses
-import io
 import itertools
 import shutil
 import warnings
@@ -36,13 +35,13 @@ from jax.flatten_util import ravel_pytree
 
 from nevolab import landscape, store
 from nevolab.baselines.adam import AdamConfig, AdamStep, make_adam_round
-from nevolab.config import RunConfig
-from nevolab.paths import atomic_write
+from nevolab.config import Config, RunConfig
 from nevolab.pruning.es import plan_for, run_es_imp
 from nevolab.pruning.masks import prunable_flat
 from nevolab.pruning.rounds import ImpPlan, run_rounds
 from nevolab.pruning.strategies import es_config_for
 from nevolab.studies.b import tasks
+from nevolab.studies.b.runs import load_arrays, run_seeds, save_arrays
 from nevolab.tasks.vision import VisionTask, accuracy, cross_entropy
 
 PyTree = Any
@@ -77,6 +76,15 @@ class LandscapeRun(RunConfig):
     population: int
     task_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
     gd_epochs: int = 0
+
+
+def landscape_run(config: Config) -> LandscapeRun:
+    """The pruning runs of a B6/B7 config (both pages share them: same parameters, same key)."""
+    return LandscapeRun(task=config.task, strategy=config.strategy, criteria=("snr", "magnitude"),
+                        rounds=int(config.rounds), prune_fraction=float(config.prune_fraction),
+                        seeds=run_seeds(config), generations=int(config.generations),
+                        population=int(config.population), task_kwargs={"batch_size": int(config.batch_size)},
+                        gd_epochs=int(config.gd_epochs))
 
 
 def landscape_run_for(es_run: Any, gd_epochs: int = 0) -> LandscapeRun:
@@ -171,23 +179,6 @@ def landscape_arrays(run: LandscapeRun, checkpoint_dir: Path | None = None) -> d
     out = es_arrays(run, task, None if checkpoint_dir is None else checkpoint_dir / "es")
     if int(run.gd_epochs) > 0:
         out["gd_adam"] = gd_arrays(run, task, None if checkpoint_dir is None else checkpoint_dir / "gd_adam")
-    return out
-
-
-def save_arrays(directory: Path, arrays: dict[str, Arrays]) -> None:
-    """Write ``<directory>/<method>.npz`` per method, each atomically."""
-    for method, values in arrays.items():
-        buffer = io.BytesIO()
-        np.savez_compressed(buffer, **values)
-        atomic_write(Path(directory) / f"{method}.npz", buffer.getvalue())
-
-
-def load_arrays(directory: Path) -> dict[str, Arrays]:
-    """The arrays :func:`save_arrays` wrote: ``{method: {name: array}}``."""
-    out = {}
-    for path in sorted(Path(directory).glob("*.npz")):
-        with np.load(path, allow_pickle=False) as data:
-            out[path.stem] = {name: data[name] for name in data.files}
     return out
 
 

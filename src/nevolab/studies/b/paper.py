@@ -92,3 +92,6 @@ TRANSFER_CLAIMS: tuple[PaperClaim, ...] = (
                "b5_transfer", "Fig. 5: F-MNIST at 1.44 %: transfer ≈ 0.81, GD-IMP ≈ 0.76; not on Ant"),
 )
 TRANSFER_CLAIMS_BY_KEY = {claim.key: claim for claim in TRANSFER_CLAIMS}
+
+GD_EPOCHS = 2
+"""The paper's Adam epochs per round for GD-IMP (on 60,000 MNIST images)."""

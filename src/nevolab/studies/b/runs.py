@@ -13,6 +13,7 @@ with identical numbers; the checkpoint is removed once the table is stored.
 from __future__ import annotations
 
 import dataclasses
+import io
 import shutil
 import time
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from nevolab import store
 from nevolab.baselines.adam import AdamConfig, run_adam_imp
 from nevolab.baselines.ppo import PPOConfig, run_ppo_imp
 from nevolab.config import Config, RunConfig
+from nevolab.paths import atomic_write
 from nevolab.pruning.es import plan_for, run_es_imp
 from nevolab.pruning.masks import kept_counts, prunable_flat
 from nevolab.pruning.results import PruningResult
@@ -85,12 +87,17 @@ class PPORun(ImpRun):
     task_kwargs: dict[str, Any]
 
 
+def run_seeds(config: Config) -> tuple[int, ...]:
+    """The seeds of every Study B run of ``config``: the paper's first, then more (its ``seeds`` count)."""
+    return tuple(tasks.seeds_for(int(config.seeds)))
+
+
 def es_run(task: str, config: Config) -> ESRun:
     """The ES run of ``task`` for a Study B notebook's parameters."""
     generations, population = tasks.budget(task, config)
     return ESRun(kind="es", task=task, strategy=tasks.strategy_for(task, config.strategy),
                  criteria=tuple(config.criteria), rounds=config.rounds, prune_fraction=config.prune_fraction,
-                 seeds=tuple(tasks.seeds_for(config.seeds)), generations=generations, population=population,
+                 seeds=run_seeds(config), generations=generations, population=population,
                  task_kwargs=tasks.task_kwargs(task, config))
 
 
@@ -98,14 +105,14 @@ def adam_run(task: str, config: Config) -> AdamRun:
     """The Adam-IMP run of an image task (the paper's lr and batch; ``gd_epochs`` epochs per round)."""
     defaults = AdamConfig()
     return AdamRun(kind="gd_vision", task=task, rounds=config.rounds, prune_fraction=config.prune_fraction,
-                   seeds=tuple(tasks.seeds_for(config.seeds)), epochs=config.gd_epochs,
+                   seeds=run_seeds(config), epochs=config.gd_epochs,
                    batch_size=defaults.batch_size, learning_rate=defaults.learning_rate)
 
 
 def ppo_run(task: str, config: Config) -> PPORun:
     """The PPO-IMP run of a control task (``ppo_timesteps`` environment steps per round)."""
     return PPORun(kind="gd_gymnax", task=task, rounds=config.rounds, prune_fraction=config.prune_fraction,
-                  seeds=tuple(tasks.seeds_for(config.seeds)), timesteps=int(config.ppo_timesteps),
+                  seeds=run_seeds(config), timesteps=int(config.ppo_timesteps),
                   task_kwargs=tasks.task_kwargs(task, config))
 
 
@@ -140,6 +147,23 @@ def magnitude_agreement(result: PruningResult, prunable: np.ndarray) -> np.ndarr
     return out
 
 
+def save_arrays(directory: Path, arrays: dict[str, dict[str, np.ndarray]]) -> None:
+    """Write ``<directory>/<method>.npz`` per method, each atomically."""
+    for method, values in arrays.items():
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **values)
+        atomic_write(Path(directory) / f"{method}.npz", buffer.getvalue())
+
+
+def load_arrays(directory: Path) -> dict[str, dict[str, np.ndarray]]:
+    """The arrays :func:`save_arrays` wrote: ``{method: {name: array}}``."""
+    out = {}
+    for path in sorted(Path(directory).glob("*.npz")):
+        with np.load(path, allow_pickle=False) as data:
+            out[path.stem] = {name: data[name] for name in data.files}
+    return out
+
+
 def tickets_dir(run: ESRun) -> Path:
     """``data/results/study_b_runs/<hash>/``: the ES run's tickets, one ``<criterion>.npz`` each."""
     table_path, _ = store.paths_for(run)
@@ -165,8 +189,6 @@ def es_table(run: ESRun, checkpoint_dir: Path | None = None,
     plan = plan_for(problem, run.seeds, run.rounds, run.prune_fraction)
     results = run_es_imp(problem, es_config, run.criteria, plan, checkpoint_dir, on_round)
     if keep_tickets:
-        from nevolab.studies.b.landscape_runs import save_arrays
-
         save_arrays(tickets_dir(run), ticket_arrays(results))
     frames = []
     for criterion in run.criteria:
@@ -204,8 +226,6 @@ def _tickets_match(arrays: dict[str, dict[str, np.ndarray]], run: ESRun, table: 
 
 def es_tickets(run: ESRun, fresh: bool = False) -> dict[str, dict[str, np.ndarray]]:
     """The ES run's tickets (:func:`ticket_arrays`), trained (and its table stored) when absent."""
-    from nevolab.studies.b.landscape_runs import load_arrays
-
     table = cached_run(run, fresh)
     directory = tickets_dir(run)
     arrays = load_arrays(directory) if directory.exists() else {}
@@ -324,14 +344,3 @@ def run_records(config: Config, run_list: list[RunConfig] | None = None) -> pd.D
                      "machine": f"{record['machine']['cpu']} ({record['machine']['cpu_count']} cores)",
                      "commit": record["git_commit"][:7]})
     return pd.DataFrame(rows, columns=["run", "task", "wall_time_s", "date", "machine", "commit"])
-
-
-def budget_sentence(records: pd.DataFrame, budget_min: float, what: str, expected: int) -> str:
-    """One sentence: the compute of ``records``' runs in minutes against ``budget_min``, and where."""
-    minutes = records.wall_time_s.sum() / 60.0
-    missing = expected - len(records)
-    if missing:
-        return f"{what}: {missing} of {expected} runs are not computed yet, so their compute is not known."
-    verdict = "within the budget" if minutes <= budget_min else "over the budget"
-    machines = " and ".join(sorted(set(records.machine)))
-    return f"{what} took {minutes:.0f} min of compute ({verdict} of {budget_min:.0f} min), on {machines}."

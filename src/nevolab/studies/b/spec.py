@@ -11,7 +11,7 @@ Four notebooks share one set of run parameters, so that their runs (cached per t
   mask positions and layerwise ratio;
 * ``b4_claims`` -- the claims with effect sizes, intervals and a computed verdict.
 
-Two more pages share their own runs (:mod:`nevolab.studies.b.landscape_pages`: ES with SNR and
+Two more pages share their own runs (:mod:`nevolab.studies.b.landscape_runs`: ES with SNR and
 magnitude pruning and Adam-IMP on one image task, the trained networks kept):
 
 * ``b6_connectivity_flatness`` -- error barriers between consecutive rounds and between seeds,
@@ -35,12 +35,77 @@ from typing import Any
 from nevolab.config import NotebookSpec, Param
 from nevolab.datasets import unavailable_reason
 from nevolab.pruning.criteria import CRITERIA
+from nevolab.pruning.strategies import STRATEGIES
+from nevolab.studies.b import paper
 from nevolab.studies.b.tasks import TASKS, VISION_TASKS
 from nevolab.tasks import brax_control
 from nevolab.tasks.control import valid_env_names
 
-STRATEGY_CHOICES = ("paper", "Sep_CMA_ES", "SNES", "PGPE", "DES")
+STRATEGY_CHOICES = ("paper", *STRATEGIES)
+"""Every evosax strategy, or ``"paper"``: each task's strategy of the paper."""
 CORE_CRITERIA = ("snr", "magnitude", "random", "permute_values", "permute_mask")
+
+# Upper bounds: far above every profile's preset, low enough that a typo (an extra zero or three)
+# is refused in one line instead of running for hours; the memory estimate below bounds their product.
+MAX_ROUNDS = 50
+MAX_SEEDS = 64
+MAX_GENERATIONS = 100_000
+MAX_POPULATION = 65_536
+MAX_BATCH = 60_000  # MNIST's training set
+MAX_EPOCHS = 1_000
+
+FLOAT_BYTES = 4
+CNN_FLOATS_PER_PIXEL = 16
+"""Floats the paper's CNN holds per input pixel and member while it evaluates a population (XLA's
+temporary buffers of the vmapped forward pass, measured on 8×8 and 28×28 inputs)."""
+POLICY_FLOATS_PER_UNIT = 16
+"""Floats a control policy's forward pass holds per hidden unit, member and episode (a generous bound)."""
+
+
+def _pixels(task: str) -> int:
+    return 64 if task.startswith("digits") else 28 * 28
+
+
+def es_memory_bytes(task: str, runs: int, population: int, batch: int, hidden: int = 0, episodes: int = 0
+                    ) -> float:
+    """Peak bytes of one ES round's population evaluation on ``task``: every member of every (criterion,
+    seed) run evaluated at once, on ``batch`` images or ``episodes`` episodes."""
+    if task in VISION_TASKS:
+        per_member = batch * _pixels(task) * CNN_FLOATS_PER_PIXEL
+    else:
+        per_member = episodes * hidden * POLICY_FLOATS_PER_UNIT
+    return float(runs) * population * per_member * FLOAT_BYTES
+
+
+def _driver(values: Mapping[str, Any], page: str, population: str, batch: str) -> str:
+    """The parameter to lower: the population or the batch, whichever is further above its default."""
+    spec = SPECS_BY_NAME[page]
+    ratio = {name: values[name] / spec.param(name).presets["default"] for name in (population, batch)}
+    return population if ratio[population] >= ratio[batch] else batch
+
+
+def _runs_memory(values: Mapping[str, Any]) -> tuple[float, str]:
+    """B1–B5's peak: the largest task's population evaluation (vision or control)."""
+    runs = len(values["criteria"]) * values["seeds"]
+    peak, parameter = 0.0, "vision_population"
+    for task in values["tasks"]:
+        if task in VISION_TASKS:
+            needed = es_memory_bytes(task, runs, values["vision_population"], values["batch_size"])
+            driver = _driver(values, "b1_ticket_curves", "vision_population", "batch_size")
+        else:
+            episodes = max(values["rollouts"], values["test_rollouts"])
+            needed = es_memory_bytes(task, runs, values["control_population"], 0, values["hidden"], episodes)
+            driver = "control_population"
+        if needed > peak:
+            peak, parameter = needed, driver
+    return peak, parameter
+
+
+def _landscape_memory(values: Mapping[str, Any]) -> tuple[float, str]:
+    """B6 and B7's peak: the SNR and magnitude runs' population evaluation on the image task."""
+    runs = 2 * values["seeds"]
+    return (es_memory_bytes(values["task"], runs, values["population"], values["batch_size"]),
+            _driver(values, "b7_snr_correlation", "population", "batch_size"))
 
 
 def _criteria_choices() -> tuple[str, ...]:
@@ -50,8 +115,6 @@ def _criteria_choices() -> tuple[str, ...]:
 def _check_tasks(value: list[str], values: Mapping[str, Any]) -> str | None:
     if not value:
         return f"needs at least one task; valid: {', '.join(TASKS)}, or an offline gymnax id"
-    if len(set(value)) != len(value):
-        return f"lists a task twice: {value}"
     for task in value:
         reason = brax_control.unavailable_reason(task)
         if reason is not None:
@@ -71,8 +134,6 @@ def _check_tasks(value: list[str], values: Mapping[str, Any]) -> str | None:
 
 
 def _check_criteria(value: list[str], values: Mapping[str, Any]) -> str | None:
-    if len(set(value)) != len(value):
-        return f"lists a criterion twice: {value}"
     missing = [c for c in ("snr", "magnitude", "random") if c not in value]
     if missing:
         return (f"must include snr, magnitude and random (every Study B figure compares them); "
@@ -115,9 +176,10 @@ def _budget_params(family: str, what: str, generations: tuple[int, int, int],
         return dict(zip(("smoke", "default", "paper"), values, strict=True))
 
     return (Param(f"{family}_generations", "int", presets(generations), paper=generations[2],
-                  help=f"ES generations per round on {what}", minimum=1),
+                  help=f"ES generations per round on {what}", minimum=1, maximum=MAX_GENERATIONS),
             Param(f"{family}_population", "int", presets(population), paper=population[2],
-                  help=f"ES population on {what}", minimum=4, check=_check_population))
+                  help=f"ES population on {what}", minimum=4, maximum=MAX_POPULATION,
+                  check=_check_population))
 
 
 def _run_params() -> tuple[Param, ...]:
@@ -143,40 +205,44 @@ def _run_params() -> tuple[Param, ...]:
               choices=_criteria_choices(), check=_check_criteria),
         Param("rounds", "int", {"smoke": 2, "default": 7, "paper": 20}, paper=20,
               help="trained networks per run (round r keeps (1 - prune_fraction)^r of the kernels)",
-              minimum=1),
+              minimum=1, maximum=MAX_ROUNDS),
         Param("prune_fraction", "float", {"smoke": 0.5, "default": 0.5, "paper": 0.2}, paper=0.2,
               help="share of the remaining kernels pruned after each round (one global threshold)",
               check=_check_fraction),
         Param("seeds", "int", {"smoke": 2, "default": 6, "paper": 5}, paper=5,
               help="networks per task and criterion (the paper's seeds 176588, 363028, ... first; 6 let a "
-                   "paired signed-rank test reach p < 0.05)", minimum=1),
+                   "paired signed-rank test reach p < 0.05)", minimum=1, maximum=MAX_SEEDS),
         *_budget_params("control", "control tasks", generations=(3, 600, 2000), population=(8, 64, 100)),
         Param("rollouts", "int", {"smoke": 1, "default": 2, "paper": 8}, paper=8,
-              help="episodes averaged per training evaluation (n_repeats)", minimum=1),
+              help="episodes averaged per training evaluation (n_repeats)", minimum=1, maximum=1024),
         Param("test_rollouts", "int", {"smoke": 2, "default": 16, "paper": 32}, paper=32,
-              help="episodes averaged per test evaluation (n_evaluations)", minimum=1),
+              help="episodes averaged per test evaluation (n_evaluations)", minimum=1, maximum=1024),
         Param("episode_steps", "int", {"smoke": 50, "default": 500, "paper": 500}, paper=500,
               help="steps per episode on control tasks, for ES and PPO alike (gym.yaml's max_steps: 500; "
-                   "gymnax's Pendulum time limit is 200)", minimum=1),
+                   "gymnax's Pendulum time limit is 200)", minimum=1, maximum=10_000),
         Param("hidden", "int", {"smoke": 8, "default": 32, "paper": 64}, paper=64,
               help="units in each of the policy's two tanh hidden layers (gym.yaml: 64; unverified)",
-              minimum=1),
+              minimum=1, maximum=4096),
         *_budget_params("vision", "image tasks", generations=(3, 300, 4000), population=(8, 32, 128)),
         Param("batch_size", "int", {"smoke": 32, "default": 128, "paper": 1024}, paper=1024,
               help="training images per ES fitness evaluation (the same batch for the whole population)",
-              minimum=1),
-        Param("gd_epochs", "int", {"smoke": 1, "default": 40, "paper": 2}, paper="2 (on 60,000 MNIST images)",
-              help="Adam epochs per round for GD-IMP on image tasks (lr 3e-4, batch 128)", minimum=1),
+              minimum=1, maximum=MAX_BATCH),
+        Param("gd_epochs", "int", {"smoke": 1, "default": 40, "paper": paper.GD_EPOCHS},
+              paper=f"{paper.GD_EPOCHS} (on 60,000 MNIST images)",
+              help="Adam epochs per round for GD-IMP on image tasks (lr 3e-4, batch 128)", minimum=1,
+              maximum=MAX_EPOCHS),
         Param("ppo_timesteps", "int", {"smoke": 4096, "default": 500_000, "paper": 1_750_000},
               paper=1_750_000,
               help="PPO environment steps per round for GD-IMP on control tasks (0 = no PPO baseline; "
-                   "otherwise at least one update of 32 envs x 64 steps = 2048)", check=_check_ppo_timesteps),
+                   "otherwise at least one update of 32 envs x 64 steps = 2048)", maximum=100_000_000,
+              check=_check_ppo_timesteps),
     )
 
 
 SPECS: tuple[NotebookSpec, ...] = (
     NotebookSpec(
         name="b1_ticket_curves",
+        memory_estimate=_runs_memory,
         title="Study B, Figure 1: ES lottery tickets against weights remaining",
         description="Test performance against weights remaining per task for ES-SNR, ES-IMP, ES-Random and "
                     "the permutation controls, mean ± standard error over seeds.",
@@ -184,6 +250,7 @@ SPECS: tuple[NotebookSpec, ...] = (
     ),
     NotebookSpec(
         name="b2_es_vs_gd",
+        memory_estimate=_runs_memory,
         title="Study B, Figure 2: ES (SNR) against gradient descent (IMP), and the aggregated panels",
         description="ES-SNR against GD-IMP per task, and the paper's aggregated panels: every task min-max "
                     "normalised, then averaged.",
@@ -191,6 +258,7 @@ SPECS: tuple[NotebookSpec, ...] = (
     ),
     NotebookSpec(
         name="b3_ticket_decomposition",
+        memory_estimate=_runs_memory,
         title="Study B, Figure 3: what makes an ES ticket — weights, mask positions, layerwise ratio",
         description="The ticket effect (ES-IMP − ES-Random) split by the permutation controls into the "
                     "weights, the mask positions and the layerwise sparsity ratio.",
@@ -198,6 +266,7 @@ SPECS: tuple[NotebookSpec, ...] = (
     ),
     NotebookSpec(
         name="b4_claims",
+        memory_estimate=_runs_memory,
         claims_page=True,
         title="Study B, Table: the paper's claims, tested",
         version=2,  # the stored table became the claims table of verdict rule v2
@@ -230,8 +299,8 @@ def _check_transfer_tasks(value: list[str], values: Mapping[str, Any]) -> str | 
 
 
 def _check_panels(value: list[str], values: Mapping[str, Any]) -> str | None:
-    if not value or len(set(value)) != len(value):
-        return f"needs distinct panels from {', '.join(TRANSFER_PANELS + EXTRA_TRANSFER_PANELS)}; got {value}"
+    if not value:  # repeated entries are refused by every list parameter
+        return f"needs at least one of {', '.join(TRANSFER_PANELS + EXTRA_TRANSFER_PANELS)}; got {value}"
     if "task_fashion" in value and "mnist" in values.get("tasks", ()):
         reason = unavailable_reason("fashion_mnist")
         if reason is not None:
@@ -258,6 +327,7 @@ SPECS = (
     *SPECS,
     NotebookSpec(
         name="b5_transfer",
+        memory_estimate=_runs_memory,
         claims_page=True,
         title="Study B, Figures 4/5: ES tickets transferred across tasks, across ES and to GD",
         description="The SNR tickets of a source run trained by a target optimizer on a target task, against "
@@ -270,9 +340,6 @@ SPECS = (
 # ----------------------------------------------------------------------------------------------
 # B6 and B7: the landscape pages (one set of runs, shared: same run parameters, same key)
 # ----------------------------------------------------------------------------------------------
-
-LANDSCAPE_STRATEGIES = ("Sep_CMA_ES", "SNES", "PGPE", "DES")
-
 
 def _check_vision_task(value: str, values: Mapping[str, Any]) -> str | None:
     reason = unavailable_reason(value)
@@ -295,23 +362,25 @@ def _landscape_run_params() -> tuple[Param, ...]:
               choices=tuple(VISION_TASKS), check=_check_vision_task),
         Param("strategy", "str", _presets("SNES", "SNES", "SNES"), paper="unverified (Fig. 7: SNES)",
               help="evosax strategy with the original's tuned settings (SNES: its σ adapts per weight, "
-                   "so SNR and magnitude differ)", choices=LANDSCAPE_STRATEGIES),
+                   "so SNR and magnitude differ)", choices=STRATEGIES),
         Param("rounds", "int", _presets(2, 7, 20), paper=20,
               help="trained networks per run (round r keeps (1 - prune_fraction)^r of the kernels)",
-              minimum=2),
+              minimum=2, maximum=MAX_ROUNDS),
         Param("prune_fraction", "float", _presets(0.5, 0.5, 0.2), paper=0.2,
               help="share of the remaining kernels pruned after each round", check=_check_fraction),
         Param("seeds", "int", _presets(2, 8, 8), paper=5,
               help="networks per method (the paper's seeds first; 8 let a paired test reach p < 0.05 "
-                   "after Holm over the page; at least 2: barriers between seeds need two)", minimum=2),
+                   "after Holm over the page; at least 2: barriers between seeds need two)", minimum=2,
+              maximum=MAX_SEEDS),
         Param("generations", "int", _presets(3, 200, 4000), paper=4000, help="ES generations per round",
-              minimum=1),
+              minimum=1, maximum=MAX_GENERATIONS),
         Param("population", "int", _presets(8, 32, 128), paper=128, help="ES population",
-              minimum=4, check=_check_population),
+              minimum=4, maximum=MAX_POPULATION, check=_check_population),
         Param("batch_size", "int", _presets(32, 64, 1024), paper=1024,
-              help="training images per ES fitness evaluation", minimum=1),
-        Param("gd_epochs", "int", _presets(1, 40, 2), paper="2 (on 60,000 MNIST images)",
-              help="Adam epochs per round for GD-IMP (lr 3e-4, batch 128)", minimum=1),
+              help="training images per ES fitness evaluation", minimum=1, maximum=MAX_BATCH),
+        Param("gd_epochs", "int", _presets(1, 40, paper.GD_EPOCHS),
+              paper=f"{paper.GD_EPOCHS} (on 60,000 MNIST images)",
+              help="Adam epochs per round for GD-IMP (lr 3e-4, batch 128)", minimum=1, maximum=MAX_EPOCHS),
     )
 
 
@@ -319,18 +388,21 @@ def _connectivity_params() -> tuple[Param, ...]:
     return (
         *_landscape_run_params(),
         Param("alphas", "int", _presets(5, 21, 21), paper="unverified",
-              help="points α on [0, 1] along each linear path (barriers)", minimum=3),
+              help="points α on [0, 1] along each linear path (barriers)", minimum=3, maximum=1001),
         Param("directions", "int", _presets(2, 5, 10), paper="unverified",
-              help="filter-normalised random directions per network (sharpness)", minimum=1),
+              help="filter-normalised random directions per network (sharpness)", minimum=1, maximum=100),
         Param("steps", "int", _presets(5, 11, 21), paper="unverified",
               help="points t on [-span, span] along each direction (the quadratic fit)", minimum=3,
-              check=_check_odd_points),
+              maximum=1001, check=_check_odd_points),
         Param("span", "float", _presets(0.5, 0.5, 0.5), paper="unverified",
-              help="the largest step along a direction, in units of the filters' norms", minimum=1e-6),
+              help="the largest step along a direction, in units of the filters' norms", minimum=1e-6,
+              maximum=100.0),
         Param("surface_points", "int", _presets(5, 21, 41), paper="unverified",
-              help="grid points per axis of the 2-D loss surfaces", minimum=3, check=_check_odd_points),
+              help="grid points per axis of the 2-D loss surfaces", minimum=3, maximum=201,
+              check=_check_odd_points),
         Param("surface_span", "float", _presets(1.0, 1.0, 1.0), paper="unverified",
-              help="the 2-D surfaces' extent on each axis, in units of the filters' norms", minimum=1e-6),
+              help="the 2-D surfaces' extent on each axis, in units of the filters' norms", minimum=1e-6,
+              maximum=100.0),
     )
 
 
@@ -338,6 +410,7 @@ SPECS = (
     *SPECS,
     NotebookSpec(
         name="b6_connectivity_flatness",
+        memory_estimate=_landscape_memory,
         claims_page=True,
         title="Study B, Figure 6: linear mode connectivity and flatness, ES against GD",
         description="Error barriers between consecutive rounds and between seeds, quadratic-fit curvature "
@@ -346,6 +419,7 @@ SPECS = (
     ),
     NotebookSpec(
         name="b7_snr_correlation",
+        memory_estimate=_landscape_memory,
         claims_page=True,
         title="Study B, Figure 7: how stable are the SNR and |θ| ranks of the surviving kernels",
         description="Spearman correlation of each surviving kernel's SNR (and |θ|) at round 0 with later "

@@ -19,40 +19,33 @@ Panels (the paper's in brackets):
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from nevolab import stats, store
+from nevolab import store
 from nevolab.baselines.adam import AdamConfig
 from nevolab.baselines.ppo import PPOConfig
 from nevolab.config import Config, RunConfig
 from nevolab.datasets import ROTATED, ROTATED_DATASETS
 from nevolab.pruning.es import plan_for
 from nevolab.pruning.strategies import es_config_for
-from nevolab.studies.b import paper, runs, tasks
-from nevolab.studies.b.analysis import high_sparsity_rounds
+from nevolab.studies.b import runs, tasks
 from nevolab.studies.b.ticket_training import adam_on_tickets, es_on_tickets, ppo_on_tickets
 
 TICKET_CRITERIA = ("snr", "random")
 """What a run made for B5 alone trains: the SNR tickets (the source) and ES-Random (the control)."""
 
-CURVES = ("own", "random", "transfer")
 CURVE_LABELS = {"own": "target's own ticket", "random": "target random re-init", "transfer": "transfer"}
-
-EQUIVALENCE_MARGIN = 0.1
-"""Ours: "trains to the same level as the target's own ticket" means within 0.1 of the panel's
-range of curve means (the normalised units every panel shares); the paper states no number."""
-
+"""B5's curves, with the names its tables give them."""
 
 @dataclasses.dataclass(frozen=True)
 class Panel:
     """One transfer: the source's SNR tickets trained by ``target`` on the target task."""
 
     key: str
-    kind: str  # "across tasks", "across ES", "ES → GD"
+    relation: str  # what source and target differ in: one of :data:`RELATIONS`
     family: str  # the task family: "vision" or "gymnax"
     source_strategy: str
     target: str  # an evosax strategy name, "adam" or "ppo"
@@ -82,17 +75,16 @@ PANELS: tuple[Panel, ...] = (
           on_tasks=("mnist",)),
 )
 PANELS_BY_KEY = {panel.key: panel for panel in PANELS}
-KINDS = ("across tasks", "across ES", "ES → GD")
+RELATIONS = ("across tasks", "across ES", "ES → GD")
 
 
-def panels_for(config: Config | Mapping[str, Any]) -> list[Panel]:
+def panels_for(config: Config) -> list[Panel]:
     """Every chosen panel on every task of ``config.tasks`` of its family: the image panels on each
     image task (the rotations only where it has a rotated sibling: digits, mnist5k), ES → PPO on each
     control task when ``ppo_timesteps > 0``; a panel with ``on_tasks`` only on those."""
-    values = config.values if isinstance(config, Config) else config
-    chosen = values["panels"] if "panels" in values else [p.key for p in PANELS]
+    chosen = config.values.get("panels", [p.key for p in PANELS])
     out = []
-    for task in config["tasks"]:
+    for task in config.tasks:
         family = tasks.task_family(task)
         for panel in (p for p in PANELS if p.key in chosen and p.family == family):
             if panel.on_tasks and task not in panel.on_tasks:
@@ -100,7 +92,7 @@ def panels_for(config: Config | Mapping[str, Any]) -> list[Panel]:
             rotates = panel.source_rotated or panel.target_rotated
             if rotates and task + ROTATED not in ROTATED_DATASETS:
                 continue
-            if panel.target == "ppo" and not int(config["ppo_timesteps"] or 0):
+            if panel.target == "ppo" and not int(config.ppo_timesteps or 0):
                 continue
             out.append(dataclasses.replace(panel, task=task))
     return out
@@ -232,150 +224,13 @@ def transfer_table(panel: Panel, config: Config, fresh: bool = False) -> tuple[p
     return store.cached(key, compute, fresh=fresh)
 
 
-def own_curves(panel: Panel, config: Config, fresh: bool = False) -> pd.DataFrame:
-    """The target's own ticket (``own``) and, for an ES target, its ES-Random (``random``) curves."""
-    own = own_run(panel, config)
-    table = runs.cached_run(own, fresh)
-    if isinstance(own, runs.ESRun):
-        table = table[table.criterion.isin(TICKET_CRITERIA)]
-        curve = table.criterion.map({"snr": "own", "random": "random"})
-    else:
-        curve = pd.Series("own", index=table.index)
-    return table.assign(curve=curve)[["curve", "seed", "round", "weights_remaining", "test_performance"]]
-
-
 def panel_title(panel: Panel, config: Config) -> str:
     """``"digits (8×8): Sep-CMA-ES → DES"``-style titles."""
     source = source_run(panel, config)
     own = own_run(panel, config)
     target = {"adam": "Adam", "ppo": "PPO"}.get(panel.target, panel.target.replace("_", "-"))
     strategy = source.strategy.replace("_", "-")
-    if panel.kind == "across tasks":
+    if panel.relation == "across tasks":
         return (f"{strategy}: {tasks.TITLES.get(source.task, source.task)} → "
                 f"{tasks.TITLES.get(own.task, own.task)}")
     return f"{tasks.TITLES.get(own.task, own.task)}: {strategy} → {target}"
-
-
-def transfer_frame(config: Config, fresh: bool = False) -> pd.DataFrame:
-    """Every panel's curves: one row per (panel, curve, seed, round), with its kind, title and task."""
-    frames = []
-    for panel in panels_for(config):
-        table, _ = transfer_table(panel, config, fresh)
-        both = pd.concat([own_curves(panel, config, fresh), table], ignore_index=True)
-        own = own_run(panel, config)
-        both.insert(0, "panel", panel.id)
-        both.insert(1, "kind", panel.kind)
-        both.insert(2, "title", panel_title(panel, config))
-        both.insert(3, "task_key", own.task)
-        frames.append(both)
-    return pd.concat(frames, ignore_index=True)
-
-
-# ----------------------------------------------------------------------------------------------
-# Claims
-# ----------------------------------------------------------------------------------------------
-
-CLAIMS = (
-    ("transfer_tasks_beats_random", "across tasks", "transfer", "random", "higher"),
-    ("transfer_es_beats_random", "across ES", "transfer", "random", "higher"),
-    ("transfer_es_matches_own", "across ES", "transfer", "own", "equivalent"),
-    ("transfer_gd_beats_random", "ES → GD", "transfer", "random", "higher"),
-    ("transfer_gd_beats_gd_ticket", "ES → GD", "transfer", "own", "higher"),
-)
-"""(claim key of :mod:`nevolab.studies.b.paper`, panel kind, curve, compared curve, expectation)."""
-LABELS = {"transfer_tasks_beats_random": "transfer > random (tasks)",
-          "transfer_es_beats_random": "transfer > random (ES)",
-          "transfer_es_matches_own": "transfer ≈ own ticket (ES)",
-          "transfer_gd_beats_random": "transfer > GD-Random",
-          "transfer_gd_beats_gd_ticket": "transfer > GD-IMP"}
-
-
-def normalise_panels(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per panel, the three curves' seed means min–max normalised together (the paper's aggregation,
-    B2): every seed mapped by the same affine map, so panels can be pooled."""
-    means = frame.groupby(["panel", "curve", "round"]).test_performance.mean()
-    bounds = means.groupby("panel").agg(["min", "max"])
-    low, high = frame.panel.map(bounds["min"]), frame.panel.map(bounds["max"])
-    return frame.assign(normalised=(frame.test_performance - low) / (high - low).replace(0.0, np.nan))
-
-
-def per_seed(frame: pd.DataFrame, threshold: float = 10.0) -> pd.DataFrame:
-    """Per (panel, seed): each curve's normalised performance averaged over the high-sparsity rounds."""
-    normalised = normalise_panels(frame)
-    rounds = high_sparsity_rounds(frame, threshold)
-    subset = normalised[normalised["round"].isin(rounds)]
-    return subset.pivot_table(index=["kind", "panel", "seed"], columns="curve", values="normalised")
-
-
-def transfer_claims(frame: pd.DataFrame, threshold: float = 10.0, seed: int = 0) -> pd.DataFrame:
-    """The claims table: one row per claim, pooled over its kind's panels (pairs are (panel, seed)),
-    Holm-corrected over the page; a kind without panels is skipped, not faked."""
-    wide = per_seed(frame, threshold)
-    rounds = high_sparsity_rounds(frame, threshold)
-    remaining = frame.groupby("round").weights_remaining.mean()
-    where = f"rounds {rounds[0]}–{rounds[-1]} ({remaining[rounds[0]]:.1f}–{remaining[rounds[-1]]:.2f} % left)"
-    tests = []
-    for claim, kind, better, worse, expected in CLAIMS:
-        if kind not in wide.index.get_level_values("kind"):
-            continue
-        pairs = wide.xs(kind, level="kind")[[better, worse]].dropna()
-        panels = ", ".join(sorted(pairs.index.get_level_values("panel").unique()))
-        tests.append(stats.assess_claim(
-            claim, pairs[better].to_numpy(), pairs[worse].to_numpy(), expected, paired=True,
-            margin=EQUIVALENCE_MARGIN if expected == "equivalent" else 0.0, scope=kind,
-            detail=f"{where}; panels {panels}", seed=seed))
-    table = stats.decide(tests)
-    table["sentence"] = table.claim.map(lambda key: paper.TRANSFER_CLAIMS_BY_KEY[key].sentence)
-    return table
-
-
-def stored_transfer(config: Config, fresh: bool = False) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """B5's curves and claims through the store (the page key holds the claims; the curves are
-    recomputed from the cached runs, which is cheap once they are stored)."""
-    frame = transfer_frame(config, fresh)
-    from nevolab.studies.b.spec import SPECS_BY_NAME
-
-    claims, provenance = store.stored_claims(SPECS_BY_NAME["b5_transfer"], config,
-                                             lambda _: transfer_claims(frame), fresh)
-    return frame, claims, provenance
-
-
-SAME_TICKET_AGREEMENT = 0.9
-"""Ours: at or above this share in every round, SNR and magnitude pruning keep nearly the same kernels,
-so "SNR beats magnitude" has almost nothing to measure with that strategy."""
-
-
-def agreement_sentence(agreement: pd.DataFrame) -> str:
-    """Which strategies leave SNR and magnitude room to differ (lowest agreement over rounds and tasks
-    below :data:`SAME_TICKET_AGREEMENT`) and which do not."""
-    lowest = agreement.groupby("strategy").agreement.min().sort_values()
-    differ = [f"{s.replace('_', '-')} ({v:.2f})" for s, v in lowest.items() if v < SAME_TICKET_AGREEMENT]
-    same = [f"{s.replace('_', '-')} ({v:.2f})" for s, v in lowest.items() if v >= SAME_TICKET_AGREEMENT]
-    parts = []
-    if differ:
-        parts.append(f"SNR and magnitude keep different kernels with {', '.join(differ)}: there the "
-                     "SNR-versus-magnitude claim can be tested")
-    if same:
-        subject = "they" if differ else "SNR and magnitude"
-        parts.append(f"{subject} keep nearly the same kernels with {', '.join(same)} in every round (at "
-                     f"least {SAME_TICKET_AGREEMENT:.0%} in common), so the claim has almost nothing to "
-                     "measure there")
-    return "Lowest agreement over rounds: " + "; ".join(parts) + "."
-
-
-def agreement_by_strategy(config: Config) -> pd.DataFrame:
-    """Per ES strategy, task and round: the share of the kernels SNR pruning keeps that magnitude
-    pruning of the same final mean keeps too (the SNR runs' ``snr_magnitude_agreement``, mean over
-    seeds), over every ES run B5 reads (computing any that is missing). 1 = the two criteria choose
-    the same ticket."""
-    frames = []
-    for run in run_configs(config):
-        if isinstance(run, runs.ESRun):
-            table = runs.cached_run(run)
-            snr = table[table.criterion == "snr"]
-            frames.append(snr.assign(strategy=run.strategy, task=run.task))
-    both = pd.concat(frames, ignore_index=True).drop_duplicates(["strategy", "task", "seed", "round"])
-    return (both.groupby(["strategy", "task", "round"])
-            .agg(weights_remaining=("weights_remaining", "mean"),
-                 agreement=("snr_magnitude_agreement", "mean"))
-            .reset_index())

@@ -1,0 +1,193 @@
+"""Study B's page analyses (nevolab.studies.b.analysis and .sentences): known answers on small
+hand-built frames."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nevolab.registry import configure
+from nevolab.studies.b import analysis, sentences
+
+
+def _runs(values: dict[tuple[str, str], list[float]], seeds: int = 2) -> pd.DataFrame:
+    """One row per (task, curve, seed, round); curve ``gd`` is a GD row. Rounds keep 100, 50, 25, 12.5 %
+    (nominal); seed s adds 0.01·s to the value."""
+    rows = []
+    for (task, curve), path in values.items():
+        for seed in range(seeds):
+            for r, value in enumerate(path):
+                rows.append({"task_key": task, "method": "GD" if curve == "gd" else "ES",
+                             "criterion": "magnitude" if curve == "gd" else curve, "seed": seed, "round": r,
+                             "weights_remaining": 100.0 / 2**r, "weights_remaining_nominal": 100.0 / 2**r,
+                             "test_performance": value + 0.01 * seed,
+                             "snr_magnitude_agreement": 1.0 if r < 2 else 0.5})
+    return pd.DataFrame(rows)
+
+
+def test_the_agreement_table_heads_rounds_by_the_share_kept():
+    results = _runs({("digits", "snr"): [0.9, 0.8, 0.7, 0.6], ("digits", "random"): [0.9, 0.7, 0.5, 0.3]})
+    table = analysis.agreement_table(results)
+    assert list(table.columns) == ["100 %", "50 %", "25 %", "12.5 %"]
+    assert table.loc["digits"].tolist() == [1.0, 1.0, 0.5, 0.5]
+
+
+def test_high_sparsity_means_average_the_rounds_at_most_ten_percent_else_the_last():
+    results = _runs({("digits", "snr"): [0.9, 0.8, 0.7, 0.6], ("digits", "random"): [0.9, 0.7, 0.5, 0.3]})
+    per_seed = analysis.per_seed_high_sparsity(results.assign(curve=analysis.curve_key(results)),
+                                               "test_performance")
+    raw = analysis.high_sparsity_means(per_seed, ["snr", "magnitude", "random"])
+    assert list(raw.index) == ["snr", "random"]  # magnitude absent: left out, the order kept
+    assert raw.loc["snr", "digits"] == pytest.approx(0.605)  # last round only, mean of 0.60 and 0.61
+    assert analysis.task_formats(["pendulum", "digits"]) == {"pendulum": "{:.0f}", "digits": "{:.3f}"}
+
+
+def test_records_and_the_budget_sentence():
+    records = pd.DataFrame({"run": ["ES", "Adam"], "task": ["digits", "digits"],
+                            "wall_time_s": [1800.0, 1200.0],
+                            "date": ["2026-01-02T03:04:05", "2026-01-02T04:05:06"],
+                            "machine": ["cpu (2 cores)"] * 2,
+                            "commit": ["abc1234"] * 2})
+    shown = analysis.records_shown(records, str.upper)
+    assert list(shown.task) == ["DIGITS"] * 2 and list(shown.minutes) == [30.0, 20.0]
+    assert list(shown.date) == ["2026-01-02 03:04", "2026-01-02 04:05"] and "wall_time_s" not in shown
+    assert analysis.budget_sentence(records, 60.0, "X", 2) == (
+        "X took 50 min of compute (within the budget of 60 min), on cpu (2 cores).")
+    assert "over the budget of 45 min" in analysis.budget_sentence(records, 45.0, "X", 2)
+    assert analysis.budget_sentence(records, 60.0, "X", 3).startswith("X: 1 of 3 runs are not computed yet")
+
+
+def test_dense_shown_and_the_sparsest_round():
+    results = _runs({("pendulum", "snr"): [-200.0, -300.0], ("pendulum", "gd"): [-150.0, -900.0]})
+    dense = analysis.dense_training_check(results)
+    shown = analysis.dense_shown(dense, str.upper).iloc[0]
+    assert shown.task == "PENDULUM" and shown["ES dense mean"] == "−200" and shown.met == "yes"
+    sparsest = analysis.sparsest_table(results, str)
+    assert sparsest.index.name == "round 1"
+    assert list(sparsest.index) == ["snr mean", "snr std", "gd mean", "gd std"]
+    assert sparsest.loc["gd mean", "pendulum"] == pytest.approx(-899.995)
+
+
+def test_component_intervals_hold_each_component_and_the_pooled_scope():
+    rows = []
+    for task in ("digits", "pendulum"):
+        for seed in range(3):
+            for r in (0, 1):
+                for component, value in (("weights", 0.1), ("mask positions", 0.2), ("layerwise ratio", 0.0),
+                                         ("ticket effect", 0.3)):
+                    rows.append({"task_key": task, "round": r, "seed": seed, "component": component,
+                                 "value": value * r, "weights_remaining": 100.0 / 10**r})
+    table = analysis.component_intervals(pd.DataFrame(rows), ["digits", "pendulum"])
+    assert list(table.scope.unique()) == ["digits", "pendulum", "all tasks"]
+    pooled = table[table.scope == "all tasks"].set_index("component")
+    assert pooled.at["ticket effect", "mean"] == pytest.approx(0.3) and pooled.at["weights", "n"] == 6
+
+
+def _panels() -> pd.DataFrame:
+    rows = []
+    for panel, relation, offsets in (("a@digits", "across ES", {"own": 0.2, "random": 0.0, "transfer": 0.1}),
+                                     ("b@digits", "ES → GD", {"own": 0.0, "random": 0.1, "transfer": 0.2})):
+        for curve, offset in offsets.items():
+            for seed in range(2):
+                for r, remaining in enumerate((100.0, 50.0, 5.0)):
+                    rows.append({"panel": panel, "relation": relation, "task_key": "digits", "curve": curve,
+                                 "seed": seed, "round": r, "weights_remaining": remaining,
+                                 "test_performance": 0.5 + offset * r})
+    return pd.DataFrame(rows)
+
+
+def test_panels_are_normalised_by_their_own_range_and_summarised():
+    frame = _panels()
+    normalised = analysis.normalise_panels(frame)
+    a = normalised[normalised.panel == "a@digits"]
+    assert a.normalised.min() == 0.0 and a.normalised.max() == 1.0  # 0.5 … 0.9
+    wide = analysis.per_panel_seed(frame)
+    assert wide.loc[("across ES", "a@digits", 0), "own"] == pytest.approx(1.0)
+    assert wide.loc[("across ES", "a@digits", 0), "transfer"] == pytest.approx(0.5)
+    summary = analysis.panel_summary(frame, [("a@digits", "across ES", "A")],
+                                     {"own": "own", "random": "random", "transfer": "transfer"}).iloc[0]
+    assert (summary.kind, summary.panel) == ("across ES", "A")
+    assert (summary.own, summary.transfer) == ("0.900", "0.700")
+    assert summary["transfer − own (median, normalised)"] == "-0.50"
+
+
+def test_strategy_agreement_table_and_sentence():
+    agreement = pd.DataFrame({"strategy": ["SNES", "SNES", "Sep_CMA_ES", "Sep_CMA_ES"],
+                              "task": ["digits"] * 4, "round": [0, 1, 0, 1],
+                              "weights_remaining": [100.0, 50.0, 100.0, 50.0],
+                              "agreement": [0.8, 0.7, 1.0, 0.95]})
+    table = analysis.strategy_agreement_table(agreement, str)
+    assert list(table.columns) == ["strategy · task", "round 0 (100 %)", "round 1 (50 %)"]
+    assert table.iloc[0].tolist() == ["SNES · digits", "0.80", "0.70"]
+    sentence = analysis.agreement_sentence(agreement)
+    assert "different kernels with SNES (0.70)" in sentence and "Sep-CMA-ES (0.95)" in sentence
+
+
+def _summary(es=(0.8, 0.6, 0.3), imp=(0.8, 0.5, 0.2), gd=(0.9, 0.7, 0.1), seeds=2) -> pd.DataFrame:
+    rows = []
+    for method, scores in ((analysis.ES_METHOD, es), (analysis.IMP_METHOD, imp), (analysis.GD_METHOD, gd)):
+        for seed in range(seeds):
+            for r, score in enumerate(scores):
+                rows.append({"method": method, "seed": seed, "round": r, "weights_remaining": 100.0 / 2**r,
+                             "test_score": score + 0.02 * seed})
+    return pd.DataFrame(rows)
+
+
+def test_trained_rounds_and_the_accuracy_table():
+    summary = _summary()
+    assert analysis.trained_rounds(summary) == [0, 1]  # round 2: both below 0.5
+    assert analysis.rounds_text([0, 1], summary) == "rounds 0–1, 100–50 % kept"
+    table = analysis.accuracy_table(summary)
+    assert list(table.columns) == ["kernels kept (%)", "ES (SNR)", "GD (Adam IMP)", "used by the claims"]
+    assert table["used by the claims"].tolist() == ["yes", "yes", "no"]
+    assert table.at[1, "ES (SNR)"] == pytest.approx(0.61)
+
+
+def test_measure_means_keep_a_round_barrier_only_when_both_rounds_are_in():
+    measures = pd.DataFrame({"measure": ["barrier_rounds"] * 3 + ["curvature"] * 4,
+                             "method": ["es_snr"] * 7, "round": [1, 2, 1, 0, 0, 1, 1],
+                             "seed": [0, 0, 1, 0, 0, 0, 1],
+                             "weights_remaining": [50.0, 25.0, 50.0, 100.0, 100.0, 50.0, 50.0],
+                             "value": [0.1, 0.9, 0.3, 1.0, 3.0, 2.0, 4.0]})
+    assert analysis.measure_mean(measures, "barrier_rounds", "es_snr", [0, 1]) == pytest.approx(0.2)
+    assert analysis.measure_mean(measures, "curvature", "es_snr", [0, 1]) == pytest.approx((2.0 + 4.0) / 2)
+    curvature = analysis.curvature_per_seed(measures)
+    assert curvature.set_index(["round", "seed"]).loc[(0, 0), "value"] == pytest.approx(2.0)
+
+
+def test_relative_advantage_and_the_correlation_table():
+    advantage = analysis.relative_advantage(_summary())
+    assert advantage.advantage.tolist() == pytest.approx([0.0, 0.1 / 0.81, 0.1 / 0.81])
+    correlations = pd.DataFrame({"quantity": ["snr", "magnitude"] * 2, "round": [0, 0, 1, 1],
+                                 "weights_remaining": [100.0, 100.0, 50.0, 50.0],
+                                 "rho": [1.0, 1.0, 0.8, 0.6]})
+    table = analysis.correlation_table(correlations, advantage.iloc[:2])
+    assert list(table.index) == ["round 0 (100 % kept)", "round 1 (50 % kept)"]
+    assert table.loc["round 1 (50 % kept)", "ρ |θ|"] == 0.6
+    text = sentences.correlation_findings(correlations, advantage, pd.DataFrame({"claim": []}), {})
+    assert text.startswith("Over the rounds after the dense one, the surviving kernels' rank correlation "
+                           "with round 0 averages 0.800 for SNR and 0.600 for |θ|")
+    assert text.endswith("SNR pruning leads magnitude pruning in 2 of 2 pruned rounds.")
+
+
+def test_the_scale_line_reads_the_paper_values_from_the_spec():
+    text = sentences.scale_text(configure("b1_ticket_curves", "default"))
+    assert "paper 20 x 20 %, 100 % -> 1.44 %" in text and "(paper 5)" in text
+    assert "(paper 2000 x 100)" in text and "(paper 4000 x 128)" in text
+
+
+def test_a_verdict_at_the_floor_of_the_exact_test_says_so():
+    claims = pd.DataFrame([{"claim": "c", "scope": "digits", "effect": 0.1, "low": np.nan, "high": np.nan,
+                            "verdict": "inconclusive", "verdict_reason": "why", "p_value": 0.25,
+                            "min_p": 0.25,
+                            "n": "2 pairs"},
+                           {"claim": "c", "scope": "all tasks", "effect": 0.2, "low": 0.1, "high": 0.3,
+                            "verdict": "reproduced", "verdict_reason": "p small", "p_value": 0.01,
+                            "min_p": 0.001,
+                            "n": "8 pairs"}])
+    assert sentences.pooled_row(claims, "c").scope == "all tasks"
+    assert sentences.pooled_row(claims, "d") is None
+    floor = sentences.verdict_text(claims.iloc[0], {"c": "C"})
+    assert floor.startswith("C, shift") and "the smallest that 2 pairs can give" in floor
+    assert "smallest" not in sentences.verdict_text(claims.iloc[1], {"c": "C"})
