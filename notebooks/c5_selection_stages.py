@@ -59,7 +59,7 @@ fresh = False
 # %% tags=["hide-input"]
 from nevolab import plotting, registry, report, store
 from nevolab.studies.c import analysis, figures, pages, pixel
-from nevolab.studies.c.pixel_claims import last_generation, stage_long_table
+from nevolab.studies.c.claims import last_generation, stage_long_table
 from nevolab.studies.c.pixel_tasks import RACING
 
 config = registry.configure_from("c5_selection_stages", globals())

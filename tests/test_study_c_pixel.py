@@ -14,7 +14,7 @@ from nevolab.cli import main
 from nevolab.models import pixel_cnn
 from nevolab.registry import configure
 from nevolab.studies.c import pixel, pixel_tasks
-from nevolab.studies.c.pixel_claims import last_generation, pixel_claims, runtime_saving, stage_long_table
+from nevolab.studies.c.claims import last_generation, pixel_claims, runtime_saving, stage_long_table
 
 TINY = pixel.PixelRun(task="racing", variant="factorized", seed=3, population_size=6, num_generations=3,
                       stage1_episodes=1, num_finalists=3, stage2_episodes=1, num_parents=2, max_steps=30,

@@ -20,7 +20,13 @@ import pandas as pd
 
 from nevolab import report
 from nevolab.studies.c import paper
-from nevolab.studies.c.claims import CLAIMS, kruskal_wallis
+from nevolab.studies.c.claims import (
+    CLAIMS,
+    kruskal_wallis,
+    last_generation,
+    per_seed_outcomes,
+    runtime_saving,
+)
 from nevolab.studies.c.confound import common_fitness_window, matched_fitness_outcomes, outcomes_by_fitness
 
 __all__ = [
@@ -259,8 +265,6 @@ def equal_vs_matched(curves: pd.DataFrame, variants: Sequence[str]) -> pd.DataFr
     """Each factorized variant against each dense one: the deleterious fraction and magnitude at equal
     generation (last 10%) and at matched fitness (the pair's common window), means over seeds, and
     their differences."""
-    from nevolab.studies.c.claims import per_seed_outcomes
-
     equal = per_seed_outcomes(curves).groupby("variant")[list(EFFECTS)].mean()
     rows = []
     for factorized in [v for v in FACTORIZED if v in variants]:
@@ -331,8 +335,6 @@ def last_generation_rows(results: pd.DataFrame, tasks: Sequence[str], variants: 
                          task_names: Mapping[str, str], labels: Mapping[str, str]) -> pd.DataFrame:
     """Per task and variant: the best finalist's final score (mean ± sd over seeds), the seeds, the
     Kruskal–Wallis p over the variants, genes against parameters and the seed list's bytes."""
-    from nevolab.studies.c.pixel_claims import last_generation
-
     rows = []
     for task in tasks:
         last = last_generation(results, task)
@@ -363,8 +365,6 @@ def stage_summary(outcomes: pd.DataFrame, variants: Sequence[str], labels: Mappi
 
 def saving_table(outcomes: pd.DataFrame) -> pd.DataFrame:
     """Stage 1's relative cost, factorized vs dense, in steps and wall time, beside the paper's."""
-    from nevolab.studies.c.pixel_claims import runtime_saving
-
     times = paper.PIXEL_STAGE1_TIME_S
     return pd.DataFrame({
         "environment steps": [runtime_saving(outcomes, "stage1_steps")],

@@ -16,9 +16,8 @@ import pandas as pd
 from nevolab import store
 from nevolab.config import Config
 from nevolab.studies.c import analysis
-from nevolab.studies.c.claims import stored_claims
+from nevolab.studies.c.claims import stored_claims, stored_pixel_claims
 from nevolab.studies.c.lm import prepare_sequences
-from nevolab.studies.c.pixel_claims import stored_pixel_claims
 from nevolab.studies.c.runs import adam_run, cached_adam, runs_for_config
 from nevolab.studies.c.variants import embedding_init_std, setup_variant, variant_ranks
 
