@@ -91,11 +91,12 @@ config.table()
 
 # %% tags=["hide-input"]
 results, provenance = b_pages.page_table(config, fresh=fresh)
-# Wrapped to fit the column, and written at once: a separate newline can land in its own output box.
-print(textwrap.fill(store.describe(provenance), 90, subsequent_indent="  ") + "\n", end="")
 runs = b_runs.run_records(config)
-print(textwrap.fill(b_analysis.budget_sentence(runs, b_runs.COMPUTE_BUDGET_MIN["shared"],
-                                               "B1–B4's shared runs", len(b_runs.run_configs(config))), 90))
+budget = b_analysis.budget_sentence(runs, b_runs.COMPUTE_BUDGET_MIN["shared"], "B1–B4's shared runs",
+                                    len(b_runs.run_configs(config)))
+# Wrapped to fit the column, and written at once: separate prints can land in separate output boxes.
+print(textwrap.fill(store.describe(provenance), 90, subsequent_indent="  ") + "\n"
+      + textwrap.fill(budget, 90))
 plotting.format_table(b_analysis.records_shown(runs, plotting.display_name)).hide(axis="index")
 
 # %% [markdown]

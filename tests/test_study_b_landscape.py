@@ -43,6 +43,32 @@ def test_a_bad_parameter_fails_in_one_line_naming_it(name, param, value, words):
     assert "\n" not in message and f"'{param}'" in message and words in message, message
 
 
+@pytest.mark.parametrize(("name", "overrides", "words"), [
+    ("b7_snr_correlation", {"population": 20_000}, "parameter 'population': this run needs about"),
+    ("b7_snr_correlation", {"batch_size": 50_000}, "parameter 'batch_size': this run needs about"),
+    ("b7_snr_correlation", {"population": 10_000_000}, "must be <= 65536"),
+    ("b6_connectivity_flatness", {"span": float("nan")}, "must be a finite number"),
+    ("b6_connectivity_flatness", {"surface_span": float("inf")}, "must be a finite number"),
+    ("b1_ticket_curves", {"vision_population": 60_000}, "parameter 'vision_population': this run needs"),
+    ("b1_ticket_curves", {"criteria": ["snr", "magnitude", "random", "snr"]}, "listed more than once"),
+])
+def test_inputs_that_cannot_fit_or_repeat_are_refused_in_one_line(name, overrides, words, monkeypatch):
+    monkeypatch.setenv("NEVOLAB_MEMORY_GB", "6")
+    with pytest.raises(ConfigError) as error:
+        configure(name, "default", **overrides)
+    message = str(error.value)
+    assert "\n" not in message and words in message, message
+
+
+@pytest.mark.parametrize("name", ["b1_ticket_curves", "b5_transfer", "b6_connectivity_flatness"])
+@pytest.mark.parametrize("profile", ["smoke", "default"])
+def test_the_presets_fit_a_quarter_of_a_24_gb_machine(name, profile, monkeypatch):
+    monkeypatch.setenv("NEVOLAB_MEMORY_GB", "6")
+    config = configure(name, profile)
+    needed, _ = config.spec.memory_estimate(config.values)
+    assert needed < 6 * 2**30
+
+
 def test_b6_has_parameters_b7_does_not_know():
     with pytest.raises(ConfigError, match="unknown parameter 'alphas'"):
         configure("b7_snr_correlation", "default", alphas=11)
