@@ -5,15 +5,25 @@ notebook's spec (exit 2 with one line naming the bad parameter, before anything 
 Jupytext source ``notebooks/NOTEBOOK.py`` to a notebook in memory, executes it with Papermill and
 writes the executed notebook atomically to ``book/NOTEBOOK.ipynb``, with the injected-parameters
 cell hidden from the book. Nothing else is rebuilt.
+
+A notebook that raises ends in one line naming the notebook, the cell and the error (exit 1; 2 for a
+``ConfigError`` raised inside it); the executed notebook, with the full traceback, is kept as
+``book/NOTEBOOK.failed.ipynb`` and ``book/NOTEBOOK.ipynb`` is left as it was. The run's store writes
+are journaled (:data:`nevolab.store.JOURNAL_ENV`), and on a failure the tables it newly stored in a
+page's own folder (any notebook's table or claims table) are removed: a page stores nothing when a
+later cell of the same run fails. The study run tables it stored (``study_*_runs`` and the like) stay:
+each is a pure function of its own run config, valid whatever the page did next.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 import tempfile
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -61,14 +71,124 @@ def hide_injected_parameters(notebook) -> None:
             cell.metadata["tags"] = [*tags, "hide-cell"]
 
 
+class RunFailed(Exception):
+    """A notebook that raised while executing; the message is one line, ``exit_code`` 1 (2 for a
+    ``ConfigError`` raised inside the notebook)."""
+
+    def __init__(self, message: str, exit_code: int = 1):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def failed_path(output_dir: Path, notebook: str) -> Path:
+    """Where a failed run keeps its executed notebook (with the traceback) beside the book's pages."""
+    return Path(output_dir) / f"{notebook}.failed.ipynb"
+
+
+@contextlib.contextmanager
+def _store_journal() -> Iterator[Path]:
+    """A fresh journal file named in ``$NEVOLAB_STORE_JOURNAL`` for the block (the kernel Papermill
+    starts inherits the environment), the previous value restored and the file removed after."""
+    from nevolab.store import JOURNAL_ENV
+
+    handle, name = tempfile.mkstemp(prefix="nevolab-journal-", suffix=".jsonl")
+    os.close(handle)
+    previous = os.environ.get(JOURNAL_ENV)
+    os.environ[JOURNAL_ENV] = name
+    try:
+        yield Path(name)
+    finally:
+        if previous is None:
+            os.environ.pop(JOURNAL_ENV, None)
+        else:
+            os.environ[JOURNAL_ENV] = previous
+        Path(name).unlink(missing_ok=True)
+
+
+def _first_line(text: Any, width: int = 200) -> str:
+    """The first non-blank line of ``text``, cut to ``width`` characters."""
+    line = next((line.strip() for line in str(text).splitlines() if line.strip()), "")
+    return line if len(line) <= width else line[:width - 1] + "…"
+
+
+# The kernel's own log (e.g. its start-up notice that the local TCP transport is unencrypted) goes
+# to this process's stderr, as does its "KeyboardInterrupt caught" when shut down after a failure;
+# critical only, so a run's stderr holds its own lines and nothing else.
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
+PLAIN_TAGS = {"parameters", "injected-parameters", "remove-cell", "hide-cell", "papermill-error-cell-tag"}
+
+
+def _failing_cell(path: Path) -> tuple[Any, str]:
+    """(execution count, source) of the cell Papermill marked as failed or left running in the
+    notebook at ``path``, or (None, "") when there is none or the file cannot be read."""
+    import nbformat
+
+    try:
+        node = nbformat.read(path, as_version=4)
+    except Exception:  # an empty or partial file from a kernel that died early
+        return None, ""
+    for cell in node.cells:
+        state = cell.get("metadata", {}).get("papermill", {})
+        if state.get("exception") or state.get("status") == "running":
+            return cell.get("execution_count"), _describe_source(cell)
+    return None, ""
+
+
+def _describe_source(cell: Mapping[str, Any]) -> str:
+    """A cell's tags (other than the book's and Papermill's own) and its first source line."""
+    tags = [tag for tag in cell.get("metadata", {}).get("tags", []) if tag not in PLAIN_TAGS]
+    first = f'`{_first_line(cell.get("source", ""), 80)}`'
+    return f"[{', '.join(tags)}] {first}" if tags else first
+
+
+def failure_line(notebook: str, error: BaseException, kept: Path | None) -> str:
+    """One line for a failed run: the notebook, the cell (its number In [n] and first source line or
+    tags), the error's name and first line, and where the executed notebook was kept."""
+    import papermill
+
+    if isinstance(error, papermill.PapermillExecutionError):
+        number, ename, evalue = error.exec_count, error.ename, error.evalue
+        source = _describe_source(_cell_of(kept, error.exec_count) or {"source": error.source})
+    else:
+        number, source = _failing_cell(kept) if kept else (None, "")
+        ename, evalue = type(error).__name__, error
+    where = f" in cell In [{number}] {source}" if number is not None or source else ""
+    message = f"{notebook} failed{where}: {ename}: {_first_line(evalue)}".rstrip(": ")
+    return message + (f" (full traceback in {kept})" if kept else "")
+
+
+def _cell_of(path: Path | None, execution_count: Any) -> Any:
+    """The code cell with ``execution_count`` in the notebook at ``path`` (for its tags), or None."""
+    import nbformat
+
+    if path is None or execution_count is None:
+        return None
+    try:
+        cells = nbformat.read(path, as_version=4).cells
+    except Exception:
+        return None
+    return next((cell for cell in cells if cell.get("execution_count") == execution_count), None)
+
+
+def _keep_failed(temp: Path, target: Path) -> Path | None:
+    """Move a failed run's executed notebook from ``temp`` to ``target`` (atomically); None when
+    Papermill wrote nothing."""
+    if not temp.exists() or temp.stat().st_size == 0:
+        return None
+    os.replace(temp, target)
+    return target
+
+
 def execute(notebook: str, profile: str, parameters: dict[str, Any], fresh: bool = False,
             output_dir: Path | None = None, log_output: bool = False) -> Path:
-    """Execute ``notebooks/<notebook>.py`` through Papermill into ``<output_dir>/<notebook>.ipynb``."""
+    """Execute ``notebooks/<notebook>.py`` through Papermill into ``<output_dir>/<notebook>.ipynb``;
+    raise :class:`RunFailed` (one line) if it raises, with the page tables it stored removed."""
     import jupytext
     import nbformat
     import papermill
 
-    from nevolab.registry import get_spec
+    from nevolab import store
+    from nevolab.registry import NOTEBOOKS, get_spec
 
     spec = get_spec(notebook)
     source = notebooks_dir() / f"{spec.name}.py"
@@ -80,18 +200,29 @@ def execute(notebook: str, profile: str, parameters: dict[str, Any], fresh: bool
     notebook_node = jupytext.read(source)
     notebook_node.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                             "language": "python"}
-    handle, temp = tempfile.mkstemp(dir=output_dir, prefix=f".{spec.name}.", suffix=".ipynb")
+    handle, temp_name = tempfile.mkstemp(dir=output_dir, prefix=f".{spec.name}.", suffix=".ipynb")
     os.close(handle)
+    temp = Path(temp_name)
     try:
-        executed = papermill.execute_notebook(
-            notebook_node, temp, parameters={"profile": profile, **parameters, "fresh": fresh},
-            kernel_name="python3", cwd=str(notebooks_dir()), progress_bar=False, log_output=log_output,
-        )
+        with _store_journal() as journal:
+            try:
+                executed = papermill.execute_notebook(
+                    notebook_node, temp, parameters={"profile": profile, **parameters, "fresh": fresh},
+                    kernel_name="python3", cwd=str(notebooks_dir()), progress_bar=False,
+                    log_output=log_output, extra_arguments=KERNEL_ARGUMENTS,
+                )
+            except Exception as error:
+                # Only pages' own folders are rolled back; see the module docstring for why.
+                store.roll_back(journal, set(NOTEBOOKS))
+                kept = _keep_failed(temp, failed_path(output_dir, spec.name))
+                code = 2 if getattr(error, "ename", "") == "ConfigError" else 1
+                raise RunFailed(failure_line(spec.name, error, kept), code) from error
         hide_injected_parameters(executed)
         nbformat.write(executed, temp)
         os.replace(temp, target)
+        failed_path(output_dir, spec.name).unlink(missing_ok=True)
     finally:
-        Path(temp).unlink(missing_ok=True)
+        temp.unlink(missing_ok=True)
     return target
 
 
@@ -113,6 +244,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ConfigError as error:
         print(f"nevolab: error: {error}", file=sys.stderr)
         return 2
+    except RunFailed as failure:
+        print(f"nevolab: error: {failure}", file=sys.stderr)
+        return failure.exit_code
     print(f"wrote {target}")
     return 0
 
@@ -125,7 +259,14 @@ def cmd_run_all(args: argparse.Namespace) -> int:
             print(f"skipped {name}: not in the book yet (its {args.profile} results are not committed; "
                   f"`nevolab run {name} --profile {args.profile}` computes them)")
             continue
-        target = execute(name, args.profile, {}, fresh=args.fresh, log_output=args.verbose)
+        try:
+            target = execute(name, args.profile, {}, fresh=args.fresh, log_output=args.verbose)
+        except ConfigError as error:
+            print(f"nevolab: error: {error}", file=sys.stderr)
+            return 2
+        except RunFailed as failure:  # later pages may read this one's tables: stop here
+            print(f"nevolab: error: {failure}", file=sys.stderr)
+            return failure.exit_code
         print(f"wrote {target}")
     return 0
 

@@ -181,11 +181,12 @@ def memory_budget_bytes() -> float:
 
 
 def check_memory(spec: NotebookSpec, values: Mapping[str, Any]) -> None:
-    """Refuse, in one line, a config whose estimated peak memory exceeds the budget."""
+    """Refuse, in one line, a config whose estimated peak memory exceeds the budget (and a bad
+    ``NEVOLAB_MEMORY_GB`` for every spec, so a typo is caught before the page that would need it)."""
+    budget = memory_budget_bytes()
     if spec.memory_estimate is None:
         return
     needed, parameter = spec.memory_estimate(values)
-    budget = memory_budget_bytes()
     if needed > budget:
         raise ConfigError(
             f"parameter {parameter!r}: this run needs about {needed / 2**30:.3g} GB at its peak, over the "

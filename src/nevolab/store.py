@@ -8,6 +8,11 @@ without a valid JSON record never counts as present, and a kill at any moment le
 table. On load everything is checked (record parses, schema, key hash, table checksum, columns);
 anything wrong is reported and recomputed, never silently used. Computing holds a per-key file lock,
 so two processes asking for the same key compute it once: the second waits, then loads.
+
+A run can be undone: where ``$NEVOLAB_STORE_JOURNAL`` names a file (``nevolab run`` sets it for the
+notebook's kernel), :func:`save` appends one line per new table to it before writing, and
+:func:`roll_back` removes what a journal lists in chosen folders, so a page whose later cell fails
+leaves none of its own tables behind.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import platform
 import subprocess
 import time
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
@@ -34,6 +39,7 @@ from nevolab.paths import atomic_write, file_lock, repo_root, results_dir
 from nevolab.stats import CLAIM_COLUMNS, VERDICTS
 
 SCHEMA_VERSION = 1
+JOURNAL_ENV = "NEVOLAB_STORE_JOURNAL"
 PACKAGES = ("nevolab", "jax", "jaxlib", "evosax", "flax", "optax", "gymnax", "numpy", "scipy", "pandas")
 
 
@@ -195,7 +201,8 @@ def provenance_seeds(key: Key) -> dict[str, Any]:
 
 
 def save(config: Key, table: pd.DataFrame, wall_time_s: float) -> dict[str, Any]:
-    """Write the table, then its provenance record, each atomically."""
+    """Write the table, then its provenance record, each atomically (journaled first, when a journal
+    is set and the key had no record yet)."""
     seeds = provenance_seeds(config)
     table_path, record_path = paths_for(config)
     data = table_to_bytes(table)
@@ -215,9 +222,51 @@ def save(config: Key, table: pd.DataFrame, wall_time_s: float) -> dict[str, Any]
         "columns": list(table.columns),
         "table_sha256": hashlib.sha256(data).hexdigest(),
     }
+    record_bytes = (json.dumps(record, indent=2, sort_keys=True) + "\n").encode()
+    _journal(config, {table_path: data, record_path: record_bytes})
     atomic_write(table_path, data)
-    atomic_write(record_path, (json.dumps(record, indent=2, sort_keys=True) + "\n").encode())
+    atomic_write(record_path, record_bytes)
     return record
+
+
+def _journal(key: Key, files: Mapping[Path, bytes]) -> None:
+    """Append ``key``'s files, with the checksums of the bytes about to be written, to the journal of
+    ``$NEVOLAB_STORE_JOURNAL``. Written before the files, so a kill between the two writes is undone
+    too. A key whose record already exists (a ``fresh`` recompute) is not journaled: its table was
+    stored by an earlier run and stays."""
+    journal = os.environ.get(JOURNAL_ENV)
+    if not journal or any(path.exists() for path in files if path.suffix == ".json"):
+        return
+    entry = {"directory": key.directory, "lock": str(lock_path(key)),
+             "files": {str(path): hashlib.sha256(data).hexdigest() for path, data in files.items()}}
+    with open(journal, "a") as handle:  # one short line per append: appends do not interleave
+        handle.write(json.dumps(entry, sort_keys=True) + "\n")
+        handle.flush()
+
+
+def roll_back(journal: Path, directories: Collection[str]) -> list[Path]:
+    """Remove the files ``journal`` lists for keys in ``directories`` (the record first, so a table
+    never counts as present without its record), under each key's lock; a file another process has
+    since rewritten (its checksum differs) is kept. Returns the files removed."""
+    try:
+        lines = Path(journal).read_text().splitlines()
+    except FileNotFoundError:
+        return []
+    removed = []
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:  # a line cut short by a kill: its files were not written
+            continue
+        if entry["directory"] not in directories:
+            continue
+        with file_lock(Path(entry["lock"])):
+            for name in sorted(entry["files"], key=lambda name: not name.endswith(".json")):
+                path = Path(name)
+                if path.exists() and hashlib.sha256(path.read_bytes()).hexdigest() == entry["files"][name]:
+                    path.unlink()
+                    removed.append(path)
+    return removed
 
 
 Loaded = tuple[pd.DataFrame, dict[str, Any]]  # a table and its provenance record
