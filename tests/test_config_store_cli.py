@@ -202,3 +202,25 @@ def test_configure_from_reads_a_notebooks_namespace():
     config = registry.configure_from("b1_ticket_curves", namespace)
     assert config.profile == "smoke" and config.rounds == 3 and config.seeds == 2
     assert config == registry.configure("b1_ticket_curves", "smoke", rounds=3)
+
+
+def test_store_journal_rolls_back_new_page_tables_only(tmp_path, monkeypatch):
+    """A journaled run's new tables in the chosen folders are removed; a table already stored before
+    (a fresh recompute), a table another process has since rewritten, and other folders stay."""
+    journal = tmp_path / "journal.jsonl"
+    monkeypatch.setenv(store.JOURNAL_ENV, str(journal))
+    page, kept, other = (configure("a3_claims", "smoke", seed=seed) for seed in (31, 32, 33))
+    run = configure("b4_claims", "smoke")
+    monkeypatch.delenv(store.JOURNAL_ENV)
+    store.cached(kept, lambda: pd.DataFrame({"x": [1.0]}))  # stored before the run
+    monkeypatch.setenv(store.JOURNAL_ENV, str(journal))
+    store.cached(kept, lambda: pd.DataFrame({"x": [1.0]}), fresh=True)
+    for key in (page, other, run):
+        store.cached(key, lambda: pd.DataFrame({"x": [2.0]}))
+    rewritten = store.paths_for(other)[1]
+    rewritten.write_text(rewritten.read_text() + " ")  # as if another process had stored it since
+    removed = store.roll_back(journal, {"a3_claims"})
+    assert sorted(removed) == sorted([*store.paths_for(page)])
+    assert not any(path.exists() for path in store.paths_for(page))
+    assert all(path.exists() for key in (kept, other, run) for path in store.paths_for(key))
+    assert store.roll_back(tmp_path / "absent.jsonl", {"a3_claims"}) == []

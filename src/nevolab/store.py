@@ -246,8 +246,8 @@ def _journal(key: Key, files: Mapping[Path, bytes]) -> None:
 
 def roll_back(journal: Path, directories: Collection[str]) -> list[Path]:
     """Remove the files ``journal`` lists for keys in ``directories`` (the record first, so a table
-    never counts as present without its record), under each key's lock; a file another process has
-    since rewritten (its checksum differs) is kept. Returns the files removed."""
+    never counts as present without its record), under each key's lock; a key whose record another
+    process has since rewritten (its checksum differs) is kept whole. Returns the files removed."""
     try:
         lines = Path(journal).read_text().splitlines()
     except FileNotFoundError:
@@ -260,10 +260,13 @@ def roll_back(journal: Path, directories: Collection[str]) -> list[Path]:
             continue
         if entry["directory"] not in directories:
             continue
+        ours = {Path(name): digest for name, digest in entry["files"].items()}
         with file_lock(Path(entry["lock"])):
-            for name in sorted(entry["files"], key=lambda name: not name.endswith(".json")):
-                path = Path(name)
-                if path.exists() and hashlib.sha256(path.read_bytes()).hexdigest() == entry["files"][name]:
+            present = {path: hashlib.sha256(path.read_bytes()).hexdigest() for path in ours if path.exists()}
+            if any(present[path] != ours[path] for path in present if path.suffix == ".json"):
+                continue
+            for path in sorted(present, key=lambda path: path.suffix != ".json"):
+                if present[path] == ours[path]:
                     path.unlink()
                     removed.append(path)
     return removed
