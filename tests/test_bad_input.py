@@ -147,12 +147,14 @@ def toy_notebook(folder: Path, later: str, monkeypatch) -> None:
     monkeypatch.setattr(cli, "notebooks_dir", lambda: folder)
 
 
-@pytest.mark.parametrize("later, code, error", [
-    ('raise RuntimeError("boom")', 1, "RuntimeError: boom"),
-    ('raise ConfigError("parameter \'x\': bad\\nsecond line")', 2, "ConfigError: parameter 'x': bad"),
+@pytest.mark.parametrize("later, code, error, kept", [
+    ('raise RuntimeError("boom")', 1, "RuntimeError: boom", '"ename": "RuntimeError"'),
+    ('raise ConfigError("parameter \'x\': bad\\nsecond line")', 2, "ConfigError: parameter 'x': bad",
+     '"ename": "ConfigError"'),
+    ("import os\nos._exit(3)", 1, "DeadKernelError: Kernel died", "os._exit(3)"),  # the kernel dies
 ])
-def test_a_failing_later_cell_ends_in_one_line_and_stores_nothing(later, code, error, tmp_path, monkeypatch,
-                                                                   capfd, dirs):
+def test_a_failing_later_cell_ends_in_one_line_and_stores_nothing(later, code, error, kept, tmp_path,
+                                                                   monkeypatch, capfd, dirs):
     results, book = dirs
     toy_notebook(tmp_path / "notebooks", later, monkeypatch)
     assert cli.main(["run", "b4_claims", "--profile", "smoke"]) == code
@@ -160,13 +162,13 @@ def test_a_failing_later_cell_ends_in_one_line_and_stores_nothing(later, code, e
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
     failed = book / "b4_claims.failed.ipynb"
-    assert lines[0].startswith("nevolab: error: b4_claims failed in cell In [4] [later] `raise "), lines[0]
+    assert lines[0].startswith("nevolab: error: b4_claims failed in cell In [4] [later] `"), lines[0]
     assert lines[0].endswith(f"`: {error} (full traceback in {failed})"), lines[0]  # the first line only
     assert out == ""
     # The page's tables (its own and the claims table it stored) are gone; the run table stays.
     stored = [path.relative_to(results).parts[0] for path in files_under(results)]
     assert sorted(stored) == ["study_toy_runs", "study_toy_runs"]
-    assert failed.exists() and error.split(": ", 1)[1] in failed.read_text()
+    assert failed.exists() and kept in failed.read_text()
     assert sorted(path.name for path in book.iterdir()) == ["b4_claims.failed.ipynb"]
     assert store.JOURNAL_ENV not in os.environ
 
@@ -187,3 +189,24 @@ def test_a_valid_run_still_works_end_to_end(tmp_path, monkeypatch, capsys, dirs)
     assert folders == ["a3_claims", "b4_claims", "study_toy_runs"]
     table, _ = store.load(registry.configure("b4_claims", "smoke"))
     pd.testing.assert_frame_equal(table, pd.DataFrame({"y": [2.5]}))
+
+
+def test_run_all_stops_at_the_first_failing_page_in_one_line(monkeypatch, capsys, dirs):
+    calls = []
+
+    def failing(name, *args, **kwargs):
+        calls.append(name)
+        raise cli.RunFailed(f"{name} failed in cell In [3] `x = 1 / 0`: ZeroDivisionError: division by zero")
+
+    monkeypatch.setattr(cli, "execute", failing)
+    assert cli.main(["run-all", "--profile", "smoke"]) == 1
+    out, err = capsys.readouterr()
+    assert len(calls) == 1 and out == ""
+    assert err.strip().splitlines() == [f"nevolab: error: {calls[0]} failed in cell In [3] `x = 1 / 0`: "
+                                        "ZeroDivisionError: division by zero"]
+
+
+def test_a_kernel_that_dies_is_named_in_one_line():
+    """An error outside any cell's output (the kernel died, a start-up timeout) still gives one line."""
+    line = cli.failure_line("c4_pixel_rl_scores", RuntimeError("Kernel died before replying\nmore"), None)
+    assert line == "c4_pixel_rl_scores failed: RuntimeError: Kernel died before replying"

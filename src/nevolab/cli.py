@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -105,6 +106,23 @@ def _store_journal() -> Iterator[Path]:
         Path(name).unlink(missing_ok=True)
 
 
+@contextlib.contextmanager
+def _papermill_log(verbose: bool) -> Iterator[None]:
+    """Papermill's logger (which nbclient shares) for the block: the notebook's streamed output on
+    stderr when ``verbose``, else silent, so that a failure's own line is the only one printed
+    (without a handler, Python would print its warnings, e.g. "Kernel died ...", to stderr)."""
+    logger = logging.getLogger("papermill")
+    previous = logger.level
+    handler = logging.StreamHandler(sys.stderr) if verbose else logging.NullHandler()
+    logger.setLevel(logging.INFO if verbose else logging.CRITICAL)
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
+
+
 def _first_line(text: Any, width: int = 200) -> str:
     """The first non-blank line of ``text``, cut to ``width`` characters."""
     line = next((line.strip() for line in str(text).splitlines() if line.strip()), "")
@@ -119,19 +137,23 @@ PLAIN_TAGS = {"parameters", "injected-parameters", "remove-cell", "hide-cell", "
 
 
 def _failing_cell(path: Path) -> tuple[Any, str]:
-    """(execution count, source) of the cell Papermill marked as failed or left running in the
-    notebook at ``path``, or (None, "") when there is none or the file cannot be read."""
+    """(number In [n], description) of the cell Papermill marked as failed, else of the last cell it
+    started (the one running when the kernel died), in the notebook at ``path``; (None, "") when
+    there is none or the file cannot be read."""
     import nbformat
 
     try:
-        node = nbformat.read(path, as_version=4)
+        cells = [cell for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code"]
     except Exception:  # an empty or partial file from a kernel that died early
         return None, ""
-    for cell in node.cells:
-        state = cell.get("metadata", {}).get("papermill", {})
-        if state.get("exception") or state.get("status") == "running":
-            return cell.get("execution_count"), _describe_source(cell)
-    return None, ""
+    states = [cell.get("metadata", {}).get("papermill", {}) for cell in cells]
+    started = [number for number, state in enumerate(states, 1) if state.get("start_time")]
+    failed = [number for number, state in enumerate(states, 1) if state.get("exception")]
+    number = failed[0] if failed else started[-1] if started else None
+    if number is None:
+        return None, ""
+    # Every code cell runs in order, so the n-th one is In [n] (a cell cut short has no count).
+    return cells[number - 1].get("execution_count") or number, _describe_source(cells[number - 1])
 
 
 def _describe_source(cell: Mapping[str, Any]) -> str:
@@ -142,32 +164,19 @@ def _describe_source(cell: Mapping[str, Any]) -> str:
 
 
 def failure_line(notebook: str, error: BaseException, kept: Path | None) -> str:
-    """One line for a failed run: the notebook, the cell (its number In [n] and first source line or
-    tags), the error's name and first line, and where the executed notebook was kept."""
+    """One line for a failed run: the notebook, the cell (its number In [n], tags and first source
+    line), the error's name and first line, and where the executed notebook was kept."""
     import papermill
 
+    number, source = _failing_cell(kept) if kept else (None, "")
     if isinstance(error, papermill.PapermillExecutionError):
-        number, ename, evalue = error.exec_count, error.ename, error.evalue
-        source = _describe_source(_cell_of(kept, error.exec_count) or {"source": error.source})
-    else:
-        number, source = _failing_cell(kept) if kept else (None, "")
+        number, ename, evalue = error.exec_count or number, error.ename, error.evalue
+        source = source or _describe_source({"source": error.source})
+    else:  # the kernel died, or would not start: no cell output holds the error
         ename, evalue = type(error).__name__, error
-    where = f" in cell In [{number}] {source}" if number is not None or source else ""
+    where = f" in cell In [{number}] {source}" if number is not None else ""
     message = f"{notebook} failed{where}: {ename}: {_first_line(evalue)}".rstrip(": ")
     return message + (f" (full traceback in {kept})" if kept else "")
-
-
-def _cell_of(path: Path | None, execution_count: Any) -> Any:
-    """The code cell with ``execution_count`` in the notebook at ``path`` (for its tags), or None."""
-    import nbformat
-
-    if path is None or execution_count is None:
-        return None
-    try:
-        cells = nbformat.read(path, as_version=4).cells
-    except Exception:
-        return None
-    return next((cell for cell in cells if cell.get("execution_count") == execution_count), None)
 
 
 def _keep_failed(temp: Path, target: Path) -> Path | None:
@@ -204,7 +213,7 @@ def execute(notebook: str, profile: str, parameters: dict[str, Any], fresh: bool
     os.close(handle)
     temp = Path(temp_name)
     try:
-        with _store_journal() as journal:
+        with _store_journal() as journal, _papermill_log(log_output):
             try:
                 executed = papermill.execute_notebook(
                     notebook_node, temp, parameters={"profile": profile, **parameters, "fresh": fresh},
