@@ -181,8 +181,9 @@ def failure_line(notebook: str, error: BaseException, kept: Path | None) -> str:
 
 def _keep_failed(temp: Path, target: Path) -> Path | None:
     """Move a failed run's executed notebook from ``temp`` to ``target`` (atomically); None when
-    Papermill wrote nothing."""
+    Papermill wrote nothing (an older run's ``target`` is then removed: it is not this failure's)."""
     if not temp.exists() or temp.stat().st_size == 0:
+        target.unlink(missing_ok=True)
         return None
     os.replace(temp, target)
     return target
