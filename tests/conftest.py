@@ -1,10 +1,85 @@
-"""Shared fixtures: every test writes results and executed notebooks into temporary folders."""
+"""Shared fixtures: every test writes results and executed notebooks into temporary folders.
+
+``make test`` runs the suite on pytest-xdist workers. The scheduler below keeps together, on one
+worker, the tests that share an expensive fixture (a book, a module-scoped run), so each is built
+once, and starts the two books first. (xdist's own ``--dist loadgroup`` marks tests by rewriting
+their node ids, which pytest 9.2 no longer allows, so the groups travel in a file instead.)
+"""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
+
+# Fixtures built once per suite: every test that reads one runs on the worker that built it.
+BOOK_FIXTURES = ("smoke_book", "default_book")
+SHARED_SCOPES = ("package", "module", "class")
+GROUPS_DIR = "NEVOLAB_TEST_GROUPS"  # where workers write {test id: group} for the controller
+
+
+def work_unit(item: pytest.Item) -> str | None:
+    """The work unit a test belongs to: the book it reads, else its module when it shares a
+    module- or class-scoped fixture with its neighbours, else none (scheduled on its own)."""
+    names = item.fixturenames
+    for book in BOOK_FIXTURES:
+        if book in names:
+            return book
+    info = getattr(item, "_fixtureinfo", None)
+    definitions = info.name2fixturedefs if info else {}
+    shared = any(defs and defs[-1].scope in SHARED_SCOPES for name in names
+                 if (defs := definitions.get(name)))
+    return item.nodeid.split("::")[0] if shared else None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """On the xdist controller: a folder for the workers' group files (inherited by the workers)."""
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        os.environ[GROUPS_DIR] = tempfile.mkdtemp(prefix="nevolab-test-groups-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput") and GROUPS_DIR in os.environ:
+        shutil.rmtree(os.environ.pop(GROUPS_DIR), ignore_errors=True)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On an xdist worker: put the book groups first (they take longest, so they start at once
+    while the other workers take the unit tests) and write each test's group for the scheduler."""
+    if not hasattr(config, "workerinput") or GROUPS_DIR not in os.environ:
+        return
+    groups = {item.nodeid: work_unit(item) for item in items}
+    rank = {book: index for index, book in enumerate(BOOK_FIXTURES)}
+    items.sort(key=lambda item: rank.get(groups[item.nodeid], len(rank)))  # stable: keeps the rest
+    path = Path(os.environ[GROUPS_DIR]) / f"{config.workerinput['workerid']}.json"
+    path.write_text(json.dumps({nodeid: group for nodeid, group in groups.items() if group}))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """``-n N`` (load or loadgroup): whole groups as work units, in the workers' order."""
+    if config.getvalue("dist") not in ("load", "loadgroup"):
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        """Load scheduling with the groups of :func:`work_unit` as indivisible work units."""
+
+        groups: dict[str, str] | None = None
+
+        def _split_scope(self, nodeid: str) -> str:
+            if self.groups is None:  # read once every worker has collected (and written its file)
+                files = sorted(Path(os.environ[GROUPS_DIR]).glob("*.json"))
+                self.groups = json.loads(files[0].read_text()) if files else {}
+            return self.groups.get(nodeid, nodeid)
+
+    config.option.loadscopereorder = False  # keep the books first
+    return GroupScheduling(config, log)
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -24,9 +99,6 @@ def default_book(tmp_path_factory):
     """Every notebook executed at the default profile, as the published book, against a copy of the
     committed results: (the folder of executed notebooks, the result files that had to be computed,
     the results folder they read)."""
-    import shutil
-    from pathlib import Path
-
     from nevolab import cli
     from nevolab.registry import NOTEBOOKS
 

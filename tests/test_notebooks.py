@@ -23,11 +23,20 @@ NAMES = sorted(NOTEBOOKS)
 
 @pytest.fixture(scope="module")
 def smoke_book(tmp_path_factory):
-    """Every notebook executed with profile=smoke into a temporary book/ (results in the test dir)."""
+    """Every notebook executed with profile=smoke into a temporary book/, each result computed afresh
+    once: into an empty results folder, so a run that several pages share (B1-B4's ES runs, A1-A3's,
+    C1-C3's) is computed by the first page and read by the others, as `make book` does. That folder
+    is this module's results folder while its tests run (nbval and the reproduction check read it)."""
     book = tmp_path_factory.mktemp("book")
-    for name in NAMES:
-        cli.execute(name, "smoke", {}, fresh=True, output_dir=book)
-    return book
+    results = tmp_path_factory.mktemp("smoke_results")
+    previous = os.environ["NEVOLAB_RESULTS_DIR"]
+    os.environ["NEVOLAB_RESULTS_DIR"] = str(results)
+    try:
+        for name in NAMES:
+            cli.execute(name, "smoke", {}, fresh=False, output_dir=book)
+        yield book
+    finally:
+        os.environ["NEVOLAB_RESULTS_DIR"] = previous
 
 
 def test_every_notebook_has_a_parameters_cell_with_profile():
