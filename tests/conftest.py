@@ -43,6 +43,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    """On the xdist controller: remove the group files."""
     if not hasattr(config, "workerinput") and GROUPS_DIR in os.environ:
         shutil.rmtree(os.environ.pop(GROUPS_DIR), ignore_errors=True)
 
