@@ -49,3 +49,26 @@ def test_the_single_run_worker_reports_a_run_measured_with_one_intra_op_thread()
     reported = module._single_run_in_worker("II", "ea_idct")
     assert set(reported) == {"value", "compile_s"}
     assert reported["value"] > 0.0
+
+
+def test_xla_counts_the_flops_of_a_matrix_product():
+    """A known answer: an (m, k) x (k, n) product is 2mkn floating-point operations."""
+    from nevolab.bench import xla_flops
+
+    a, b = jnp.ones((8, 16)), jnp.ones((16, 4))
+    assert xla_flops(jnp.matmul, a, b) == 2 * 8 * 16 * 4
+
+
+def test_peak_fraction_is_added_only_to_hot_loop_records():
+    from nevolab.bench import with_peak_fraction
+
+    hot = with_peak_fraction({"value": 1.0, "unit": "x/s", "gflops": 20.0}, peak_gflops=80.0)
+    assert hot["peak_fraction"] == 0.25 and hot["gemm_peak_gflops"] == 80.0
+    assert with_peak_fraction({"value": 1.0, "unit": "s"}, peak_gflops=80.0) == {"value": 1.0, "unit": "s"}
+
+
+def test_the_gemm_peak_is_a_benchmark_and_a_positive_rate():
+    from nevolab.bench import gemm_peak_gflops
+
+    assert "bench.gemm_peak_gflops" in discover()
+    assert gemm_peak_gflops(size=64, repeats=1) > 0.0

@@ -2,7 +2,10 @@
 
 Benchmarks live in ``benchmarks/bench_*.py``; each module has ``BENCHMARKS = {name: fn}`` where
 ``fn()`` compiles, times and returns at least ``{"value": ..., "unit": ...}``. Every printed record
-gets its ``name`` and the ``machine`` it ran on.
+gets its ``name`` and the ``machine`` it ran on. A hot loop's record also gives ``gflops``, the
+arithmetic rate it reached (XLA's own FLOP count of the timed program over its time, see
+:func:`xla_flops`); ``run_benchmarks`` then measures this machine's fp32 GEMM peak in the same process
+(:func:`gemm_peak_gflops`) and adds ``peak_fraction`` = ``gflops`` / peak beside it.
 """
 
 from __future__ import annotations
@@ -59,6 +62,35 @@ def interleaved_seconds(calls: dict[str, tuple[Callable[..., Any], tuple]], repe
                    "median": statistics.median(times[name])} for name in calls}
 
 
+GEMM_SIZE = 2048
+
+
+def gemm_peak_gflops(size: int = GEMM_SIZE, repeats: int = 5) -> float:
+    """This machine's fp32 matrix-multiply rate (GFLOP/s): a jitted ``size``² × ``size``² product,
+    the median of ``repeats`` timed calls after a compiling one."""
+    keys = jax.random.split(jax.random.PRNGKey(0))
+    a, b = (jax.random.normal(key, (size, size), jax.numpy.float32) for key in keys)
+    _, seconds = median_seconds(jax.jit(jax.numpy.matmul), a, b, repeats=repeats)
+    return 2.0 * size**3 / seconds / 1e9
+
+
+def xla_flops(fn: Callable[..., Any], *args: Any) -> float:
+    """The floating-point operations XLA counts in one call of ``jit(fn)(*args)`` (its cost analysis
+    of the compiled program; loops are counted once per trip where XLA knows the trip count)."""
+    compiled = jax.jit(fn).lower(*args).compile()
+    analysis = compiled.cost_analysis()
+    if isinstance(analysis, list | tuple):  # older jax returns one dict per computation
+        analysis = analysis[0]
+    return float(analysis.get("flops", float("nan")))
+
+
+def with_peak_fraction(result: dict[str, Any], peak_gflops: float) -> dict[str, Any]:
+    """``result`` with ``gemm_peak_gflops`` and ``peak_fraction`` added where it reports ``gflops``."""
+    if "gflops" not in result:
+        return result
+    return {**result, "gemm_peak_gflops": peak_gflops, "peak_fraction": result["gflops"] / peak_gflops}
+
+
 def discover() -> dict[str, Callable[[], dict[str, Any]]]:
     registry: dict[str, Callable[[], dict[str, Any]]] = {}
     for path in sorted((repo_root() / "benchmarks").glob("bench_*.py")):
@@ -87,4 +119,7 @@ def run_benchmarks(names: list[str] | None = None) -> Iterator[dict[str, Any]]:
     where = machine()
     for name in chosen:
         result = registry[name]()
+        if "gflops" in result:
+            # Measured right after the loop, in the same process: the machine's speed drifts.
+            result = with_peak_fraction(result, gemm_peak_gflops())
         yield {"name": name, **result, "machine": where}
