@@ -22,6 +22,7 @@ import contextlib
 import json
 import logging
 import os
+import signal
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -189,10 +190,48 @@ def _keep_failed(temp: Path, target: Path) -> Path | None:
     return target
 
 
+def kernel_arguments() -> list[str]:
+    """The kernel's arguments; in a multi-process run (:mod:`nevolab.distributed`) the kernel joins
+    the other processes before its first cell."""
+    from nevolab import distributed
+
+    return [*KERNEL_ARGUMENTS, distributed.KERNEL_STARTUP] if distributed.requested() else KERNEL_ARGUMENTS
+
+
 def execute(notebook: str, profile: str, parameters: dict[str, Any], fresh: bool = False,
             output_dir: Path | None = None, log_output: bool = False) -> Path:
     """Execute ``notebooks/<notebook>.py`` through Papermill into ``<output_dir>/<notebook>.ipynb``;
-    raise :class:`RunFailed` (one line) if it raises, with the page tables it stored removed."""
+    raise :class:`RunFailed` (one line) if it raises, with the page tables it stored removed.
+
+    In a multi-process run every process executes the whole notebook (each jitted run needs all of
+    them); process 0 alone writes the store's tables and the executed notebook, the others' copy of
+    the notebook goes to a temporary folder and is discarded.
+    """
+    if _process_id() > 0:
+        with tempfile.TemporaryDirectory(prefix="nevolab-process-") as scratch:
+            _execute(notebook, profile, parameters, fresh, Path(scratch), log_output)
+        return (Path(output_dir) if output_dir else book_dir()) / f"{notebook}.ipynb"
+    return _execute(notebook, profile, parameters, fresh, output_dir, log_output)
+
+
+def _process_id() -> int:
+    """This process's id from ``$JAX_PROCESS_ID`` in a multi-process run (0 otherwise); the
+    notebook's kernel, not this process, initialises JAX, so the id must be set."""
+    from nevolab import distributed
+
+    if not distributed.requested():
+        return 0
+    value = os.environ.get(distributed.PROCESS_ID_ENV, "")
+    if not value.strip().isdigit():
+        raise ConfigError(f"a multi-process run (${distributed.COORDINATOR_ENV} is set) needs "
+                          f"${distributed.PROCESS_ID_ENV} (0 .. N-1) and ${distributed.NUM_PROCESSES_ENV}; "
+                          f"got {distributed.PROCESS_ID_ENV}={value!r}")
+    return int(value)
+
+
+def _execute(notebook: str, profile: str, parameters: dict[str, Any], fresh: bool,
+             output_dir: Path | None, log_output: bool) -> Path:
+    """:func:`execute` on one process."""
     import jupytext
     import nbformat
     import papermill
@@ -219,7 +258,7 @@ def execute(notebook: str, profile: str, parameters: dict[str, Any], fresh: bool
                 executed = papermill.execute_notebook(
                     notebook_node, temp, parameters={"profile": profile, **parameters, "fresh": fresh},
                     kernel_name="python3", cwd=str(notebooks_dir()), progress_bar=False,
-                    log_output=log_output, extra_arguments=KERNEL_ARGUMENTS,
+                    log_output=log_output, extra_arguments=kernel_arguments(),
                 )
             except Exception as error:
                 # Only pages' own folders are rolled back; see the module docstring for why.
@@ -247,7 +286,55 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_processes(argv: list[str], num_processes: int) -> int:
+    """``nevolab <argv>`` in ``num_processes`` local processes that form one multi-process run
+    (:func:`nevolab.distributed.local_environments`); process 0's output is shown, the others' errors
+    only. Returns the first failing exit code (the other processes are then stopped), else 0."""
+    import subprocess
+    import time
+
+    from nevolab.distributed import local_environments
+
+    children = []
+    for index, variables in enumerate(local_environments(num_processes)):
+        # Each in its own session: stopping one stops its notebook kernel too.
+        children.append(subprocess.Popen(
+            [sys.executable, "-m", "nevolab.cli", *argv], env={**os.environ, **variables},
+            stdout=None if index == 0 else subprocess.DEVNULL, start_new_session=True))
+    try:
+        while any(child.poll() is None for child in children):
+            if any(child.returncode for child in children):
+                break  # the others would wait for the failed one in their next collective
+            time.sleep(0.2)
+    finally:
+        for child in children:
+            if child.poll() is None:
+                os.killpg(child.pid, signal.SIGTERM)
+                child.wait()
+    return next((child.returncode for child in children if child.returncode), 0)
+
+
+def _run_argv(args: argparse.Namespace) -> list[str]:
+    """``nevolab run``'s arguments for one process of a ``--processes`` run (without that option)."""
+    argv = ["run", args.notebook, "--profile", args.profile]
+    argv += [item for name, value in args.param or [] for item in ("-p", name, value)]
+    return argv + ["--fresh"] * args.fresh + ["--verbose"] * args.verbose
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.processes is not None and args.processes > 1:
+        from nevolab import distributed
+
+        if distributed.requested():
+            print(f"nevolab: error: --processes starts its own processes; unset "
+                  f"${distributed.COORDINATOR_ENV} or drop --processes", file=sys.stderr)
+            return 2
+        try:  # refused here, once, rather than by every process
+            validated_parameters(args.notebook, args.profile, _parse_overrides(args.param))
+        except ConfigError as error:
+            print(f"nevolab: error: {error}", file=sys.stderr)
+            return 2
+        return run_processes(_run_argv(args), args.processes)
     try:
         parameters = validated_parameters(args.notebook, args.profile, _parse_overrides(args.param))
         target = execute(args.notebook, args.profile, parameters, fresh=args.fresh, log_output=args.verbose)
@@ -303,6 +390,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"))
     run.add_argument("--fresh", action="store_true", help="recompute even if cached results exist")
     run.add_argument("-v", "--verbose", action="store_true", help="stream the notebook's output")
+    run.add_argument("--processes", type=int, default=None, metavar="N",
+                     help="run as N local processes on JAX's distributed runtime (process 0 writes)")
     run.set_defaults(func=cmd_run)
     run_all = commands.add_parser("run-all", help="execute every notebook into book/")
     run_all.add_argument("--profile", default="default", choices=PROFILES)

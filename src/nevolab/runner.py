@@ -10,10 +10,12 @@ every chunk). A chunk derives the keys of all its generations before its scan (s
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import hashlib
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -22,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from nevolab import xla
+from nevolab import distributed, xla
 from nevolab.paths import atomic_write
 
 PyTree = Any
@@ -42,12 +44,42 @@ class Algorithm(Protocol):
              ) -> tuple[Any, dict[str, jax.Array]]: ...
 
 
+# Inside process_local(), a population is sharded over this process's devices only (see there).
+_PROCESS_LOCAL: contextvars.ContextVar[bool] = contextvars.ContextVar("process_local", default=False)
+
+
 def population_mesh() -> Mesh | None:
-    """A 1-d mesh over all devices for the population axis, or None on a single device."""
-    devices = jax.devices()
+    """A 1-d mesh over all devices for the population axis, or None on a single device.
+
+    Across processes (:mod:`nevolab.distributed`) ``jax.devices()`` is every process's devices, so
+    a population is sharded over the global mesh; inside :func:`process_local`, over this
+    process's devices.
+    """
+    devices = jax.local_devices() if _PROCESS_LOCAL.get() else jax.devices()
     if len(devices) < 2:
         return None
     return Mesh(np.asarray(devices), ("population",))
+
+
+@contextlib.contextmanager
+def process_local() -> Iterator[None]:
+    """Programs traced in the block shard populations over this process's devices only: they have
+    no cross-process collective, so each process may run them a different number of times (a
+    timing loop that stops after a measured duration would otherwise leave the others waiting)."""
+    token = _PROCESS_LOCAL.set(True)
+    try:
+        yield
+    finally:
+        _PROCESS_LOCAL.reset(token)
+
+
+def jit_replicated(fn: Callable, compiler_options: dict[str, Any] | None = None) -> Callable:
+    """``jax.jit(fn)``; across processes with every output replicated on every device, so each
+    process holds whole results (host values, the next chunk's states) without gathering them."""
+    if not distributed.is_multiprocess():
+        return jax.jit(fn, compiler_options=compiler_options)
+    replicated = NamedSharding(Mesh(np.asarray(jax.devices()), ("population",)), PartitionSpec())
+    return jax.jit(fn, compiler_options=compiler_options, out_shardings=replicated)
 
 
 def evaluate_population(loss_fn: Callable[..., jax.Array], genotypes: jax.Array, *args: Any) -> jax.Array:
@@ -189,7 +221,11 @@ def compile_chunk(step: StepFn, num_generations: int, args: tuple, vmapped: bool
     chunk = make_chunk(step, num_generations)
     if vmapped:
         chunk = vmap_runs(chunk)
-    return jax.jit(chunk).lower(*args).compile(compiler_options=compiler_options)
+    if not distributed.is_multiprocess():
+        return jax.jit(chunk).lower(*args).compile(compiler_options=compiler_options)
+    # Timed by each process on its own: see process_local.
+    with process_local():
+        return jax.jit(chunk).lower(*args).compile(compiler_options=compiler_options)
 
 
 def _host_leaf(leaf: Any) -> np.ndarray:
@@ -259,13 +295,16 @@ def run_vmapped(program: Program, keys: jax.Array, num_generations: int, chunk_l
     Without ``chunk_length`` the whole run is one compiled scan; with it, the host loops over equal
     chunks (the result is identical). With ``checkpoint``, the states and metrics are saved there
     after every chunk and a matching checkpoint is resumed, so a killed run continues where it
-    stopped with identical numbers; the file is removed at the end. ``progress`` (a description)
-    shows a tqdm bar over the chunks. Returns the final states and the metrics stacked as numpy
-    arrays of shape (num_runs, num_generations).
+    stopped with identical numbers; the file is removed at the end (across processes there is no
+    checkpoint). ``progress`` (a description) shows a tqdm bar over the chunks. Returns the final
+    states and the metrics stacked as numpy arrays of shape (num_runs, num_generations), on every
+    process.
     """
     if num_generations < 1:
         raise ValueError(f"num_generations must be at least 1; got {num_generations}")
     chunk_length = min(chunk_length or num_generations, num_generations)
+    if checkpoint is not None and distributed.is_multiprocess():
+        checkpoint = None  # one process's file could let the processes resume at different chunks
     states, run_keys = init_runs(program.init_fn, keys)
     fingerprint = _fingerprint(keys, num_generations, chunk_length, states) if checkpoint else ""
     first = 0
@@ -282,8 +321,8 @@ def run_vmapped(program: Program, keys: jax.Array, num_generations: int, chunk_l
     for start in starts:
         length = min(chunk_length, num_generations - start)
         if length not in compiled:
-            compiled[length] = jax.jit(vmap_runs(make_chunk(program.step, length)),
-                                       compiler_options=program.compiler_options)
+            compiled[length] = jit_replicated(vmap_runs(make_chunk(program.step, length)),
+                                              program.compiler_options)
         states, metrics = compiled[length](states, run_keys, jnp.asarray(start, jnp.int32), program.data)
         pieces.append(jax.tree_util.tree_map(np.asarray, metrics))
         if checkpoint is not None and start + length < num_generations:

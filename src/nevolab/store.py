@@ -34,6 +34,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from nevolab import distributed
 from nevolab.config import Config, NotebookSpec, resolve_from
 from nevolab.paths import atomic_write, file_lock, repo_root, results_dir
 from nevolab.stats import CLAIM_COLUMNS, VERDICTS
@@ -154,8 +155,12 @@ def lock_path(key: Key) -> Path:
 
 def checkpoint_path(key: Key, suffix: str = ".npz") -> Path:
     """Where a run of ``key`` keeps its checkpoint while it runs (a file, or a folder with
-    ``suffix=""``); not committed, and removed once the run's table is stored."""
-    return results_dir() / ".checkpoints" / f"{key.directory}-{key.hash()}{suffix}"
+    ``suffix=""``); not committed, and removed once the run's table is stored. A process other than
+    process 0 of a multi-process run keeps its own, so no two processes write the same file."""
+    folder = results_dir() / ".checkpoints"
+    if not distributed.is_writer():
+        folder = folder / f"process-{distributed.process_index()}"
+    return folder / f"{key.directory}-{key.hash()}{suffix}"
 
 
 def load(config: Key, columns: list[str] | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -299,7 +304,9 @@ def cached_many(keys: Sequence[Key], compute: Callable[[], Sequence[pd.DataFrame
                 columns: list[str] | None = None) -> list[Loaded]:
     """Several tables made by one computation (``compute()`` returns them in the order of ``keys``):
     all loaded when all are stored and valid, else computed once under the keys' locks and saved.
-    ``columns``, if given, is checked on every table."""
+    ``columns``, if given, is checked on every table. Across processes, see :func:`_cached_together`."""
+    if distributed.is_multiprocess():
+        return _cached_together(keys, compute, fresh, columns)
     if not fresh and all(loaded := [_load_valid(key, columns) for key in keys]):
         return loaded
     with _locked(keys):
@@ -314,6 +321,52 @@ def cached_many(keys: Sequence[Key], compute: Callable[[], Sequence[pd.DataFrame
         records = [save(key, table, seconds) for key, table in zip(keys, tables, strict=True)]
     # Reload so a fresh run and a cached run return exactly the same (CSV-rounded) numbers.
     return [(load(key, columns)[0], record) for key, record in zip(keys, records, strict=True)]
+
+
+def _all_valid(keys: Sequence[Key], columns: list[str] | None) -> list[Loaded] | None:
+    """The stored results of ``keys``, or None unless every one is stored and valid."""
+    loaded = [_load_valid(key, columns) for key in keys]
+    return loaded if all(loaded) else None  # type: ignore[return-value]
+
+
+def _cached_together(keys: Sequence[Key], compute: Callable[[], Sequence[pd.DataFrame]], fresh: bool,
+                     columns: list[str] | None) -> list[Loaded]:
+    """:func:`cached_many` on every process of a multi-process run, called by all at the same point.
+
+    Process 0 alone reads the store, decides whether to compute, takes the keys' locks and writes;
+    it tells the others, all compute together (the run's collectives need every process), and every
+    process returns process 0's stored bytes. The others never take a lock, so none can block on a
+    file while process 0 waits for it in a collective, and no shared file system is needed.
+    """
+    writer = distributed.is_writer()
+    with contextlib.ExitStack() as stack:
+        ready = None
+        if writer:
+            ready = None if fresh else _all_valid(keys, columns)
+            if ready is None:
+                stack.enter_context(_locked(keys))
+                ready = None if fresh else _all_valid(keys, columns)
+        if not distributed.share_flag(ready is not None):
+            start = time.perf_counter()
+            tables = list(compute())
+            if len(tables) != len(keys):
+                raise ValueError(f"compute returned {len(tables)} tables for {len(keys)} keys")
+            if writer:
+                seconds = time.perf_counter() - start
+                for key, table in zip(keys, tables, strict=True):
+                    save(key, table, seconds)
+                ready = [load(key, columns) for key in keys]
+    return [_from_process_zero(key, ready[index] if ready else None) for index, key in enumerate(keys)]
+
+
+def _from_process_zero(key: Key, loaded: Loaded | None) -> Loaded:
+    """Process 0's stored table and record of ``key`` (``loaded`` there), on every process."""
+    table_path, record_path = paths_for(key)
+    table_bytes = distributed.share_bytes(table_path.read_bytes() if loaded else None)
+    record_bytes = distributed.share_bytes(record_path.read_bytes() if loaded else None)
+    if loaded is not None:
+        return loaded
+    return pd.read_csv(io.BytesIO(table_bytes)), json.loads(record_bytes)
 
 
 def cached(config: Key, compute: Callable[[], pd.DataFrame], fresh: bool = False,
