@@ -11,6 +11,7 @@ def test_the_benchmark_names_the_issues_check_are_registered():
                 ("cosyne", "de", "ea", "cosyne_idct", "de_idct", "ea_idct")}
     expected |= {"ae.cosyne.case2.repeats100_s", "ae.cosyne.case6.repeats500_s",
                  "tickets.pendulum.es_steps_per_s", "tickets.pendulum.rollout_steps_per_s",
+                 "tickets.pendulum.policy_speedup",
                  "tickets.mnist.cnn_evals_per_s", "tickets.mnist5k.es_gens_per_s",
                  "lowrank.rl.early_termination_efficiency",
                  "lowrank.lm.tokens_per_s", "lowrank.lm.population_vs_inference"}

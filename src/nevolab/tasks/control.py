@@ -24,6 +24,8 @@ import jax.numpy as jnp
 import numpy as np
 from flax import linen as nn
 
+from nevolab.tasks.population_mlp import population_forward, stacked_layers
+
 PyTree = Any
 
 #: Registered gymnax environments that cannot be made offline (they download data in ``make``).
@@ -140,6 +142,63 @@ class ControlTask:
     def test_score(self, params: PyTree, key: jax.Array) -> jax.Array:
         """Test performance (higher is better): mean return over ``test_rollouts`` episodes."""
         return self.mean_return(params, jax.random.fold_in(key, 0x7E57), self.test_rollouts)
+
+    def population_mean_return(self, population_params: PyTree, key: jax.Array, num_rollouts: int,
+                               fast: bool = False) -> jax.Array:
+        """Every member's :meth:`mean_return` on the same episodes (leading axis = members).
+
+        ``fast=False`` vmaps :meth:`mean_return` over members; ``fast=True`` steps all members'
+        episodes together (:meth:`_population_returns`): the same keys, steps and actions, so the
+        same returns up to float32 rounding of the policy's matrix products.
+        """
+        if not fast:
+            return jax.vmap(self.mean_return, in_axes=(0, None, None))(population_params, key, num_rollouts)
+        return jnp.mean(self._population_returns(population_params, key, num_rollouts), axis=1)
+
+    def _population_actions(self, outputs: jax.Array) -> jax.Array:
+        """:meth:`act` on the outputs ``(members, episodes, num_outputs)`` of a whole population."""
+        if self.discrete:
+            return jnp.argmax(outputs, axis=-1).astype(jnp.int32)
+        action = outputs.reshape(outputs.shape[:2] + self.action_shape)
+        return jnp.clip(action, self.action_low, self.action_high)
+
+    def _population_returns(self, population_params: PyTree, key: jax.Array, num_rollouts: int
+                            ) -> jax.Array:
+        """Returns ``(members, episodes)``: one ``lax.scan`` over time steps every member's episodes
+        at once, each policy layer one batched product over members (:func:`population_forward`).
+
+        Episode ``e`` uses the keys of :meth:`episode_return` on ``split(key, num_rollouts)[e]`` for
+        every member, so resets and step keys are shared across members as in the vmapped path.
+        """
+        layers = stacked_layers(population_params)
+        members = layers[0][0].shape[0]
+
+        def episode_keys(episode_key):
+            key_reset, key_steps = jax.random.split(episode_key)
+            return key_reset, jax.random.split(key_steps, self.episode_length)
+
+        reset_keys, step_keys = jax.vmap(episode_keys)(jax.random.split(key, num_rollouts))
+        observation, state = jax.vmap(self.env.reset, in_axes=(0, None))(reset_keys, self.env_params)
+        # Members start from their episodes' shared resets; the key stays unbatched over members,
+        # so gymnax's automatic reset inside ``step`` is computed once per episode, not per member.
+        observation, state = jax.tree_util.tree_map(
+            lambda leaf: jnp.broadcast_to(leaf, (members, *leaf.shape)), (observation, state))
+        env_step = jax.vmap(jax.vmap(self.env.step, in_axes=(0, 0, 0, None)), in_axes=(None, 0, 0, None))
+
+        def step(carry, keys):
+            observation, state, total, alive = carry
+            flat = observation.reshape(members, num_rollouts, -1).astype(jnp.float32)
+            action = self._population_actions(population_forward(layers, flat))
+            observation, state, reward, terminated, truncated, _ = env_step(
+                keys, state, action, self.env_params)
+            total = total + alive * reward.astype(jnp.float32)
+            alive = alive * (1.0 - jnp.logical_or(terminated, truncated).astype(jnp.float32))
+            return (observation, state, total, alive), None
+
+        shape = (members, num_rollouts)
+        carry = (observation, state, jnp.zeros(shape, jnp.float32), jnp.ones(shape, jnp.float32))
+        (_, _, total, _), _ = jax.lax.scan(step, carry, jnp.swapaxes(step_keys, 0, 1))
+        return total
 
     def population_fitness(self, population_params: PyTree, key: jax.Array) -> jax.Array:
         """Fitness of a stacked population (leading axis = members), same episodes for all."""

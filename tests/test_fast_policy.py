@@ -1,0 +1,86 @@
+"""The fast population rollout of a control task against the vmapped per-member one (the oracle).
+
+``ControlTask.population_mean_return(..., fast=True)`` steps every member's episodes in one scan with
+each policy layer one batched product over members; it must give each member's ``mean_return`` on
+the same episodes: the same keys, resets, steps, actions and clipping.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from nevolab.tasks.control import make_control_task
+from nevolab.tasks.population_mlp import population_forward, stacked_layers
+
+MEMBERS, EPISODES, STEPS = 5, 3, 20
+
+
+def _population(task, key, scale: float = 1.0):
+    """``MEMBERS`` stacked policies: fresh initialisations plus noise of ``scale`` on every weight."""
+    members = jax.vmap(task.init_params)(jax.random.split(key, MEMBERS))
+    leaves, tree = jax.tree_util.tree_flatten(members)
+    keys = jax.random.split(jax.random.fold_in(key, 1), len(leaves))
+    noisy = [leaf + scale * jax.random.normal(k, leaf.shape) for leaf, k in zip(leaves, keys)]
+    return jax.tree_util.tree_unflatten(tree, noisy)
+
+
+@functools.cache
+def _rollouts(task, episodes: int):
+    """The jitted oracle and fast rollouts of ``task`` (cached: each compiles once per shape)."""
+    return tuple(jax.jit(lambda p, k, fast=fast: task.population_mean_return(p, k, episodes, fast=fast))
+                 for fast in (False, True))
+
+
+def _both(task, members, key, episodes: int = EPISODES):
+    oracle, fast = _rollouts(task, episodes)
+    return np.asarray(oracle(members, key)), np.asarray(fast(members, key))
+
+
+def test_the_batched_forward_is_each_members_policy():
+    task = make_control_task("Pendulum-v1", hidden_sizes=(6, 5), episode_length=STEPS)
+    members = _population(task, jax.random.PRNGKey(0))
+    observations = jax.random.normal(jax.random.PRNGKey(1), (MEMBERS, EPISODES, 3))
+    expected = jax.vmap(jax.vmap(task.policy.apply, in_axes=(None, 0)))(members, observations)
+    got = population_forward(stacked_layers(members), observations)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("hidden", [(7,), (64, 64)], ids=["1x7", "paper-2x64"])
+def test_fast_pendulum_returns_are_the_vmapped_ones(hidden):
+    task = make_control_task("Pendulum-v1", hidden_sizes=hidden, episode_length=STEPS)
+    members = _population(task, jax.random.PRNGKey(2), scale=0.5)
+    oracle, fast = _both(task, members, jax.random.PRNGKey(3))
+    assert oracle.shape == (MEMBERS,) and np.ptp(oracle) > 1.0  # members really differ
+    np.testing.assert_allclose(fast, oracle, rtol=1e-5, atol=1e-4)
+
+
+def test_fast_returns_with_masked_weights_and_a_zero_layer():
+    """Pruned (zeroed) weights, and one member whose output layer is all zero (torque 0)."""
+    task = make_control_task("Pendulum-v1", hidden_sizes=(8, 8), episode_length=STEPS)
+    members = _population(task, jax.random.PRNGKey(4), scale=0.5)
+    leaves, tree = jax.tree_util.tree_flatten(members)
+    keys = jax.random.split(jax.random.PRNGKey(10), len(leaves))
+    masks = [jax.random.bernoulli(k, 0.7, leaf.shape) for k, leaf in zip(keys, leaves)]  # 30 % pruned
+    masked = jax.tree_util.tree_unflatten(tree, [leaf * m for leaf, m in zip(leaves, masks)])
+    inner = masked["params"]
+    last = max(inner, key=lambda name: int(name.rsplit("_", 1)[1]))
+    inner[last] = {name: value.at[0].set(0.0) for name, value in inner[last].items()}
+    oracle, fast = _both(task, masked, jax.random.PRNGKey(5))
+    np.testing.assert_allclose(fast, oracle, rtol=1e-5, atol=1e-4)
+    # An all-zero population: every member is the zero policy, so all returns are equal.
+    zero = jax.tree_util.tree_map(jnp.zeros_like, masked)
+    oracle_zero, fast_zero = _both(task, zero, jax.random.PRNGKey(5))
+    np.testing.assert_allclose(fast_zero, oracle_zero, rtol=1e-5, atol=1e-4)
+    assert np.ptp(oracle_zero) == 0.0
+
+
+def test_fast_discrete_actions_take_the_argmax():
+    task = make_control_task("CartPole-v1", hidden_sizes=(8,), episode_length=STEPS)
+    members = _population(task, jax.random.PRNGKey(6), scale=1.0)
+    oracle, fast = _both(task, members, jax.random.PRNGKey(7), episodes=4)
+    np.testing.assert_allclose(fast, oracle, rtol=1e-5, atol=1e-4)
