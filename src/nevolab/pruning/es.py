@@ -22,6 +22,7 @@ import numpy as np
 from flax import struct
 from jax.flatten_util import ravel_pytree
 
+from nevolab.config import ConfigError, memory_budget_bytes
 from nevolab.masked import scatter_genotype
 from nevolab.pruning.criteria import Criterion, PruneInputs, get_criterion
 from nevolab.pruning.masks import Layout, next_ticket, prunable_flat, prunable_segments
@@ -46,7 +47,13 @@ class PruningProblem:
         prunable: one bool per leaf (or bool arrays); ``None`` = every non-``bias`` leaf.
         population_chunk: evaluate the population this many members at a time (``lax.map``)
             instead of all at once (``vmap``), to bound memory (e.g. a CNN on 1,024 images per
-            member); ``None`` = all at once.
+            member); ``None`` = chosen from ``member_bytes`` and the memory budget
+            (:func:`choose_chunk`: all at once whenever the population fits).
+        population_loss: ``(stacked params, key) -> (members,)``, a whole-population evaluation
+            that replaces ``vmap(train_loss)`` (e.g. the CNN's shared-batch forward); ``None`` =
+            ``vmap(train_loss)``.
+        member_bytes: peak bytes of one member's evaluation; ``None`` = never chunk automatically.
+        shared_bytes: bytes an evaluation holds once per run, whatever its number of members.
     """
 
     name: str
@@ -55,6 +62,50 @@ class PruningProblem:
     test_score: Callable[[PyTree, jax.Array], jax.Array]
     prunable: PyTree | None = None
     population_chunk: int | None = None
+    population_loss: Callable[[PyTree, jax.Array], jax.Array] | None = None
+    member_bytes: float | None = None
+    shared_bytes: float = 0.0
+
+
+def choose_chunk(population: int, runs: int, member_bytes: float | None, shared_bytes: float = 0.0,
+                 budget: float | None = None) -> int | None:
+    """Members evaluated at a time so that ``runs`` evaluations fit the memory budget: ``None`` when
+    the whole population fits (evaluated at once), else the smallest balanced chunk that needs as few
+    steps as the largest chunk that fits; :class:`ConfigError` when one member does not fit."""
+    if member_bytes is None:
+        return None
+    budget = memory_budget_bytes() if budget is None else budget
+    fits = int((budget - runs * shared_bytes) // (runs * member_bytes))
+    if fits >= population:
+        return None
+    if fits < 1:
+        needed = runs * (member_bytes + shared_bytes)
+        raise ConfigError(
+            f"population evaluation: {runs} run(s) of even one member need about {needed / 2**30:.3g} GB, "
+            f"over the memory budget of {budget / 2**30:.3g} GB (NEVOLAB_MEMORY_GB); lower the batch "
+            "or the runs")
+    steps = -(-population // fits)
+    return -(-population // steps)
+
+
+def problem_chunk(problem: PruningProblem, population: int, runs: int) -> int | None:
+    """The problem's hand-set ``population_chunk``, else :func:`choose_chunk` for its shapes."""
+    if problem.population_chunk is not None:
+        return problem.population_chunk
+    return choose_chunk(population, runs, problem.member_bytes, problem.shared_bytes)
+
+
+def map_chunks(fn: Callable[[jax.Array], jax.Array], xs: jax.Array, chunk: int) -> jax.Array:
+    """``fn`` (rows -> per-row values) over ``xs`` ``chunk`` rows at a time (a ``lax.map`` over whole
+    chunks, then the remainder), concatenated."""
+    steps, rest = divmod(xs.shape[0], chunk)
+    parts = []
+    if steps:
+        full = xs[: steps * chunk].reshape(steps, chunk, *xs.shape[1:])
+        parts.append(jax.lax.map(fn, full).reshape(steps * chunk, *jax.eval_shape(fn, full[0]).shape[1:]))
+    if rest:
+        parts.append(fn(xs[steps * chunk:]))
+    return jnp.concatenate(parts) if len(parts) > 1 else parts[0]
 
 
 @struct.dataclass
@@ -92,7 +143,7 @@ def make_es_train(problem: PruningProblem, config: ESConfig, num_genes: int) -> 
     background = jnp.zeros((num_params,), jnp.float32)
     inf = jnp.full((num_params,), jnp.inf, jnp.float32)
 
-    def train_one(key, mask, start_values):
+    def train_one(key, mask, start_values, chunk):
         k_init, k_scan, k_test, _ = round_keys(key)
         indices = jnp.nonzero(mask, size=num_genes)[0]
         # Where each unmasked position's value sits in the genotype. Decoding gathers through it:
@@ -118,11 +169,17 @@ def make_es_train(problem: PruningProblem, config: ESConfig, num_genes: int) -> 
             def evaluate(flat_params):
                 return problem.train_loss(unravel(flat_params), k_eval)
 
+            def evaluate_together(flat_members):
+                return problem.population_loss(jax.vmap(unravel)(flat_members), k_eval)
+
             members = decode_population(population)
-            if problem.population_chunk is None:
+            if problem.population_loss is not None:
+                loss = evaluate_together(members) if chunk is None else map_chunks(
+                    evaluate_together, members, chunk)
+            elif chunk is None:
                 loss = jax.vmap(evaluate)(members)
             else:
-                loss = jax.lax.map(evaluate, members, batch_size=problem.population_chunk)
+                loss = jax.lax.map(evaluate, members, batch_size=chunk)
             state, _ = es.tell(k_tell, population, loss, state, es_params)
             state = after_tell(config, state)
             finite = jnp.where(jnp.isfinite(loss), loss, jnp.nan)
@@ -147,7 +204,12 @@ def make_es_train(problem: PruningProblem, config: ESConfig, num_genes: int) -> 
             final_std_faithful=scatter_genotype(std_faithful, indices, inf),
         )
 
-    return jax.jit(jax.vmap(train_one))
+    def train(keys, masks, starts):
+        # The number of runs is a static shape here, so the chunk is chosen once per compilation.
+        chunk = problem_chunk(problem, config.population_size, keys.shape[0])
+        return jax.vmap(functools.partial(train_one, chunk=chunk))(keys, masks, starts)
+
+    return jax.jit(train)
 
 
 @functools.lru_cache(maxsize=32)
@@ -241,6 +303,8 @@ def run_es_imp(problem: PruningProblem, config: ESConfig, criteria: Sequence[str
     original = jnp.tile(
         jnp.stack([ravel_pytree(problem.init_params(k))[0].astype(jnp.float32) for k in plan.seed_keys()]),
         (len(criteria), 1))
+    # Refused in one line before any round when even one member of every run cannot fit.
+    problem_chunk(problem, config.population_size, len(criteria) * len(plan.seeds))
     step = ESStep(problem, config, criteria, plan, num_params)
     history = run_rounds(step, original, plan, checkpoint_dir, on_round)
     return {name: PruningResult.from_history(part, problem.name, config.strategy, name, plan)

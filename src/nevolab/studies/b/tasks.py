@@ -87,13 +87,19 @@ def make_task(task: str, **kwargs: Any) -> ControlTask | VisionTask:
     return make_vision_task(task, **kwargs)
 
 
-def pruning_problem(task: ControlTask | VisionTask, population_chunk: int | None = None) -> PruningProblem:
+def pruning_problem(task: ControlTask | VisionTask, population_chunk: int | None = None,
+                    fast: bool = False) -> PruningProblem:
     """The task as the ES pruning run takes it: control tasks minimise −return, image tasks the batch
-    cross-entropy (``population_chunk`` members at a time, to bound memory)."""
+    cross-entropy, evaluated ``population_chunk`` members at a time (``None``: chosen from the CNN's
+    memory per member and the budget; all at once whenever the population fits). ``fast`` evaluates
+    image tasks with the shared-batch CNN forward (the default, ``vmap`` of the flax forward, is what
+    the committed results used)."""
     if isinstance(task, ControlTask):
         return PruningProblem(task.name, task.init_params, task.fitness, task.test_score)
     return PruningProblem(task.name, task.init_params, task.train_loss, task.test_score,
-                          population_chunk=population_chunk)
+                          population_chunk=population_chunk,
+                          population_loss=task.fast_population_loss if fast else None,
+                          member_bytes=task.member_bytes(), shared_bytes=task.shared_bytes(fast))
 
 
 def task_kwargs(task: str, config: Mapping[str, Any] | Any) -> dict[str, Any]:
