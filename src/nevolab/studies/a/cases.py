@@ -78,8 +78,13 @@ def get_case(name: str) -> Case:
     return CASES[name]
 
 
-def make_problem(case: Case | str, num_batches: int = ff.NUM_BATCHES) -> Problem:
-    """The data (the original's data seed, batches of 40, one batch per generation) and model of a case."""
+def make_problem(case: Case | str, num_batches: int = ff.NUM_BATCHES, fast_lstm: bool = False) -> Problem:
+    """The data (the original's data seed, batches of 40, one batch per generation) and model of a case.
+
+    ``fast_lstm`` evaluates an LSTM case's population with
+    :func:`~nevolab.tasks.lstm_autoencoder.lstm_autoencoder_loss_fast` (the same loss up to float
+    rounding, several times faster on a CPU); the default keeps the path the committed results were
+    computed with."""
     case = get_case(case) if isinstance(case, str) else case
     if case.kind == "ff":
         data = jnp.asarray(ff.make_gaussian_data(case.dim)[:num_batches])
@@ -96,6 +101,8 @@ def make_problem(case: Case | str, num_batches: int = ff.NUM_BATCHES) -> Problem
         case=case,
         init_params=lambda key: lstm.init_lstm_autoencoder(key, case.hidden),
         loss=lambda params, batch: lstm.lstm_autoencoder_loss(params, batch[0], batch[1]),
+        population_loss_fn=(lambda params, batch: lstm.lstm_autoencoder_loss_fast(params, *batch))
+        if fast_lstm else None,
         batches=(jnp.asarray(inputs[:num_batches]), jnp.asarray(targets[:num_batches])),
         num_batches=num_batches,
     )

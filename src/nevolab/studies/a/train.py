@@ -117,9 +117,14 @@ class AERun(RunConfig):
         return LSTM_CHUNK_GENERATIONS if get_case(self.case).kind == "lstm" else None
 
 
-def make_train(run: AERun) -> Program:
-    """The compiled-run program of ``run``: its case's data and model, its algorithm, its options."""
-    problem = make_problem(run.case, num_batches=run.generations)
+def make_train(run: AERun, fast_lstm: bool = False) -> Program:
+    """The compiled-run program of ``run``: its case's data and model, its algorithm, its options.
+
+    ``fast_lstm`` evaluates an LSTM case's population with the fast loss (see
+    :func:`~nevolab.studies.a.cases.make_problem`). Its losses differ from the plain path's by float
+    rounding only, yet a long run that ranks near-equal losses can part from it, so the default
+    stays the path the committed results were computed with."""
+    problem = make_problem(run.case, num_batches=run.generations, fast_lstm=fast_lstm)
     init_fn, step = make_steps(problem, run.algorithm, run.hyperparameters, run.faithful, run.per_layer_dct,
                                run.quirks)
     return Program(init_fn, step, problem.batches, xla.compiler_options(run.run_kind))
