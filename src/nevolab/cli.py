@@ -322,6 +322,9 @@ def _run_argv(args: argparse.Namespace) -> list[str]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.processes is not None and args.processes < 1:
+        print(f"nevolab: error: --processes must be at least 1; got {args.processes}", file=sys.stderr)
+        return 2
     if args.processes is not None and args.processes > 1:
         from nevolab import distributed
 
