@@ -13,6 +13,10 @@ are journaled (:data:`nevolab.store.JOURNAL_ENV`), and on a failure the tables i
 page's own folder (any notebook's table or claims table) are removed: a page stores nothing when a
 later cell of the same run fails. The study run tables it stored (``study_*_runs`` and the like) stay:
 each is a pure function of its own run config, valid whatever the page did next.
+
+``nevolab run ... --processes N`` runs the notebook as N local processes of one JAX distributed run
+(:mod:`nevolab.distributed`); with ``$JAX_COORDINATOR_ADDRESS`` set, ``nevolab run`` is one process
+of such a run. Every process executes the notebook; process 0 alone writes.
 """
 
 from __future__ import annotations
