@@ -10,6 +10,7 @@ def test_the_benchmark_names_the_issues_check_are_registered():
     expected = {f"ae.{algorithm}.case2.run_s" for algorithm in
                 ("cosyne", "de", "ea", "cosyne_idct", "de_idct", "ea_idct")}
     expected |= {"ae.cosyne.case2.repeats100_s", "ae.cosyne.case6.repeats500_s",
+                 "ae.cosyne.case3.repeats100_s", "ae.lstm.case6.speedup",
                  "tickets.pendulum.es_steps_per_s", "tickets.pendulum.rollout_steps_per_s",
                  "tickets.pendulum.policy_speedup",
                  "tickets.mnist.cnn_evals_per_s", "tickets.mnist5k.es_gens_per_s",

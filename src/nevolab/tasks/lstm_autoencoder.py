@@ -37,6 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from nevolab.tasks.autoencoders import DATA_SEED
+from nevolab.xla import materialize
 
 __all__ = [
     "INPUT_SIZE",
@@ -346,7 +347,9 @@ def lstm_autoencoder_loss_fast(
     w_ih_e, w_hh_e, b_ih_e, b_hh_e, w_ih_d, w_hh_d, b_ih_d, b_hh_d, w1, b1, w2, b2 = params
     dtype = w_ih_e.dtype
     batch, seq_len, _ = inputs.shape
-    xs = jnp.transpose(inputs, (1, 2, 0)).astype(dtype)  # (seq, in, batch)
+    # (seq, in, batch), in a buffer of its own: fused, its transposed reads would be recomputed for
+    # every gate of every net.
+    xs = materialize(jnp.transpose(inputs, (1, 2, 0)).astype(dtype))
     bias_e = (b_ih_e + b_hh_e)[:, None]
 
     def encoder_input(t: int) -> jax.Array:
