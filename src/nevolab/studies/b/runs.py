@@ -24,7 +24,7 @@ import jax
 import numpy as np
 import pandas as pd
 
-from nevolab import store
+from nevolab import distributed, store
 from nevolab.baselines.adam import AdamConfig, run_adam_imp
 from nevolab.baselines.ppo import PPOConfig, run_ppo_imp
 from nevolab.config import Config, RunConfig
@@ -188,7 +188,7 @@ def es_table(run: ESRun, checkpoint_dir: Path | None = None,
     es_config = es_config_for(run.strategy, tasks.task_family(run.task), run.population, run.generations)
     plan = plan_for(problem, run.seeds, run.rounds, run.prune_fraction)
     results = run_es_imp(problem, es_config, run.criteria, plan, checkpoint_dir, on_round)
-    if keep_tickets:
+    if keep_tickets and distributed.is_writer():  # one writer, as for the store's tables
         save_arrays(tickets_dir(run), ticket_arrays(results))
     frames = []
     for criterion in run.criteria:
