@@ -127,6 +127,23 @@ def round_keys(key: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array, jax.Arr
     return k_init, k_scan, k_test, k_prune
 
 
+def population_losses(problem: PruningProblem, unravel: Callable[[jax.Array], PyTree], members: jax.Array,
+                      key: jax.Array, chunk: int | None) -> jax.Array:
+    """Training losses ``(members,)`` of flat parameter rows, ``chunk`` members at a time (``None``:
+    all at once), through the problem's ``population_loss`` or else ``vmap(train_loss)``."""
+    def evaluate(flat_params):
+        return problem.train_loss(unravel(flat_params), key)
+
+    def evaluate_together(flat_members):
+        return problem.population_loss(jax.vmap(unravel)(flat_members), key)
+
+    if problem.population_loss is not None:
+        return evaluate_together(members) if chunk is None else map_chunks(evaluate_together, members, chunk)
+    if chunk is None:
+        return jax.vmap(evaluate)(members)
+    return jax.lax.map(evaluate, members, batch_size=chunk)
+
+
 @functools.lru_cache(maxsize=32)
 def make_es_train(problem: PruningProblem, config: ESConfig, num_genes: int) -> Callable:
     """``jit(vmap(train))``: one round of ES training on the unmasked coordinates, for a batch of
@@ -166,20 +183,7 @@ def make_es_train(problem: PruningProblem, config: ESConfig, num_genes: int) -> 
             # consumers (decoding and the strategy's tell) and computes it four times.
             population = materialize(population)
 
-            def evaluate(flat_params):
-                return problem.train_loss(unravel(flat_params), k_eval)
-
-            def evaluate_together(flat_members):
-                return problem.population_loss(jax.vmap(unravel)(flat_members), k_eval)
-
-            members = decode_population(population)
-            if problem.population_loss is not None:
-                loss = evaluate_together(members) if chunk is None else map_chunks(
-                    evaluate_together, members, chunk)
-            elif chunk is None:
-                loss = jax.vmap(evaluate)(members)
-            else:
-                loss = jax.lax.map(evaluate, members, batch_size=chunk)
+            loss = population_losses(problem, unravel, decode_population(population), k_eval, chunk)
             state, _ = es.tell(k_tell, population, loss, state, es_params)
             state = after_tell(config, state)
             finite = jnp.where(jnp.isfinite(loss), loss, jnp.nan)
@@ -296,6 +300,8 @@ def run_es_imp(problem: PruningProblem, config: ESConfig, criteria: Sequence[str
         get_criterion(name)
     if not criteria or len(set(criteria)) != len(criteria):
         raise ValueError(f"criteria must be a non-empty sequence of distinct names; got {criteria!r}")
+    # Refused in one line before any round when even one member of every run cannot fit.
+    problem_chunk(problem, config.population_size, len(criteria) * len(plan.seeds))
     template = problem.init_params(jax.random.PRNGKey(0))
     num_params = int(ravel_pytree(template)[0].size)
     if int(prunable_flat(template, problem.prunable).sum()) != plan.num_prunable:
@@ -303,8 +309,6 @@ def run_es_imp(problem: PruningProblem, config: ESConfig, criteria: Sequence[str
     original = jnp.tile(
         jnp.stack([ravel_pytree(problem.init_params(k))[0].astype(jnp.float32) for k in plan.seed_keys()]),
         (len(criteria), 1))
-    # Refused in one line before any round when even one member of every run cannot fit.
-    problem_chunk(problem, config.population_size, len(criteria) * len(plan.seeds))
     step = ESStep(problem, config, criteria, plan, num_params)
     history = run_rounds(step, original, plan, checkpoint_dir, on_round)
     return {name: PruningResult.from_history(part, problem.name, config.strategy, name, plan)

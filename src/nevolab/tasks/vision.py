@@ -55,9 +55,13 @@ class CNN(nn.Module):
 
 FLOAT_BYTES = 4
 #: Floats the vmapped flax forward holds per input pixel, image and member (XLA's temporary buffers,
-#: measured with ``compiled.memory_analysis()`` on 8×8 and 28×28 inputs; the fast forward holds fewer
-#: per member plus the shared batch's patches).
+#: measured with ``compiled.memory_analysis()`` on 8×8 and 28×28 inputs).
 CNN_FLOATS_PER_PIXEL = 16
+#: The same for the fast forward, whose later layers run a group of members at a time: about 3 floats
+#: per member (the first layer's pooled output), and about 40 (28×28) to 60 (8×8) per member of the
+#: group in flight, plus the shared patches.
+FAST_FLOATS_PER_PIXEL = 4
+FAST_GROUP_FLOATS_PER_PIXEL = 64
 
 
 def cross_entropy(log_probs: jax.Array, labels: jax.Array) -> jax.Array:
@@ -131,18 +135,22 @@ class VisionTask:
         """:meth:`population_loss` with ``fast=True``."""
         return self.population_loss(population_params, key, fast=True)
 
-    def member_bytes(self) -> float:
-        """Peak bytes one member's training evaluation holds (activations on one batch)."""
-        pixels = self.dataset.image_shape[0] * self.dataset.image_shape[1]
-        return float(self.batch_size * pixels * CNN_FLOATS_PER_PIXEL * FLOAT_BYTES)
+    def _batch_pixels(self) -> int:
+        return self.batch_size * self.dataset.image_shape[0] * self.dataset.image_shape[1]
+
+    def member_bytes(self, fast: bool = False) -> float:
+        """Peak bytes one more member adds to a population's training evaluation (its activations)."""
+        floats = FAST_FLOATS_PER_PIXEL if fast else CNN_FLOATS_PER_PIXEL
+        return float(self._batch_pixels() * floats * FLOAT_BYTES)
 
     def shared_bytes(self, fast: bool = False) -> float:
-        """Bytes a population evaluation holds once, whatever its size: the fast forward's patches."""
+        """Bytes a population evaluation holds whatever its size: the fast forward's patches and its
+        group of members in flight (nothing for the vmapped flax forward)."""
         if not fast:
             return 0.0
-        height, width, channels = self.dataset.image_shape
-        patch = self.model.kernel_size ** 2 * channels
-        return float(self.batch_size * height * width * patch * FLOAT_BYTES)
+        patch = self.model.kernel_size ** 2 * self.dataset.image_shape[2]
+        group = population_cnn.GROUP_SIZE * FAST_GROUP_FLOATS_PER_PIXEL
+        return float(self._batch_pixels() * (patch + group) * FLOAT_BYTES)
 
 
 def make_vision_task(dataset: str | ImageDataset = "digits", batch_size: int = 1024,

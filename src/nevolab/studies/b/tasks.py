@@ -99,7 +99,7 @@ def pruning_problem(task: ControlTask | VisionTask, population_chunk: int | None
     return PruningProblem(task.name, task.init_params, task.train_loss, task.test_score,
                           population_chunk=population_chunk,
                           population_loss=task.fast_population_loss if fast else None,
-                          member_bytes=task.member_bytes(), shared_bytes=task.shared_bytes(fast))
+                          member_bytes=task.member_bytes(fast), shared_bytes=task.shared_bytes(fast))
 
 
 def task_kwargs(task: str, config: Mapping[str, Any] | Any) -> dict[str, Any]:
