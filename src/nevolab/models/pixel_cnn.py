@@ -27,8 +27,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-__all__ = ["PAPER_CNN", "SMALL_CNN", "PixelCNNConfig", "apply", "factorized_gene_count", "init_params",
-           "layer_shapes", "param_count"]
+__all__ = ["PAPER_CNN", "SMALL_CNN", "PixelCNNConfig", "apply", "apply_members", "factorized_gene_count",
+           "init_params", "layer_shapes", "param_count"]
 
 PyTree = Any
 
@@ -105,6 +105,17 @@ def apply(params: PyTree, obs: jax.Array, config: PixelCNNConfig = PAPER_CNN) ->
     for index in range(len(config.hidden_sizes)):
         x = jax.nn.relu(x @ params[f"dense_{index}"]["kernel"] + params[f"dense_{index}"]["bias"])
     return x @ params["output"]["kernel"] + params["output"]["bias"]
+
+
+def apply_members(params: PyTree, obs: jax.Array, config: PixelCNNConfig = PAPER_CNN) -> jax.Array:
+    """Raw outputs (members, episodes, num_actions) of members' networks (params with a leading member
+    axis) on their episodes' observations (members, episodes, h, w, c).
+
+    Each member's weights are shared by its episodes: a layer is one matmul per member over all its
+    episodes' patches, reading each weight once, where a vmap over (member, episode) rows with a copy
+    of the weights per row reads them once per episode. Equal to that to float rounding."""
+    per_member = jax.vmap(lambda net, member_obs: apply(net, member_obs, config), in_axes=(None, 0))
+    return jax.vmap(per_member)(params, obs)
 
 
 def param_count(config: PixelCNNConfig = PAPER_CNN) -> int:

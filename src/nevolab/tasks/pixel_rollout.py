@@ -13,10 +13,19 @@ the rows computed exceed the alive ones by less than one bucket.
 ``develop`` them, then the same step) in the plain and the compacted rollout; XLA:CPU's batched
 matmuls compute each batch row alone, so the returns are identical, which the tests check.
 
-**Rows, not members.** Each episode row carries its own copy of its member's (developed)
+**Rows, not members (the default).** Each episode row carries its own copy of its member's (developed)
 parameters, gathered once per chunk; memory is rows x parameters (a population of 64 x 2 episodes
 of the dense 954k-parameter CNN holds 490 MB). ``develop`` runs after the gather, so a compact
 genotype (e.g. rank-1 factors) is gathered and decoded per row, not the full weights.
+
+**Members (``shared_weights=True``).** Each member's parameters are developed once per chunk and
+its episodes go through the network together: a layer is one matmul per member over all its
+episodes' rows instead of one per episode, and each weight is read once per member and step. The
+batch then holds whole members (rows member-major, ``episodes`` consecutive rows each), so
+compaction drops a member once all its episodes are done, and a done episode of a live member is
+still stepped (it accumulates nothing). The returns equal the default path's to float rounding (a
+matmul over more rows may round differently), which the tests check; the rows computed may be more.
+Study C's committed runs use the default.
 
 The rollout calls the environment's ``step_env`` (no automatic reset; gymnax's ``step`` would
 compute a reset, i.e. a new track and a rendered frame, at every step) and ``is_truncated``.
@@ -88,7 +97,8 @@ class PopulationRollout:
     """
 
     def __init__(self, env: Any, env_params: Any, apply_fn: Callable, develop: Callable | None = None,
-                 chunk_steps: int = 50, num_buckets: int = 16, max_steps: int | None = None):
+                 chunk_steps: int = 50, num_buckets: int = 16, max_steps: int | None = None,
+                 shared_weights: bool = False):
         if chunk_steps < 1 or num_buckets < 1:
             raise ValueError(f"chunk_steps and num_buckets must be >= 1; got {chunk_steps}, {num_buckets}")
         self.env, self.env_params, self.apply_fn = env, env_params, apply_fn
@@ -97,8 +107,12 @@ class PopulationRollout:
         self.max_steps = int(max_steps if max_steps is not None else env_params.max_steps_in_episode)
         self.num_chunks = math.ceil(self.max_steps / chunk_steps)
         self._init = jax.jit(self._init_batch)
-        self._chunk = jax.jit(lambda params, batch: self._run(params, batch, chunk_steps))
-        self._all = jax.jit(lambda params, batch: self._run(params, batch, self.num_chunks * chunk_steps))
+        self.shared_weights = shared_weights
+        run = self._run_shared if shared_weights else self._run
+        self._chunk = jax.jit(lambda params, batch, episodes: run(params, batch, chunk_steps, episodes),
+                              static_argnums=2)
+        self._all = jax.jit(lambda params, batch, episodes: run(params, batch, self.num_chunks * chunk_steps,
+                                                                episodes), static_argnums=2)
         self._gather = jax.jit(_gather_rows)
 
     def _init_batch(self, keys: jax.Array) -> EpisodeBatch:
@@ -118,6 +132,11 @@ class PopulationRollout:
         """One step of one episode row; nothing accumulates once the episode is done."""
         key, step_key = jax.random.split(row.key)
         action = self.apply_fn(net_params, row.obs)
+        return self._advance(row, key, step_key, action)
+
+    def _advance(self, row: EpisodeBatch, key: jax.Array, step_key: jax.Array, action: jax.Array
+                 ) -> EpisodeBatch:
+        """Step one episode row's environment with ``action``; nothing accumulates once it is done."""
         obs, state, reward, terminated, _ = self.env.step_env(step_key, row.env_state, action,
                                                                self.env_params)
         truncated = self.env.is_truncated(state, self.env_params) | (state.time >= self.max_steps)
@@ -126,8 +145,9 @@ class PopulationRollout:
                            steps=row.steps + alive.astype(jnp.int32), done=row.done | terminated | truncated,
                            ended_early=row.ended_early | (alive & terminated))
 
-    def _run(self, params: PyTree, batch: EpisodeBatch, num_steps: int) -> EpisodeBatch:
-        """``num_steps`` steps of every row: gather and develop each row's parameters, then scan."""
+    def _run(self, params: PyTree, batch: EpisodeBatch, num_steps: int, episodes: int = 1) -> EpisodeBatch:
+        """``num_steps`` steps of every row: gather and develop each row's parameters, then scan
+        (``episodes`` is unused: each row is on its own)."""
         net_params = jax.vmap(self.develop)(jax.tree_util.tree_map(lambda leaf: leaf[batch.member], params))
         step = jax.vmap(self._episode_step)
 
@@ -136,9 +156,25 @@ class PopulationRollout:
 
         return jax.lax.scan(body, batch, None, length=num_steps)[0]
 
+    def _run_shared(self, params: PyTree, batch: EpisodeBatch, num_steps: int, episodes: int) -> EpisodeBatch:
+        """``num_steps`` steps of every row, the batch being whole members of ``episodes`` rows each:
+        develop each member's parameters once, then scan with its episodes batched through the policy."""
+        members = batch.member.reshape(-1, episodes)[:, 0]
+        net_params = jax.vmap(self.develop)(jax.tree_util.tree_map(lambda leaf: leaf[members], params))
+        act = jax.vmap(jax.vmap(self.apply_fn, in_axes=(None, 0)))  # members x (shared weights, episodes)
+        advance = jax.vmap(self._advance)
+
+        def body(rows: EpisodeBatch, _):
+            keys = jax.vmap(jax.random.split)(rows.key)
+            obs = rows.obs.reshape(-1, episodes, *rows.obs.shape[1:])
+            actions = act(net_params, obs)
+            return advance(rows, keys[:, 0], keys[:, 1], actions.reshape(-1, *actions.shape[2:])), None
+
+        return jax.lax.scan(body, batch, None, length=num_steps)[0]
+
     def plain(self, params: PyTree, keys: jax.Array) -> RolloutResult:
         """Every episode of every member, one batch, stepped to the step limit (no compaction)."""
-        batch = self._all(params, self._init(keys))
+        batch = self._all(params, self._init(keys), int(keys.shape[1]))
         rows = int(batch.ret.shape[0])
         return _result(jax.device_get(batch), keys.shape[:2], rows * self.num_chunks * self.chunk_steps)
 
@@ -146,11 +182,12 @@ class PopulationRollout:
         """The same episodes in chunks, the alive ones compacted into a bucketed batch between chunks."""
         batch = self._init(keys)
         total = int(batch.ret.shape[0])
+        unit = int(keys.shape[1]) if self.shared_weights else 1  # rows that stay together: a member's, or one
         results = {name: np.zeros(total, dtype) for name, dtype in
                    (("ret", np.float32), ("steps", np.int32), ("ended_early", bool))}
         rows_stepped = 0
         for _ in range(self.num_chunks):
-            batch = self._chunk(params, batch)
+            batch = self._chunk(params, batch, unit)
             rows_stepped += int(batch.ret.shape[0]) * self.chunk_steps
             host = jax.device_get((batch.episode, batch.padding, batch.done, batch.ret, batch.steps,
                                    batch.ended_early))
@@ -158,13 +195,14 @@ class PopulationRollout:
             real = ~padding
             for name, values in zip(results, host[3:]):
                 results[name][episode[real]] = values[real]
-            alive = np.flatnonzero(real & ~done)
+            alive = np.flatnonzero((real & ~done).reshape(-1, unit).any(axis=1))  # in units of rows
             if alive.size == 0:
                 break
-            size = bucket_size(alive.size, total, self.num_buckets)
-            if size < batch.ret.shape[0] or np.any(padding):
-                index = np.concatenate([alive, np.full(size - alive.size, alive[0])]).astype(np.int32)
-                batch = self._gather(batch, index, np.int32(alive.size))
+            size = bucket_size(alive.size, total // unit, self.num_buckets)
+            if size * unit < batch.ret.shape[0] or np.any(padding):
+                units = np.concatenate([alive, np.full(size - alive.size, alive[0])])
+                index = (units[:, None] * unit + np.arange(unit)).reshape(-1).astype(np.int32)
+                batch = self._gather(batch, index, np.int32(alive.size * unit))
         shape = keys.shape[:2]
         return RolloutResult(results["ret"].reshape(shape), results["steps"].reshape(shape),
                              results["ended_early"].reshape(shape), rows_stepped)
