@@ -8,7 +8,11 @@
   with each policy layer one batched ``einsum`` over members. ``value`` is the median over rounds of
   oracle time / fast time; ``steps_per_s`` and ``oracle_steps_per_s`` are both throughputs (env
   steps per second), ``gflops`` and ``oracle_gflops`` XLA's FLOP count of each program over its
-  median time.
+  median time. Both compute the same arithmetic, counted once on the oracle's program: XLA counts
+  the body of its ``lax.scan`` once, not once per step, so the count is multiplied by the episode
+  length (outside its loop there are only the episodes' first resets). The fast program is not
+  counted itself: it draws all automatic resets before its loop, which the multiplication would
+  count once per step.
 
 Run: ``PYTHONPATH=src .venv/bin/python benchmarks/bench_pendulum.py [name ...]``.
 """
@@ -43,11 +47,12 @@ def pendulum_policy_speedup() -> dict:
     ratios = [slow / quick for slow, quick in zip(timed["oracle"]["times"], timed["fast"]["times"])]
     steps = POPULATION * ROLLOUTS * task.episode_length
     fast_s, oracle_s = timed["fast"]["median"], timed["oracle"]["median"]
+    flops = task.episode_length * xla_flops(oracle, *args)
     return {
         "value": statistics.median(ratios), "unit": "x", "ratio_range": [min(ratios), max(ratios)],
         "steps_per_s": steps / fast_s, "oracle_steps_per_s": steps / oracle_s,
-        "gflops": xla_flops(fast, *args) / fast_s / 1e9,
-        "oracle_gflops": xla_flops(oracle, *args) / oracle_s / 1e9,
+        "gflops": flops / fast_s / 1e9, "oracle_gflops": flops / oracle_s / 1e9,
+        "gflop_per_call": flops / 1e9,
         "seconds": fast_s, "oracle_seconds": oracle_s,
         "compile_and_first_s": timed["fast"]["first"], "oracle_compile_and_first_s": timed["oracle"]["first"],
         "timing": "medians over interleaved repeats", "repeats": INTERLEAVED_REPEATS,

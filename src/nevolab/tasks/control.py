@@ -16,6 +16,7 @@ is the return of exactly one episode. Fitness (minimised) is minus the mean retu
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -169,40 +170,63 @@ class ControlTask:
 
         Episode ``e`` uses the keys of :meth:`episode_return` on ``split(key, num_rollouts)[e]`` for
         every member, so resets and step keys are shared across members as in the vmapped path.
+        The environment steps as gymnax's ``step`` does (``step_env``, then an automatic reset where
+        the episode ended), except that the resets, which depend on the step keys alone, are drawn
+        for every step and episode before the loop: inside it XLA would fuse the reset's hashing
+        into every member's copy of each state update (a fifth of the rollout's time).
         """
         layers = stacked_layers(population_params)
         members = layers[0][0].shape[0]
+        env, env_params = self.env, self.env_params
 
         def episode_keys(episode_key):
             key_reset, key_steps = jax.random.split(episode_key)
             return key_reset, jax.random.split(key_steps, self.episode_length)
 
         reset_keys, step_keys = jax.vmap(episode_keys)(jax.random.split(key, num_rollouts))
-        observation, state = jax.vmap(self.env.reset, in_axes=(0, None))(reset_keys, self.env_params)
-        # Members start from their episodes' shared resets; the key stays unbatched over members,
-        # so gymnax's automatic reset inside ``step`` is computed once per episode, not per member.
+        # (steps, episodes) keys, each split as gymnax's step splits it: (step_env, automatic reset).
+        env_keys, auto_reset_keys = jax.vmap(jax.vmap(lambda k: tuple(jax.random.split(k))))(
+            jnp.swapaxes(step_keys, 0, 1))
+        per_episode = jax.vmap(env.reset_env, in_axes=(0, None))
+        auto_resets = jax.vmap(per_episode, in_axes=(0, None))(auto_reset_keys, env_params)
+        observation, state = jax.vmap(env.reset, in_axes=(0, None))(reset_keys, env_params)
         observation, state = jax.tree_util.tree_map(
             lambda leaf: jnp.broadcast_to(leaf, (members, *leaf.shape)), (observation, state))
-        env_step = jax.vmap(jax.vmap(self.env.step, in_axes=(0, 0, 0, None)), in_axes=(None, 0, 0, None))
+        # Keys stay unbatched over members: every member steps its episodes with the same keys.
+        over_population = functools.partial(jax.vmap, in_axes=(None, 0, 0, None))
+        step_env = over_population(jax.vmap(env.step_env, in_axes=(0, 0, 0, None)))
+        is_truncated = jax.vmap(jax.vmap(env.is_truncated, in_axes=(0, None)), in_axes=(0, None))
 
-        def step(carry, keys):
+        def step(carry, inputs):
             observation, state, total, alive = carry
+            env_key, auto_reset = inputs
             flat = observation.reshape(members, num_rollouts, -1).astype(jnp.float32)
             action = self._population_actions(population_forward(layers, flat))
-            observation, state, reward, terminated, truncated, _ = env_step(
-                keys, state, action, self.env_params)
+            stepped_observation, stepped_state, reward, terminated, _ = step_env(
+                env_key, state, action, env_params)
+            done = jnp.logical_or(terminated, is_truncated(stepped_state, env_params))
+            observation, state = jax.tree_util.tree_map(
+                lambda reset, stepped: _where_done(done, reset, stepped), auto_reset,
+                (stepped_observation, stepped_state))
             total = total + alive * reward.astype(jnp.float32)
-            alive = alive * (1.0 - jnp.logical_or(terminated, truncated).astype(jnp.float32))
+            alive = alive * (1.0 - done.astype(jnp.float32))
             return (observation, state, total, alive), None
 
         shape = (members, num_rollouts)
         carry = (observation, state, jnp.zeros(shape, jnp.float32), jnp.ones(shape, jnp.float32))
-        (_, _, total, _), _ = jax.lax.scan(step, carry, jnp.swapaxes(step_keys, 0, 1))
+        (_, _, total, _), _ = jax.lax.scan(step, carry, (env_keys, auto_resets))
         return total
 
     def population_fitness(self, population_params: PyTree, key: jax.Array) -> jax.Array:
         """Fitness of a stacked population (leading axis = members), same episodes for all."""
         return jax.vmap(self.fitness, in_axes=(0, None))(population_params, key)
+
+
+def _where_done(done: jax.Array, reset: jax.Array, stepped: jax.Array) -> jax.Array:
+    """gymnax's automatic reset for a population: ``reset`` (episodes, ...) where ``done``
+    (members, episodes), else ``stepped`` (members, episodes, ...)."""
+    done = done.reshape(done.shape + (1,) * (stepped.ndim - done.ndim))
+    return jnp.where(done, reset[None], stepped)
 
 
 def make_control_task(env_name: str = "Pendulum-v1", hidden_sizes: Sequence[int] = (64, 64),
