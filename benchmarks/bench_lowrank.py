@@ -18,6 +18,15 @@
   population forward pass (matmul FLOPs counted analytically) as a fraction of a plain ``jnp.matmul``
   measured in the same process. At hidden size 32 the forward cannot approach a 1024^3 matmul.
 
+* ``lowrank.lm.width128.rank4_over_dense``: seconds of one rank-4 generation over one dense
+  generation at width 128 (hidden 128, feed-forward 512, 4 heads of 16: the paper's model with every
+  width times 4), population 128 (smaller than above, to bound memory: a dense width-128 genome has
+  about 0.5M genes), timed interleaved in one run: the median of the per-round ratios; target <= 0.6.
+  The record adds the same ratio at the paper's width 32 (``width32_ratio``), measured in the same
+  run. At width 32 the matmuls the factors shrink are a small part of a generation, at 128 most of it.
+  ``gflops`` / ``oracle_gflops``: XLA's FLOP count of the rank-4 / dense population forward over the
+  generation's time.
+
 The population loss evaluates a few members at a time (``nevolab.studies.c.lm.chunk_size_for``: 4
 here), so that a chunk's attention scores stay in cache; with 64 at a time the same forward ran at
 about a quarter of the speed.
@@ -37,7 +46,7 @@ import jax
 import jax.numpy as jnp
 
 from nevolab.algorithms.deep_ga import DeepGA
-from nevolab.bench import interleaved_seconds, median_seconds
+from nevolab.bench import interleaved_seconds, median_seconds, xla_flops
 from nevolab.models.transformer import fast_cross_entropy
 from nevolab.studies.c.lm import chunk_size_for, make_population_loss, prepare_sequences
 from nevolab.studies.c.variants import setup_variant
@@ -54,9 +63,9 @@ def _chunk_size(config) -> int:
     return chunk_size_for(NUM_SEQUENCES, SEQUENCE_LENGTH, config.vocab_size, config=config)
 
 
-def _setup(variant: str):
+def _setup(variant: str, model_overrides: dict | None = None):
     sequences, vocab_size = prepare_sequences("char", NUM_SEQUENCES, SEQUENCE_LENGTH, data_seed=0)
-    config, layout = setup_variant(variant, vocab_size)
+    config, layout = setup_variant(variant, vocab_size, model_overrides=model_overrides)
     population_loss = make_population_loss(layout.encoding, config, _chunk_size(config))
     sequences = jnp.asarray(sequences)
     return config, layout, lambda population: population_loss(population, sequences)
@@ -67,18 +76,26 @@ def _dense_population(layout) -> jax.Array:
     return jax.jit(jax.vmap(layout.init_fn))(keys)
 
 
-def _generation(variant: str) -> dict:
-    config, layout, loss = _setup(variant)
-    ga = DeepGA(POPULATION, layout.num_genes, ELITES, layout.mutation_scales, max_generations=8)
+def _generation_program(variant: str, population_size: int = POPULATION, model_overrides: dict | None = None):
+    """(jitted ``generation(state, key)``: ask, evaluate, tell; its first state; config; layout;
+    the population loss)."""
+    config, layout, loss = _setup(variant, model_overrides)
+    ga = DeepGA(population_size, layout.num_genes, ELITES, layout.mutation_scales, max_generations=8)
     params = ga.default_params
     population, init_keys = jax.jit(lambda k: ga.sample_initial(k, layout.init_fn))(jax.random.PRNGKey(0))
-    state = ga.init(jax.random.PRNGKey(1), population, jnp.full((POPULATION,), jnp.inf), params, init_keys)
+    losses = jnp.full((population_size,), jnp.inf)
+    state = ga.init(jax.random.PRNGKey(1), population, losses, params, init_keys)
 
     @jax.jit
     def generation(state, key):
         pop, state = ga.ask(key, state, params)
         return ga.tell(key, pop, loss(pop), state, params)
 
+    return generation, state, config, layout, loss
+
+
+def _generation(variant: str) -> dict:
+    generation, state, config, layout, _ = _generation_program(variant)
     compile_s, seconds = median_seconds(generation, state, jax.random.PRNGKey(2))
     return {
         "value": seconds,
@@ -185,7 +202,64 @@ def bench_forward_flops_fraction() -> dict:
     }
 
 
+WIDE_POPULATION = 128
+
+
+def _width(hidden: int) -> dict:
+    """The paper's model (hidden 32, feed-forward 128, 4 heads of 4) with every width scaled to ``hidden``."""
+    return {"hidden_dim": hidden, "ff_dim": 4 * hidden, "num_heads": 4, "head_dim": hidden // 8}
+
+
+def _rank4_over_dense(hidden: int, repeats: int) -> dict:
+    """Rank-4 / dense generation seconds at width ``hidden``, interleaved: per-round ratios and timings."""
+    programs = {variant: _generation_program(variant, WIDE_POPULATION, _width(hidden))
+                for variant in ("dense", "lowrank")}
+    key = jax.random.PRNGKey(2)
+    calls = {variant: (program[0], (program[1], key)) for variant, program in programs.items()}
+    timings = interleaved_seconds(calls, repeats=repeats)
+    ratios = [rank4 / dense for dense, rank4 in zip(timings["dense"]["times"], timings["lowrank"]["times"],
+                                                    strict=True)]
+    genes = {variant: program[3].num_genes for variant, program in programs.items()}
+    return {"ratios": ratios, "timings": timings, "genes": genes,
+            "flops": {variant: _forward_flops(program) for variant, program in programs.items()}}
+
+
+def _forward_flops(program) -> float:
+    """XLA's FLOP count of a generation's population forward. XLA counts the body of the loss's
+    ``lax.map`` over chunks once, so one chunk is counted and multiplied by the chunks."""
+    _, state, config, _, loss = program
+    chunk = _chunk_size(config)
+    return WIDE_POPULATION // chunk * xla_flops(loss, state.population[:chunk])
+
+
+def bench_width128_rank4_over_dense(repeats: int = 5) -> dict:
+    """A rank-4 generation's time over a dense one's at width 128 (and at 32 beside it), interleaved."""
+    wide, narrow = _rank4_over_dense(128, repeats), _rank4_over_dense(32, repeats)
+    timings, flops = wide["timings"], wide["flops"]
+    return {
+        "value": statistics.median(wide["ratios"]),
+        "unit": "rank-4 s / dense s",
+        "target": 0.6,
+        "ratio_range": [min(wide["ratios"]), max(wide["ratios"])],
+        "dense_gen_s": timings["dense"]["median"],
+        "rank4_gen_s": timings["lowrank"]["median"],
+        "gflops": flops["lowrank"] / timings["lowrank"]["median"] / 1e9,
+        "oracle_gflops": flops["dense"] / timings["dense"]["median"] / 1e9,
+        "width32_ratio": statistics.median(narrow["ratios"]),
+        "width32_ratio_range": [min(narrow["ratios"]), max(narrow["ratios"])],
+        "width32_dense_gen_s": narrow["timings"]["dense"]["median"],
+        "width32_rank4_gen_s": narrow["timings"]["lowrank"]["median"],
+        "dense_genes": wide["genes"]["dense"],
+        "rank4_genes": wide["genes"]["lowrank"],
+        "population": WIDE_POPULATION,
+        "batch": f"{NUM_SEQUENCES}x{SEQUENCE_LENGTH}",
+        "peak_rss_mb": _peak_rss_mb(),
+        "device": jax.devices()[0].device_kind,
+    }
+
+
 BENCHMARKS = {
+    "lowrank.lm.width128.rank4_over_dense": bench_width128_rank4_over_dense,
     "lowrank.lm.dense.gen_s": bench_dense_generation,
     "lowrank.lm.rank4.gen_s": bench_rank4_generation,
     "lowrank.lm.tokens_per_s": bench_tokens_per_s,
