@@ -4,15 +4,15 @@
   (population 256, 8 episodes each of the task's episode length, the paper's 2×64 tanh MLP, all
   members on the same episode keys) computed two ways in one process, timed interleaved: the oracle
   vmaps each member's :meth:`ControlTask.mean_return` (the path the runs use), the fast path
-  (``population_mean_return(..., fast=True)``) steps every member's episodes in one ``lax.scan``
-  with each policy layer one batched ``einsum`` over members. ``value`` is the median over rounds of
-  oracle time / fast time; ``steps_per_s`` and ``oracle_steps_per_s`` are both throughputs (env
-  steps per second), ``gflops`` and ``oracle_gflops`` XLA's FLOP count of each program over its
-  median time. Both compute the same arithmetic, counted once on the oracle's program: XLA counts
-  the body of its ``lax.scan`` once, not once per step, so the count is multiplied by the episode
-  length (outside its loop there are only the episodes' first resets). The fast program is not
-  counted itself: it draws all automatic resets before its loop, which the multiplication would
-  count once per step.
+  (``population_mean_return(..., fast=True)``) steps the episodes of a chunk of members (32 here,
+  ``member_chunk``: their weights stay in cache) in one ``lax.scan`` with each policy layer one
+  batched ``einsum`` over members. ``value`` is the median over rounds of oracle time / fast time;
+  ``steps_per_s`` and ``oracle_steps_per_s`` are both throughputs (env steps per second), ``gflops``
+  and ``oracle_gflops`` the arithmetic over each one's median time. Both compute the same
+  arithmetic, counted once on the oracle's program: XLA counts the body of its ``lax.scan`` once,
+  not once per step, so its count is multiplied by the episode length (outside its loop there are
+  only the episodes' first resets). The fast program is not counted itself: it draws all automatic
+  resets before its loop, which the multiplication would count once per step.
 
 Run: ``PYTHONPATH=src .venv/bin/python benchmarks/bench_pendulum.py [name ...]``.
 """
@@ -27,6 +27,7 @@ import jax
 
 from nevolab.bench import interleaved_seconds, xla_flops
 from nevolab.tasks.control import make_control_task
+from nevolab.tasks.population_mlp import members_per_chunk
 
 POPULATION, ROLLOUTS, HIDDEN = 256, 8, (64, 64)
 INTERLEAVED_REPEATS = 7
@@ -57,7 +58,7 @@ def pendulum_policy_speedup() -> dict:
         "compile_and_first_s": timed["fast"]["first"], "oracle_compile_and_first_s": timed["oracle"]["first"],
         "timing": "medians over interleaved repeats", "repeats": INTERLEAVED_REPEATS,
         "population": POPULATION, "rollouts": ROLLOUTS, "episode_length": task.episode_length,
-        "hidden": list(HIDDEN),
+        "hidden": list(HIDDEN), "member_chunk": members_per_chunk(members),
     }
 
 

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 from nevolab.tasks.control import make_control_task
-from nevolab.tasks.population_mlp import population_forward, stacked_layers
+from nevolab.tasks.population_mlp import members_per_chunk, population_forward, stacked_layers
 
-MEMBERS, EPISODES, STEPS = 5, 3, 20
+MEMBERS, EPISODES, STEPS = 6, 3, 20
 
 
 def _population(task, key, scale: float = 1.0):
@@ -50,9 +50,8 @@ def test_the_batched_forward_is_each_members_policy():
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("hidden", [(7,), (64, 64)], ids=["1x7", "paper-2x64"])
-def test_fast_pendulum_returns_are_the_vmapped_ones(hidden):
-    task = make_control_task("Pendulum-v1", hidden_sizes=hidden, episode_length=STEPS)
+def test_fast_returns_of_the_papers_2x64_policy_are_the_vmapped_ones():
+    task = make_control_task("Pendulum-v1", hidden_sizes=(64, 64), episode_length=STEPS)
     members = _population(task, jax.random.PRNGKey(2), scale=0.5)
     oracle, fast = _both(task, members, jax.random.PRNGKey(3))
     assert oracle.shape == (MEMBERS,) and np.ptp(oracle) > 1.0  # members really differ
@@ -84,3 +83,24 @@ def test_fast_discrete_actions_take_the_argmax():
     members = _population(task, jax.random.PRNGKey(6), scale=1.0)
     oracle, fast = _both(task, members, jax.random.PRNGKey(7), episodes=4)
     np.testing.assert_allclose(fast, oracle, rtol=1e-5, atol=1e-4)
+
+
+def test_fast_returns_in_member_chunks():
+    """Members stepped a chunk at a time (``lax.map`` over chunks) give the same returns."""
+    task = make_control_task("Pendulum-v1", hidden_sizes=(8,), episode_length=STEPS)
+    members = _population(task, jax.random.PRNGKey(8), scale=0.5)
+    key = jax.random.PRNGKey(9)
+    oracle, _ = _both(task, members, key)
+    fast = task.population_mean_return(members, key, EPISODES, fast=True, member_chunk=3)
+    np.testing.assert_allclose(fast, oracle, rtol=1e-5, atol=1e-4)
+    with pytest.raises(ValueError, match="does not divide"):
+        task.population_mean_return(members, key, EPISODES, fast=True, member_chunk=4)
+
+
+def test_members_per_chunk_is_the_largest_divisor_that_fits():
+    task = make_control_task("Pendulum-v1", hidden_sizes=(8,), episode_length=STEPS)
+    members = _population(task, jax.random.PRNGKey(0))  # 6 members of 57 float32 weights each
+    member_bytes = 4 * ((3 * 8 + 8) + (8 * 1 + 1))
+    assert members_per_chunk(members, chunk_bytes=1) == 1
+    assert members_per_chunk(members, chunk_bytes=5 * member_bytes) == 3
+    assert members_per_chunk(members, chunk_bytes=6 * member_bytes) == 6

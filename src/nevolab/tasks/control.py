@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import linen as nn
 
-from nevolab.tasks.population_mlp import population_forward, stacked_layers
+from nevolab.tasks.population_mlp import members_per_chunk, population_forward, stacked_layers
 
 PyTree = Any
 
@@ -145,16 +145,24 @@ class ControlTask:
         return self.mean_return(params, jax.random.fold_in(key, 0x7E57), self.test_rollouts)
 
     def population_mean_return(self, population_params: PyTree, key: jax.Array, num_rollouts: int,
-                               fast: bool = False) -> jax.Array:
+                               fast: bool = False, member_chunk: int | None = None) -> jax.Array:
         """Every member's :meth:`mean_return` on the same episodes (leading axis = members).
 
-        ``fast=False`` vmaps :meth:`mean_return` over members; ``fast=True`` steps all members'
-        episodes together (:meth:`_population_returns`): the same keys, steps and actions, so the
-        same returns up to float32 rounding of the policy's matrix products.
+        ``fast=False`` vmaps :meth:`mean_return` over members; ``fast=True`` steps the episodes of
+        ``member_chunk`` members at a time together (:meth:`_population_returns`; by default
+        :func:`members_per_chunk`, a divisor of the member count): the same keys, steps and
+        actions, so the same returns up to float32 rounding of the policy's matrix products.
         """
         if not fast:
             return jax.vmap(self.mean_return, in_axes=(0, None, None))(population_params, key, num_rollouts)
-        return jnp.mean(self._population_returns(population_params, key, num_rollouts), axis=1)
+        members = jax.tree_util.tree_leaves(population_params)[0].shape[0]
+        chunk = member_chunk or members_per_chunk(population_params)
+        if members % chunk:
+            raise ValueError(f"member_chunk {chunk} does not divide the {members} members")
+        chunks = jax.tree_util.tree_map(
+            lambda leaf: leaf.reshape(members // chunk, chunk, *leaf.shape[1:]), population_params)
+        returns = jax.lax.map(lambda part: self._population_returns(part, key, num_rollouts), chunks)
+        return jnp.mean(returns.reshape(members, num_rollouts), axis=1)
 
     def _population_actions(self, outputs: jax.Array) -> jax.Array:
         """:meth:`act` on the outputs ``(members, episodes, num_outputs)`` of a whole population."""
