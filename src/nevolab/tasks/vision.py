@@ -57,10 +57,12 @@ FLOAT_BYTES = 4
 #: Floats the vmapped flax forward holds per input pixel, image and member (XLA's temporary buffers,
 #: measured with ``compiled.memory_analysis()`` on 8×8 and 28×28 inputs).
 CNN_FLOATS_PER_PIXEL = 16
-#: The same for the fast forward, whose later layers run a group of members at a time: about 3 floats
-#: per member (the first layer's pooled output), and about 40 (28×28) to 60 (8×8) per member of the
-#: group in flight, plus the shared patches.
-FAST_FLOATS_PER_PIXEL = 4
+#: The same for the fast forward, whose later layers run a group of members at a time. Its forward
+#: alone holds about 3 floats per member (the first layer's pooled output) plus about 40 (28×28) to 60
+#: (8×8) per member of the group in flight and the shared patches; inside the ES program (MNIST-5k,
+#: population 128 × batch 1,024, all at once) the process peaked near 9 GB, so a member is budgeted
+#: like the flax forward's.
+FAST_FLOATS_PER_PIXEL = 16
 FAST_GROUP_FLOATS_PER_PIXEL = 64
 
 
