@@ -161,7 +161,8 @@ class ControlTask:
             raise ValueError(f"member_chunk {chunk} does not divide the {members} members")
         chunks = jax.tree_util.tree_map(
             lambda leaf: leaf.reshape(members // chunk, chunk, *leaf.shape[1:]), population_params)
-        returns = jax.lax.map(lambda part: self._population_returns(part, key, num_rollouts), chunks)
+        episodes = self._episode_inputs(key, num_rollouts)  # drawn once, shared by every chunk
+        returns = jax.lax.map(lambda part: self._population_returns(part, episodes), chunks)
         return jnp.mean(returns.reshape(members, num_rollouts), axis=1)
 
     def _population_actions(self, outputs: jax.Array) -> jax.Array:
@@ -171,20 +172,16 @@ class ControlTask:
         action = outputs.reshape(outputs.shape[:2] + self.action_shape)
         return jnp.clip(action, self.action_low, self.action_high)
 
-    def _population_returns(self, population_params: PyTree, key: jax.Array, num_rollouts: int
-                            ) -> jax.Array:
-        """Returns ``(members, episodes)``: one ``lax.scan`` over time steps every member's episodes
-        at once, each policy layer one batched product over members (:func:`population_forward`).
+    def _episode_inputs(self, key: jax.Array, num_rollouts: int) -> tuple:
+        """What every member's episodes share: the first observations and states ``(episodes, ...)``,
+        the ``step_env`` keys ``(steps, episodes)`` and the automatic resets ``(steps, episodes, ...)``.
 
-        Episode ``e`` uses the keys of :meth:`episode_return` on ``split(key, num_rollouts)[e]`` for
-        every member, so resets and step keys are shared across members as in the vmapped path.
-        The environment steps as gymnax's ``step`` does (``step_env``, then an automatic reset where
-        the episode ended), except that the resets, which depend on the step keys alone, are drawn
-        for every step and episode before the loop: inside it XLA would fuse the reset's hashing
-        into every member's copy of each state update (about a tenth of the rollout's time).
+        Episode ``e`` uses the keys of :meth:`episode_return` on ``split(key, num_rollouts)[e]``, each
+        step's key split as gymnax's ``step`` splits it: (``step_env``, automatic reset). The resets
+        depend on those keys alone, so they are drawn here for every step, before the loop: inside it
+        XLA would fuse the reset's hashing into every member's copy of each state update (about a
+        tenth of the rollout's time).
         """
-        layers = stacked_layers(population_params)
-        members = layers[0][0].shape[0]
         env, env_params = self.env, self.env_params
 
         def episode_keys(episode_key):
@@ -192,12 +189,26 @@ class ControlTask:
             return key_reset, jax.random.split(key_steps, self.episode_length)
 
         reset_keys, step_keys = jax.vmap(episode_keys)(jax.random.split(key, num_rollouts))
-        # (steps, episodes) keys, each split as gymnax's step splits it: (step_env, automatic reset).
         env_keys, auto_reset_keys = jax.vmap(jax.vmap(lambda k: tuple(jax.random.split(k))))(
             jnp.swapaxes(step_keys, 0, 1))
         per_episode = jax.vmap(env.reset_env, in_axes=(0, None))
         auto_resets = jax.vmap(per_episode, in_axes=(0, None))(auto_reset_keys, env_params)
         observation, state = jax.vmap(env.reset, in_axes=(0, None))(reset_keys, env_params)
+        return observation, state, env_keys, auto_resets
+
+    def _population_returns(self, population_params: PyTree, episodes: tuple) -> jax.Array:
+        """Returns ``(members, episodes)``: one ``lax.scan`` over time steps every member's episodes
+        at once, each policy layer one batched product over members (:func:`population_forward`).
+
+        Every member plays the same episodes (:meth:`_episode_inputs`), as in the vmapped path. The
+        environment steps as gymnax's ``step`` does: ``step_env``, then the automatic reset where
+        the episode ended.
+        """
+        layers = stacked_layers(population_params)
+        members = layers[0][0].shape[0]
+        env, env_params = self.env, self.env_params
+        observation, state, env_keys, auto_resets = episodes
+        num_rollouts = env_keys.shape[1]
         observation, state = jax.tree_util.tree_map(
             lambda leaf: jnp.broadcast_to(leaf, (members, *leaf.shape)), (observation, state))
         # Keys stay unbatched over members: every member steps its episodes with the same keys.
