@@ -76,3 +76,16 @@ def test_the_gemm_peak_is_a_benchmark_and_a_positive_rate():
 
     assert "bench.gemm_peak_gflops" in discover()
     assert gemm_peak_gflops(size=64, repeats=1) > 0.0
+
+
+def test_xla_counts_a_scan_body_once():
+    """What :func:`xla_flops` documents: a scan's body is counted once, whatever its length."""
+    import jax
+
+    from nevolab.bench import xla_flops
+
+    def repeated(a, steps):
+        return jax.lax.scan(lambda carry, _: (carry @ a, None), a, None, length=steps)[0]
+
+    a = jnp.ones((16, 16))
+    assert xla_flops(lambda x: repeated(x, 10), a) == xla_flops(lambda x: repeated(x, 3), a)

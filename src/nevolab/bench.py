@@ -76,7 +76,8 @@ def gemm_peak_gflops(size: int = GEMM_SIZE, repeats: int = 5) -> float:
 
 def xla_flops(fn: Callable[..., Any], *args: Any) -> float:
     """The floating-point operations XLA counts in one call of ``jit(fn)(*args)`` (its cost analysis
-    of the compiled program; loops are counted once per trip where XLA knows the trip count)."""
+    of the compiled program). XLA counts a loop's body once, not once per trip: a benchmark of a
+    ``lax.scan`` multiplies the body's count by the trip count itself."""
     compiled = jax.jit(fn).lower(*args).compile()
     analysis = compiled.cost_analysis()
     if isinstance(analysis, list | tuple):  # older jax returns one dict per computation
