@@ -34,7 +34,7 @@ html: venv
 book: notebooks html
 	@echo "open _build/html/index.html"
 
-# The whole suite on pytest-xdist workers (8 minutes on the 2-core machine, cold JAX cache). Tests
+# The whole suite on pytest-xdist workers (under 10 minutes on the 2-core machine; README). Tests
 # that share a book or a module-scoped fixture run together on one worker, so each is built once;
 # the two books start first (the scheduler is in tests/conftest.py).
 TEST_WORKERS ?= 2
