@@ -25,7 +25,6 @@ MEASURE_COLUMNS = ["measure", "method", "round", "weights_remaining", "seed", "o
 CORRELATION_COLUMNS = ["quantity", "method", "round", "weights_remaining", "seed", "survivors", "rho"]
 
 
-
 @dataclasses.dataclass(frozen=True)
 class ConnectivityMeasures(RunConfig):
     """B6's measurements of one landscape run (``run_key``) with their grid settings."""

@@ -127,12 +127,7 @@ def study_c_claims(outcomes: pd.DataFrame, seed: int = 0, families: Sequence[str
                                         seed=seed, detail=column))
         paper_statistics.append({"ranksums_p": float(sps.ranksums(a, b).pvalue),
                                  "glass_delta": glass_delta_original(a, b)})
-    table = stats.decide(tests)
-    if table.empty:
-        return table
-    table = pd.concat([table, pd.DataFrame(paper_statistics, index=table.index)], axis=1)
-    table["sentence"] = table.claim.map(lambda key: paper.CLAIMS_BY_KEY[key].sentence)
-    return table
+    return _decided(tests, paper_statistics, paper.CLAIMS_BY_KEY)
 
 
 def stored_claims(config: Config, fresh: bool = False) -> tuple[pd.DataFrame, dict]:
@@ -197,12 +192,7 @@ def pixel_claims(outcomes: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
                                  "ranksums_p": float(sps.ranksums(a, b).pvalue),
                                  "glass_delta": glass_delta_original(a, b),
                                  "factorized_mean": float(a.mean()), "dense_mean": float(b.mean())})
-    table = stats.decide(tests)
-    if table.empty:
-        return table
-    table = pd.concat([table, pd.DataFrame(paper_statistics, index=table.index)], axis=1)
-    table["sentence"] = table.claim.map(lambda key: paper.PIXEL_CLAIMS_BY_KEY[key].sentence)
-    return table
+    return _decided(tests, paper_statistics, paper.PIXEL_CLAIMS_BY_KEY)
 
 
 def stage_long_table(outcomes: pd.DataFrame) -> pd.DataFrame:
@@ -226,3 +216,14 @@ def stored_pixel_claims(config: Config, fresh: bool = False) -> tuple[pd.DataFra
         lambda claims_config: pixel_claims(
             last_generation(pixel.pixel_tables(claims_config, fresh, tasks=("racing",)))),
         fresh)
+
+
+def _decided(tests: list, paper_statistics: list[dict], claims_by_key: dict) -> pd.DataFrame:
+    """The verdict rule's table of ``tests``, with the paper's own statistics (one row each) and the
+    paper's sentence beside every row."""
+    table = stats.decide(tests)
+    if table.empty:
+        return table
+    table = pd.concat([table, pd.DataFrame(paper_statistics, index=table.index)], axis=1)
+    table["sentence"] = table.claim.map(lambda key: claims_by_key[key].sentence)
+    return table
