@@ -57,7 +57,7 @@ from nevolab.bench import interleaved_seconds, median_seconds, xla_flops
 from nevolab.config import memory_budget_bytes
 from nevolab.datasets import ImageDataset
 from nevolab.pruning.criteria import get_criterion
-from nevolab.pruning.es import choose_chunk, make_es_prune, make_es_train, problem_chunk
+from nevolab.pruning.es import choose_chunk, make_es_prune, make_es_train, map_chunks, problem_chunk
 from nevolab.pruning.masks import kept_counts, prunable_flat
 from nevolab.pruning.strategies import es_config_for
 from nevolab.studies.b.tasks import pruning_problem
@@ -166,24 +166,10 @@ def _random_images(side: int, count: int):
     return make_vision_task(data, batch_size=count)
 
 
-def _in_chunks(population_loss, population: int, chunk: int):
-    """``population_loss`` over consecutive groups of ``chunk`` members, one group after another
-    (``lax.map``, so only one group's activations are live); ``chunk`` divides ``population``."""
-    if population % chunk:
-        raise ValueError(f"a chunk of {chunk} does not divide the population of {population}")
-
-    def chunked(members, key):
-        groups = jax.tree_util.tree_map(
-            lambda leaf: leaf.reshape(population // chunk, chunk, *leaf.shape[1:]), members)
-        return jax.lax.map(lambda group: population_loss(group, key), groups).reshape(population)
-
-    return chunked
-
-
-def _dividing_chunk(population: int, chunk: int | None) -> int:
-    """The largest divisor of ``population`` not above ``chunk`` (``None``: all at once)."""
-    chunk = population if chunk is None else chunk
-    return max(size for size in range(1, chunk + 1) if population % size == 0)
+def _in_chunks(population_loss, chunk: int):
+    """``population_loss`` over ``chunk`` members at a time, one chunk after another (``map_chunks``:
+    only one chunk's activations are live)."""
+    return lambda members, key: map_chunks(lambda part: population_loss(part, key), members, chunk)
 
 
 def cnn_speedup(side: int, population: int, batch: int, repeats: int):
@@ -194,20 +180,20 @@ def cnn_speedup(side: int, population: int, batch: int, repeats: int):
         args = (members, jax.random.PRNGKey(1))
         # Each path evaluates the population in the chunks the memory budget allows it (all at once
         # where it fits), as the ES does: at 128 x 1,024 MNIST images the flax forward does not fit.
-        oracle_chunk = _dividing_chunk(population, choose_chunk(population, 1, task.member_bytes(False)))
-        fast_chunk = _dividing_chunk(
-            population, choose_chunk(population, 1, task.member_bytes(True), task.shared_bytes(True)))
-        oracle = jax.jit(_in_chunks(task.population_loss, population, oracle_chunk))
-        fast = jax.jit(_in_chunks(task.fast_population_loss, population, fast_chunk))
+        oracle_chunk = choose_chunk(population, 1, task.member_bytes(False)) or population
+        fast_chunk = (choose_chunk(population, 1, task.member_bytes(True), task.shared_bytes(True))
+                      or population)
+        oracle = jax.jit(_in_chunks(task.population_loss, oracle_chunk))
+        fast = jax.jit(_in_chunks(task.fast_population_loss, fast_chunk))
         timed = interleaved_seconds({"oracle": (oracle, args), "fast": (fast, args)}, repeats=repeats)
         ratios = [o / f for o, f in zip(timed["oracle"]["times"], timed["fast"]["times"])]
         images = population * batch
         return {"value": statistics.median(ratios), "unit": "x", "ratio_range": [min(ratios), max(ratios)],
                 "images_per_s": images / timed["fast"]["median"],
                 "oracle_images_per_s": images / timed["oracle"]["median"],
-                # XLA counts the body of lax.map's loop once: one group's FLOPs times the groups.
-                "gflops": xla_flops(fast, *args) * (population // fast_chunk) / timed["fast"]["median"] / 1e9,
-                "oracle_gflops": (xla_flops(oracle, *args) * (population // oracle_chunk)
+                # XLA counts the body of lax.map's loop once: one chunk's FLOPs times the chunks.
+                "gflops": xla_flops(fast, *args) * (population / fast_chunk) / timed["fast"]["median"] / 1e9,
+                "oracle_gflops": (xla_flops(oracle, *args) * (population / oracle_chunk)
                                   / timed["oracle"]["median"] / 1e9),
                 "population_chunk": fast_chunk, "oracle_population_chunk": oracle_chunk,
                 "compile_and_first_s": timed["fast"]["first"], "oracle_compile_and_first_s":

@@ -95,16 +95,24 @@ def problem_chunk(problem: PruningProblem, population: int, runs: int) -> int | 
     return choose_chunk(population, runs, problem.member_bytes, problem.shared_bytes)
 
 
-def map_chunks(fn: Callable[[jax.Array], jax.Array], xs: jax.Array, chunk: int) -> jax.Array:
-    """``fn`` (rows -> per-row values) over ``xs`` ``chunk`` rows at a time (a ``lax.map`` over whole
-    chunks, then the remainder), concatenated."""
-    steps, rest = divmod(xs.shape[0], chunk)
+def map_chunks(fn: Callable[[Any], jax.Array], xs: Any, chunk: int) -> jax.Array:
+    """``fn`` (rows -> per-row values) over ``xs`` (an array or a pytree of arrays with a common
+    leading axis) ``chunk`` rows at a time (a ``lax.map`` over whole chunks, then the remainder),
+    concatenated."""
+    rows = jax.tree_util.tree_leaves(xs)[0].shape[0]
+    steps, rest = divmod(rows, chunk)
+
+    def rows_of(start: int, stop: int) -> Any:
+        return jax.tree_util.tree_map(lambda leaf: leaf[start:stop], xs)
+
     parts = []
     if steps:
-        full = xs[: steps * chunk].reshape(steps, chunk, *xs.shape[1:])
-        parts.append(jax.lax.map(fn, full).reshape(steps * chunk, *jax.eval_shape(fn, full[0]).shape[1:]))
+        full = jax.tree_util.tree_map(
+            lambda leaf: leaf[: steps * chunk].reshape(steps, chunk, *leaf.shape[1:]), xs)
+        one = jax.tree_util.tree_map(lambda leaf: leaf[0], full)
+        parts.append(jax.lax.map(fn, full).reshape(steps * chunk, *jax.eval_shape(fn, one).shape[1:]))
     if rest:
-        parts.append(fn(xs[steps * chunk:]))
+        parts.append(fn(rows_of(steps * chunk, rows)))
     return jnp.concatenate(parts) if len(parts) > 1 else parts[0]
 
 

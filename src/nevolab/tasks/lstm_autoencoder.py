@@ -336,13 +336,7 @@ def lstm_autoencoder_loss_fast(
     * the sequence is unrolled (it is 3 or 4 steps long) and the output head runs once on all
       decoder steps.
 
-    Args:
-      params: tuple from :func:`init_lstm_autoencoder`.
-      inputs: one-hot sequences of shape ``(batch, seq_len, 2)``.
-      targets: class indices of shape ``(batch, seq_len)``.
-
-    Returns:
-      Scalar loss.
+    Arguments and result are those of :func:`lstm_autoencoder_loss`.
     """
     w_ih_e, w_hh_e, b_ih_e, b_hh_e, w_ih_d, w_hh_d, b_ih_d, b_hh_d, w1, b1, w2, b2 = params
     dtype = w_ih_e.dtype
