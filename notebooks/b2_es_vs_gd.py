@@ -141,7 +141,8 @@ met = dense[dense.met]
 display(Markdown(f"{len(met)} of {len(dense)} tasks clear the bar"
                  + ("." if len(met) == len(dense) else
                     f"; not: {', '.join(map(plotting.display_name, dense[~dense.met].task))} "
-                    f"(profile {config.profile}).")))
+                    f"(profile {config.profile}).")
+                 + "\n\n" + " ".join(b_analysis.gd_bar_sentences(dense, plotting.display_name))))
 
 # %% [markdown]
 # ## The claim this figure makes

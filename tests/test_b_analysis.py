@@ -63,6 +63,13 @@ def test_dense_shown_and_the_sparsest_round():
     dense = analysis.dense_training_check(results)
     shown = analysis.dense_shown(dense, str.upper).iloc[0]
     assert shown.task == "PENDULUM" and shown["ES dense mean"] == "−200" and shown.met == "yes"
+    assert analysis.gd_bar_sentences(dense, str.upper) == [
+        "On PENDULUM the dense GD network reaches a mean test return of −150 against the ES bar of −250: "
+        "it clears it."]
+    missed = analysis.dense_training_check(_runs({("pendulum", "snr"): [-200.0, -300.0],
+                                                  ("pendulum", "gd"): [-525.0, -900.0]}))
+    assert analysis.gd_bar_sentences(missed, str)[0].endswith(
+        "of −525 against the ES bar of −250: it misses it by 275.")
     sparsest = analysis.sparsest_table(results, str)
     assert sparsest.index.name == "round 1"
     assert list(sparsest.index) == ["snr mean", "snr std", "gd mean", "gd std"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 
 import jax
+import jax.flatten_util
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -104,3 +105,44 @@ def test_members_per_chunk_is_the_largest_divisor_that_fits():
     assert members_per_chunk(members, chunk_bytes=1) == 1
     assert members_per_chunk(members, chunk_bytes=5 * member_bytes) == 3
     assert members_per_chunk(members, chunk_bytes=6 * member_bytes) == 6
+
+
+def test_the_pruning_problems_fast_loss_is_the_vmapped_fitness():
+    from nevolab.pruning.es import population_losses
+    from nevolab.studies.b import tasks
+
+    task = make_control_task("Pendulum-v1", hidden_sizes=(8, 8), num_rollouts=2, episode_length=STEPS)
+    members = _population(task, jax.random.PRNGKey(6), scale=0.5)
+    _, unravel = jax.flatten_util.ravel_pytree(jax.tree_util.tree_map(lambda leaf: leaf[0], members))
+    rows = jax.vmap(lambda p: jax.flatten_util.ravel_pytree(p)[0])(members)
+    key = jax.random.PRNGKey(7)
+    plain = population_losses(tasks.pruning_problem(task), unravel, rows, key, None)
+    fast = population_losses(tasks.pruning_problem(task, fast=True), unravel, rows, key, None)
+    assert np.ptp(np.asarray(plain)) > 1.0
+    np.testing.assert_allclose(fast, plain, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(plain, jax.vmap(task.fitness, in_axes=(0, None))(members, key), rtol=1e-6)
+
+
+def test_auto_takes_the_fast_forward_where_it_pays():
+    from nevolab.studies.b import tasks
+
+    assert tasks.fast_forward("pendulum", "auto") and tasks.fast_forward("mnist5k", "auto")
+    assert not tasks.fast_forward("digits", "auto") and not tasks.fast_forward("digits_rot90", "auto")
+    assert tasks.fast_forward("digits", "fast") and not tasks.fast_forward("pendulum", "plain")
+    with pytest.raises(ValueError, match="forward must be one of auto, plain, fast"):
+        tasks.fast_forward("pendulum", "quick")
+
+
+def test_a_plain_forward_es_run_keeps_the_key_it_had_before_the_fast_forward():
+    import dataclasses
+
+    from nevolab.config import RunConfig, stable_hash
+    from nevolab.registry import configure
+    from nevolab.studies.b import runs
+
+    fast = runs.es_run("pendulum", configure("b1_ticket_curves", "smoke"))
+    plain = dataclasses.replace(fast, fast_forward=False)
+    assert fast.fast_forward and "fast_forward" not in plain.to_dict()
+    fields = RunConfig.to_dict(plain)
+    assert fields.pop("fast_forward") is False and plain.hash() == stable_hash(fields)
+    assert fast.hash() != plain.hash()

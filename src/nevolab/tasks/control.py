@@ -236,6 +236,10 @@ class ControlTask:
         (_, _, total, _), _ = jax.lax.scan(step, carry, (env_keys, auto_resets))
         return total
 
+    def fast_population_fitness(self, population_params: PyTree, key: jax.Array) -> jax.Array:
+        """:meth:`population_fitness` through the batched policy forward (``fast=True``)."""
+        return -self.population_mean_return(population_params, key, self.num_rollouts, fast=True)
+
     def population_fitness(self, population_params: PyTree, key: jax.Array) -> jax.Array:
         """Fitness of a stacked population (leading axis = members), same episodes for all."""
         return jax.vmap(self.fitness, in_axes=(0, None))(population_params, key)

@@ -142,6 +142,22 @@ def dense_training_check(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def gd_bar_sentences(dense: pd.DataFrame, display_name: Any) -> list[str]:
+    """Per control task with a GD baseline: whether the dense GD network (PPO) clears the return bar
+    :data:`DENSE_CONTROL_RETURN` that the dense ES network is held to, or by how much it misses it."""
+    out = []
+    for row in dense.to_dict("records"):
+        task, gd = row["task"], row["GD dense mean"]
+        if task_family(task) != "gymnax" or not np.isfinite(gd):
+            continue
+        verdict = ("clears it" if gd > DENSE_CONTROL_RETURN
+                   else f"misses it by {performance_text(task, DENSE_CONTROL_RETURN - gd)}")
+        out.append(f"On {display_name(task)} the dense GD network reaches a mean test return of "
+                   f"{performance_text(task, gd)} against the ES bar of "
+                   f"{performance_text(task, DENSE_CONTROL_RETURN)}: it {verdict}.")
+    return out
+
+
 def agreement_table(results: pd.DataFrame) -> pd.DataFrame:
     """Per task and round: the SNR runs' SNR–magnitude agreement, mean over seeds; the columns are
     headed by the round's nominal share of kernels kept (``"25 %"``)."""

@@ -68,6 +68,14 @@ class ESRun(ImpRun):
     generations: int
     population: int
     task_kwargs: dict[str, Any]
+    fast_forward: bool = False  # the batched population forward (tasks.FORWARDS)
+
+    def to_dict(self) -> dict[str, Any]:
+        # Left out when False, so the plain-forward runs keep the keys they had before it existed.
+        fields = super().to_dict()
+        if not self.fast_forward:
+            del fields["fast_forward"]
+        return fields
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,7 +106,8 @@ def es_run(task: str, config: Config) -> ESRun:
     return ESRun(kind="es", task=task, strategy=tasks.strategy_for(task, config.strategy),
                  criteria=tuple(config.criteria), rounds=config.rounds, prune_fraction=config.prune_fraction,
                  seeds=run_seeds(config), generations=generations, population=population,
-                 task_kwargs=tasks.task_kwargs(task, config))
+                 task_kwargs=tasks.task_kwargs(task, config),
+                 fast_forward=tasks.fast_forward(task, config.forward))
 
 
 def adam_run(task: str, config: Config) -> AdamRun:
@@ -184,7 +193,7 @@ def es_table(run: ESRun, checkpoint_dir: Path | None = None,
     """Train an ES run: one row per (criterion, seed, round); its tickets are written to
     :func:`tickets_dir` first (unless ``keep_tickets`` is False)."""
     built = tasks.make_task(run.task, **run.task_kwargs)
-    problem = tasks.pruning_problem(built)
+    problem = tasks.pruning_problem(built, fast=run.fast_forward)
     es_config = es_config_for(run.strategy, tasks.task_family(run.task), run.population, run.generations)
     plan = plan_for(problem, run.seeds, run.rounds, run.prune_fraction)
     results = run_es_imp(problem, es_config, run.criteria, plan, checkpoint_dir, on_round)
@@ -308,7 +317,7 @@ def gd_runs(config: Config, fresh: bool = False) -> pd.DataFrame:
                  "test_performance"])
 
 
-COMPUTE_BUDGET_MIN = {"shared": 90.0, "page": 45.0}
+COMPUTE_BUDGET_MIN = {"shared": 150.0, "page": 90.0}
 """Study B's default budget on a 2-core CPU: B1–B4's shared runs, and each further page's own runs,
 so that any of them can be refreshed within one working session."""
 

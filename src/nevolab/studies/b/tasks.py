@@ -87,15 +87,38 @@ def make_task(task: str, **kwargs: Any) -> ControlTask | VisionTask:
     return make_vision_task(task, **kwargs)
 
 
+FORWARDS = ("auto", "plain", "fast")
+"""How an ES run evaluates its population: ``plain`` vmaps the flax forward over members, ``fast``
+uses the batched population forward (the policy's layers as one product over members; the CNN's
+shared-batch layer 1 and grouped later layers), ``auto`` the faster of the two for the task."""
+
+SMALL_IMAGE_TASKS = ("digits", "digits_rot90")
+"""The 8x8 image tasks, where ``auto`` keeps the plain forward: inside a whole ES run (every member of
+40 runs at once) the fast CNN forward took 1.1x the plain one's time on digits at batch 128, and a
+quarter of it on 28x28 MNIST at batch 1,024 (``tickets.*.cnn_speedup``)."""
+
+
+def fast_forward(task: str, forward: str) -> bool:
+    """Whether ``task``'s ES population runs through the fast forward under ``forward`` (:data:`FORWARDS`)."""
+    if forward not in FORWARDS:
+        raise ValueError(f"forward must be one of {', '.join(FORWARDS)}; got {forward!r}")
+    if forward != "auto":
+        return forward == "fast"
+    if task_family(task) == "gymnax":
+        return not brax_control.is_brax_task(task)
+    return task not in SMALL_IMAGE_TASKS
+
+
 def pruning_problem(task: ControlTask | VisionTask, population_chunk: int | None = None,
                     fast: bool = False) -> PruningProblem:
     """The task as the ES pruning run takes it: control tasks minimise −return, image tasks the batch
     cross-entropy, evaluated ``population_chunk`` members at a time (``None``: chosen from the CNN's
     memory per member and the budget; all at once whenever the population fits). ``fast`` evaluates
-    image tasks with the shared-batch CNN forward (the default, ``vmap`` of the flax forward, is what
-    the committed results used)."""
+    the population with the batched forward (:data:`FORWARDS`): the same numbers up to float32
+    rounding, which a long ES run can amplify, so it is part of the run's key."""
     if isinstance(task, ControlTask):
-        return PruningProblem(task.name, task.init_params, task.fitness, task.test_score)
+        return PruningProblem(task.name, task.init_params, task.fitness, task.test_score,
+                              population_loss=task.fast_population_fitness if fast else None)
     return PruningProblem(task.name, task.init_params, task.train_loss, task.test_score,
                           population_chunk=population_chunk,
                           population_loss=task.fast_population_loss if fast else None,

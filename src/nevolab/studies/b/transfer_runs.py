@@ -154,10 +154,16 @@ def transfer_run(panel: Panel, config: Config) -> TransferRun:
     """The cached unit of ``panel``'s transferred tickets."""
     criteria = ("snr",) if panel.target not in ("adam", "ppo") else ("snr", "random")
     source = source_run(panel, config)
-    return TransferRun(panel=panel.id, source={"kind": source.KIND, "hash": source.hash(),
-                                                **dataclasses.asdict(source)},
-                       target={"kind": type(own_run(panel, config)).__name__,
-                               **dataclasses.asdict(own_run(panel, config))}, criteria=criteria)
+    own = own_run(panel, config)
+    return TransferRun(panel=panel.id,
+                       source={"kind": source.KIND, "hash": source.hash(), **_key_fields(source)},
+                       target={"kind": type(own).__name__, **_key_fields(own)}, criteria=criteria)
+
+
+def _key_fields(run: RunConfig) -> dict[str, Any]:
+    """The fields of ``run`` that enter its own key (an ES run's plain forward is left out, as there)."""
+    fields = dataclasses.asdict(run)
+    return {name: value for name, value in fields.items() if name in run.to_dict()}
 
 
 AGREEMENT_STRATEGIES = ("SNES",)
@@ -196,7 +202,7 @@ def _train_tickets(panel: Panel, config: Config, tickets: dict[str, dict[str, np
     if panel.target == "ppo":
         plan = runs._gd_plan(own, target_task)
         return ppo_on_tickets(target_task, PPOConfig(total_timesteps=own.timesteps), plan, masks, starts)
-    problem = tasks.pruning_problem(target_task)
+    problem = tasks.pruning_problem(target_task, fast=own.fast_forward)
     es_config = es_config_for(own.strategy, tasks.task_family(own.task), own.population, own.generations)
     return es_on_tickets(problem, es_config, plan_for(problem, own.seeds, own.rounds, own.prune_fraction),
                          masks, starts)
