@@ -396,11 +396,6 @@ def _landscape_run_params() -> tuple[Param, ...]:
               minimum=4, maximum=MAX_POPULATION, check=_check_population),
         Param("batch_size", "int", _presets(32, 64, 1024), paper=1024,
               help="training images per ES fitness evaluation", minimum=1, maximum=MAX_BATCH),
-        Param("forward", "str", {"default": "auto", "paper": "auto"}, paper="vmap of the network (evosax)",
-              help="how ES evaluates a population: plain (vmap of the flax forward), fast (the batched "
-                   "population forward: the same numbers up to float32 rounding) or auto (fast on control "
-                   "tasks and 28x28 images, plain on 8x8 digits, where it is not faster)",
-              choices=tasks_module.FORWARDS),
         Param("gd_epochs", "int", _presets(1, 40, paper.GD_EPOCHS),
               paper=f"{paper.GD_EPOCHS} (on 60,000 MNIST images)",
               help="Adam epochs per round for GD-IMP (lr 3e-4, batch 128)", minimum=1, maximum=MAX_EPOCHS),
