@@ -45,7 +45,8 @@ def test_a_bad_parameter_fails_in_one_line_naming_it(name, param, value, words):
 
 @pytest.mark.parametrize(("name", "overrides", "words"), [
     ("b7_snr_correlation", {"population": 20_000}, "parameter 'population': this run needs about"),
-    ("b7_snr_correlation", {"batch_size": 50_000}, "parameter 'batch_size': this run needs about"),
+    ("b1_ticket_curves", {"tasks": ["pendulum", "mnist5k"], "batch_size": 1024, "forward": "fast"},
+     "parameter 'batch_size': this run needs about"),
     ("b7_snr_correlation", {"population": 10_000_000}, "must be <= 65536"),
     ("b6_connectivity_flatness", {"span": float("nan")}, "must be a finite number"),
     ("b6_connectivity_flatness", {"surface_span": float("inf")}, "must be a finite number"),
@@ -58,6 +59,19 @@ def test_inputs_that_cannot_fit_or_repeat_are_refused_in_one_line(name, override
         configure(name, "default", **overrides)
     message = str(error.value)
     assert "\n" not in message and words in message, message
+
+
+def test_image_runs_are_estimated_at_their_smallest_chunk(monkeypatch):
+    """The ES evaluates image tasks in member chunks chosen from the budget, so a batch that needs
+    chunks fits; the paper's MNIST setting (25 runs, population 128 x batch 1,024) fits on the plain
+    forward and is refused on the fast one, whose group of members in flight is held per run."""
+    monkeypatch.setenv("NEVOLAB_MEMORY_GB", "6")
+    config = configure("b7_snr_correlation", "default", batch_size=50_000)
+    assert 2**30 < config.spec.memory_estimate(config.values)[0] < 6 * 2**30
+    paper = configure("b1_ticket_curves", "paper", tasks=["pendulum", "mnist5k"])
+    assert paper.forward == "plain" and paper.spec.memory_estimate(paper.values)[0] < 6 * 2**30
+    with pytest.raises(ConfigError, match="parameter 'batch_size'"):
+        configure("b1_ticket_curves", "paper", tasks=["pendulum", "mnist5k"], forward="fast")
 
 
 @pytest.mark.parametrize("name", ["b1_ticket_curves", "b5_transfer", "b6_connectivity_flatness"])

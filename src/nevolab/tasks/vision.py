@@ -24,6 +24,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import linen as nn
 
 from nevolab.datasets import ImageDataset, load_dataset
@@ -64,6 +65,26 @@ CNN_FLOATS_PER_PIXEL = 16
 #: like the flax forward's.
 FAST_FLOATS_PER_PIXEL = 16
 FAST_GROUP_FLOATS_PER_PIXEL = 64
+
+
+def evaluation_bytes(batch_pixels: int, fast: bool, kernel_size: int = 5, channels: int = 1
+                     ) -> tuple[float, float]:
+    """(bytes per member, bytes per evaluation whatever its members) of a population's training
+    evaluation on ``batch_pixels`` input pixels (images × height × width): the flax forward's or the
+    fast forward's activations, and the fast forward's patches and group of members in flight."""
+    member = float(batch_pixels * (FAST_FLOATS_PER_PIXEL if fast else CNN_FLOATS_PER_PIXEL) * FLOAT_BYTES)
+    if not fast:
+        return member, 0.0
+    shared = kernel_size ** 2 * channels + population_cnn.GROUP_SIZE * FAST_GROUP_FLOATS_PER_PIXEL
+    return member, float(batch_pixels * shared * FLOAT_BYTES)
+
+
+def cnn_parameter_count(image_shape: tuple[int, int, int], features: Sequence[int] = (8, 16),
+                        num_classes: int = 10) -> int:
+    """Parameters of the paper's :class:`CNN` on ``image_shape`` (traced, nothing allocated)."""
+    model = CNN(tuple(features), num_classes=num_classes)
+    shapes = jax.eval_shape(model.init, jax.random.PRNGKey(0), jnp.zeros((1, *image_shape), jnp.float32))
+    return int(sum(np.prod(leaf.shape) for leaf in jax.tree_util.tree_leaves(shapes)))
 
 
 def cross_entropy(log_probs: jax.Array, labels: jax.Array) -> jax.Array:
@@ -140,19 +161,18 @@ class VisionTask:
     def _batch_pixels(self) -> int:
         return self.batch_size * self.dataset.image_shape[0] * self.dataset.image_shape[1]
 
+    def _evaluation_bytes(self, fast: bool) -> tuple[float, float]:
+        channels = self.dataset.image_shape[2]
+        return evaluation_bytes(self._batch_pixels(), fast, self.model.kernel_size, channels)
+
     def member_bytes(self, fast: bool = False) -> float:
         """Peak bytes one more member adds to a population's training evaluation (its activations)."""
-        floats = FAST_FLOATS_PER_PIXEL if fast else CNN_FLOATS_PER_PIXEL
-        return float(self._batch_pixels() * floats * FLOAT_BYTES)
+        return self._evaluation_bytes(fast)[0]
 
     def shared_bytes(self, fast: bool = False) -> float:
         """Bytes a population evaluation holds whatever its size: the fast forward's patches and its
         group of members in flight (nothing for the vmapped flax forward)."""
-        if not fast:
-            return 0.0
-        patch = self.model.kernel_size ** 2 * self.dataset.image_shape[2]
-        group = population_cnn.GROUP_SIZE * FAST_GROUP_FLOATS_PER_PIXEL
-        return float(self._batch_pixels() * (patch + group) * FLOAT_BYTES)
+        return self._evaluation_bytes(fast)[1]
 
 
 def make_vision_task(dataset: str | ImageDataset = "digits", batch_size: int = 1024,

@@ -39,7 +39,7 @@ from nevolab.pruning.strategies import STRATEGIES
 from nevolab.studies.b import paper
 from nevolab.studies.b import tasks as tasks_module
 from nevolab.studies.b.tasks import TASKS, VISION_TASKS
-from nevolab.tasks import brax_control
+from nevolab.tasks import brax_control, vision
 from nevolab.tasks.control import valid_env_names
 
 STRATEGY_CHOICES = ("paper", *STRATEGIES)
@@ -56,26 +56,33 @@ MAX_BATCH = 60_000  # MNIST's training set
 MAX_EPOCHS = 1_000
 
 FLOAT_BYTES = 4
-CNN_FLOATS_PER_PIXEL = 16
-"""Floats the paper's CNN holds per input pixel and member while it evaluates a population (XLA's
-temporary buffers of the vmapped forward pass, measured on 8×8 and 28×28 inputs)."""
 POLICY_FLOATS_PER_UNIT = 16
 """Floats a control policy's forward pass holds per hidden unit, member and episode (a generous bound)."""
+GENOTYPE_COPIES = 6
+"""Arrays of population × parameters that one ES generation holds per run: the strategy's noise and
+population, the decoded rows, their gather indices, the tell's ranking and some slack."""
 
 
-def _pixels(task: str) -> int:
-    return 64 if task.startswith("digits") else 28 * 28
+def _image_shape(task: str) -> tuple[int, int, int]:
+    return (8, 8, 1) if task in tasks_module.SMALL_IMAGE_TASKS else (28, 28, 1)
 
 
-def es_memory_bytes(task: str, runs: int, population: int, batch: int, hidden: int = 0, episodes: int = 0
-                    ) -> float:
-    """Peak bytes of one ES round's population evaluation on ``task``: every member of every (criterion,
-    seed) run evaluated at once, on ``batch`` images or ``episodes`` episodes."""
+def es_memory_bytes(task: str, runs: int, population: int, batch: int, hidden: int = 0, episodes: int = 0,
+                    forward: str = "plain") -> float:
+    """Peak bytes of one ES round's population evaluation on ``task`` over ``runs`` (criterion, seed)
+    runs trained together, on ``batch`` images or ``episodes`` episodes.
+
+    Image tasks are evaluated in member chunks chosen from the memory budget
+    (:func:`~nevolab.pruning.es.choose_chunk`), so their floor is one member per run, plus every run's
+    population of genotypes; control tasks evaluate every member at once."""
     if task in VISION_TASKS:
-        per_member = batch * _pixels(task) * CNN_FLOATS_PER_PIXEL
-    else:
-        per_member = episodes * hidden * POLICY_FLOATS_PER_UNIT
-    return float(runs) * population * per_member * FLOAT_BYTES
+        height, width, channels = _image_shape(task)
+        fast = tasks_module.fast_forward(task, forward)
+        member, shared = vision.evaluation_bytes(batch * height * width, fast, channels=channels)
+        genotypes = population * vision.cnn_parameter_count((height, width, channels)) * FLOAT_BYTES
+        return float(runs) * (member + shared + GENOTYPE_COPIES * genotypes)
+    per_member = episodes * hidden * POLICY_FLOATS_PER_UNIT * FLOAT_BYTES
+    return float(runs) * population * per_member
 
 
 def _driver(values: Mapping[str, Any], page: str, population: str, batch: str) -> str:
@@ -91,7 +98,8 @@ def _runs_memory(values: Mapping[str, Any]) -> tuple[float, str]:
     peak, parameter = 0.0, "vision_population"
     for task in values["tasks"]:
         if task in VISION_TASKS:
-            needed = es_memory_bytes(task, runs, values["vision_population"], values["batch_size"])
+            needed = es_memory_bytes(task, runs, values["vision_population"], values["batch_size"],
+                                     forward=values["forward"])
             driver = _driver(values, "b1_ticket_curves", "vision_population", "batch_size")
         else:
             episodes = max(values["rollouts"], values["test_rollouts"])
@@ -229,10 +237,12 @@ def _run_params() -> tuple[Param, ...]:
         Param("batch_size", "int", {"smoke": 32, "default": 128, "paper": 1024}, paper=1024,
               help="training images per ES fitness evaluation (the same batch for the whole population)",
               minimum=1, maximum=MAX_BATCH),
-        Param("forward", "str", {"default": "auto", "paper": "auto"}, paper="vmap of the network (evosax)",
+        Param("forward", "str", {"default": "auto", "paper": "plain"}, paper="vmap of the network (evosax)",
               help="how ES evaluates a population: plain (vmap of the flax forward), fast (the batched "
                    "population forward: the same numbers up to float32 rounding) or auto (fast on control "
-                   "tasks and 28x28 images, plain on 8x8 digits, where it is not faster)",
+                   "tasks and 28x28 images, plain on 8x8 digits, where it is not faster). The paper "
+                   "profile takes plain: at batch 1,024 the fast CNN forward holds a group of members per "
+                   "run in flight, 42 GB for the paper's 25 runs",
               choices=tasks_module.FORWARDS),
         Param("gd_epochs", "int", {"smoke": 1, "default": 40, "paper": paper.GD_EPOCHS},
               paper=f"{paper.GD_EPOCHS} (on 60,000 MNIST images)",
