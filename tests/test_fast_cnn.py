@@ -46,6 +46,25 @@ def test_the_fast_forward_equals_the_vmapped_flax_forward(side, members, masked)
     np.testing.assert_allclose(np.asarray(fast), np.asarray(losses), rtol=1e-5)
 
 
+@pytest.mark.parametrize("height, width", [(4, 4), (6, 4)])
+def test_the_dense_convolution_is_the_shifted_one(height, width):
+    keys = jax.random.split(jax.random.PRNGKey(3), 3)
+    x = jax.random.normal(keys[0], (3, 5, 8, height, width))  # (P, B, C, H, W)
+    kernel = jax.random.normal(keys[1], (3, 5, 5, 8, 16))
+    bias = jax.random.normal(keys[2], (3, 16))
+    shifted = jax.vmap(population_cnn.later_conv)(jnp.swapaxes(x, 1, 2), kernel, bias)  # (P, F, B, h, w)
+    dense = population_cnn.dense_conv(x, kernel, bias)  # (P, B, F, h, w)
+    np.testing.assert_allclose(np.asarray(dense), np.asarray(jnp.swapaxes(shifted, 1, 2)), rtol=1e-5,
+                               atol=1e-5)
+
+
+def test_small_maps_take_the_dense_path_and_large_ones_the_shifted_one():
+    params = jax.vmap(CNN().init, in_axes=(0, None))(jax.random.split(jax.random.PRNGKey(0), 2),
+                                                     jnp.zeros((1, 8, 8, 1)))["params"]
+    assert population_cnn._dense_path(params, 2, 8, 8)
+    assert not population_cnn._dense_path(params, 2, 28, 28)
+
+
 def _tiny_task(side: int = 8, batch: int = 16):
     rng = np.random.default_rng(side)
     data = ImageDataset("tiny", rng.normal(size=(64, side, side, 1)).astype(np.float32),

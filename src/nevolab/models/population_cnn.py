@@ -11,6 +11,10 @@ member-major and channels-first, ``(members, channels, batch, height, width)``:
   ``k`` vertical shifts (``k·C`` rows, the padded width kept) against the kernel arranged as
   ``(k horizontal shifts)·F × k·C``, followed by ``k`` shifted adds along the width; the patches
   are ``k`` times smaller than a full im2col;
+* on small feature maps (8×8 digits: 4×4 after the first pooling) a later convolution is instead one
+  batched product over all members at once with the convolution written out as a dense
+  ``C·H·W × F·H·W`` matrix per member (gathered from the kernel), which skips the shifts, the padding
+  and the member groups that dominate there;
 * ReLU, 2×2 max-pooling and the dense head (a batched product per member) as in the flax module.
 
 Parameters are the flax module's own pytree stacked over members (``{"params": {"Conv_0": ...,
@@ -19,16 +23,21 @@ Parameters are the flax module's own pytree stacked over members (``{"params": {
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 PyTree = Any
 
 #: Members per batched product of the later layers: big enough to fill the GEMM, small enough that a
 #: group's activations stay in memory near the size of one member's flax forward.
 GROUP_SIZE = 8
+#: Later convolutions whose dense matrix has at most this many entries per member take the dense path
+#: (8×8 digits: 8·16 × 16·16 = 32,768; 28×28 MNIST's 1,568 × 3,136 stays on the shifted products).
+DENSE_CONV_MAX_ENTRIES = 65_536
 
 
 def _same_padding(kernel_size: int) -> tuple[int, int]:
@@ -83,6 +92,45 @@ def later_conv(x: jax.Array, kernel: jax.Array, bias: jax.Array) -> jax.Array:
     return _pool(jax.nn.relu(out + bias[:, None, None, None]))
 
 
+@functools.lru_cache(maxsize=16)
+def dense_conv_index(kernel_size: int, channels: int, features: int, height: int, width: int
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Where each entry of a SAME convolution's dense ``(C·H·W, F·H·W)`` matrix sits in the flattened
+    ``(k, k, C, F)`` kernel, and which entries are inside the kernel at all (the rest are zero)."""
+    low, _ = _same_padding(kernel_size)
+    axes = (channels, height, width, features, height, width)
+    c, iy, ix, f, oy, ox = np.meshgrid(*(np.arange(n) for n in axes), indexing="ij")
+    dy, dx = iy - oy + low, ix - ox + low
+    valid = (dy >= 0) & (dy < kernel_size) & (dx >= 0) & (dx < kernel_size)
+    index = ((np.clip(dy, 0, kernel_size - 1) * kernel_size + np.clip(dx, 0, kernel_size - 1)) * channels + c
+             ) * features + f
+    shape = (channels * height * width, features * height * width)
+    return index.reshape(shape), valid.reshape(shape)
+
+
+def dense_conv(x: jax.Array, kernel: jax.Array, bias: jax.Array) -> jax.Array:
+    """A later convolution, ReLU and pooling of every member at once: ``x`` ``(P, B, C, H, W)``, kernel
+    ``(P, k, k, C, F)`` → ``(P, B, F, H/2, W/2)``, one batched product with each member's dense matrix."""
+    members, batch, channels, height, width = x.shape
+    size, features = kernel.shape[1], kernel.shape[-1]
+    index, valid = dense_conv_index(size, channels, features, height, width)
+    matrix = jnp.where(valid, jnp.take(kernel.reshape(members, -1), jnp.asarray(index), axis=1), 0.0)
+    out = jnp.einsum("pbi,pio->pbo", x.reshape(members, batch, -1), matrix)
+    out = out.reshape(members, batch, features, height, width) + bias[:, None, :, None, None]
+    return _pool(jax.nn.relu(out))
+
+
+def _dense_path(params: PyTree, num_convs: int, height: int, width: int) -> bool:
+    """Whether every later convolution is small enough for :func:`dense_conv`."""
+    for layer in range(1, num_convs):
+        height, width = height // 2, width // 2
+        kernel = params[f"Conv_{layer}"]["kernel"]
+        channels, features = kernel.shape[-2], kernel.shape[-1]
+        if channels * features * (height * width) ** 2 > DENSE_CONV_MAX_ENTRIES:
+            return False
+    return True
+
+
 def head(x: jax.Array, kernel: jax.Array, bias: jax.Array) -> jax.Array:
     """The dense layer and log-softmax of one member: ``x`` ``(F, B, h, w)`` → ``(B, classes)``.
 
@@ -100,6 +148,11 @@ def population_log_probs(population_params: PyTree, images: jax.Array,
     first = params["Conv_0"]
     x = first_conv(shared_patches(images, first["kernel"].shape[1]), first["kernel"], first["bias"])
     rest = {name: leaf for name, leaf in params.items() if name != "Conv_0"}
+    if _dense_path(params, num_convs, images.shape[1], images.shape[2]):
+        x = jnp.swapaxes(x, 1, 2)  # (P, B, F, h, w): the dense matrices' row order is (c, h, w)
+        for layer in range(1, num_convs):
+            x = dense_conv(x, rest[f"Conv_{layer}"]["kernel"], rest[f"Conv_{layer}"]["bias"])
+        return jax.vmap(head)(jnp.swapaxes(x, 1, 2), rest["Dense_0"]["kernel"], rest["Dense_0"]["bias"])
 
     def member(inputs):
         member_params, member_x = inputs

@@ -94,8 +94,9 @@ shared-batch layer 1 and grouped later layers), ``auto`` the faster of the two f
 
 SMALL_IMAGE_TASKS = ("digits", "digits_rot90")
 """The 8x8 image tasks, where ``auto`` keeps the plain forward: inside a whole ES run (every member of
-40 runs at once) the fast CNN forward took 1.1x the plain one's time on digits at batch 128, and a
-quarter of it on 28x28 MNIST at batch 1,024 (``tickets.*.cnn_speedup``)."""
+40 runs at once, each run on its own batch of 128) the fast CNN forward took 1.1-1.2x the plain one's
+time on digits, though alone (``tickets.digits.cnn_speedup``, one population on one batch) it is the
+faster; on 28x28 MNIST at batch 1,024 it takes a quarter of the plain one's time."""
 
 
 def fast_forward(task: str, forward: str) -> bool:
