@@ -64,12 +64,14 @@ plotting.format_table(analysis.hyperparameter_table(runs.best_hyperparameters, c
 # %% [markdown]
 # ## Compute
 # All repeats of one algorithm run as one compiled, vmapped call; results are cached under
-# `data/results/a1_min_loss_curves/` by config hash, with provenance.
+# `data/results/a1_min_loss_curves/` by config hash, with provenance. The last line gives the compute
+# of all of Study A's runs (A1–A3) against its budget on a 2-core CPU.
 
 # %% tags=["hide-input"]
 results, provenance = pages.page_table(config, fresh=fresh)
 # Wrapped to fit the column, and written at once: a separate newline can land in its own output box.
-print(textwrap.fill(store.describe(provenance), 90, subsequent_indent="  ") + "\n", end="")
+print(textwrap.fill(store.describe(provenance), 90, subsequent_indent="  ") + "\n"
+      + textwrap.fill(pages.budget_sentence(config), 90))
 
 # %% [markdown]
 # ## Figure

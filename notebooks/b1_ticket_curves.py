@@ -86,13 +86,13 @@ config.table()
 # criteria (every criterion of a seed starts from the same θ₀ and sees the same ES noise, so the
 # comparisons below are paired). The runs are cached under `data/results/study_b_runs/` (with a
 # checkpoint after every round while they run) and shared with B2–B4; `fresh=True` recomputes them.
-# The default is sized for B1–B4's shared runs (these and B2's gradient baselines) to take at most
-# 90 minutes of compute on a 2-core CPU; the line under the table says whether they did.
+# The default is sized for B1–B4's shared runs (these and B2's gradient baselines) to fit a compute
+# budget on a 2-core CPU; the line under the table gives the budget and says whether they did.
 
 # %% tags=["hide-input"]
 results, provenance = b_pages.page_table(config, fresh=fresh)
 runs = b_runs.run_records(config)
-budget = b_analysis.budget_sentence(runs, b_runs.COMPUTE_BUDGET_MIN["shared"], "B1–B4's shared runs",
+budget = report.budget_sentence(runs, b_runs.COMPUTE_BUDGET_MIN["shared"], "B1–B4's shared runs",
                                     len(b_runs.run_configs(config)))
 # Wrapped to fit the column, and written at once: separate prints can land in separate output boxes.
 print(textwrap.fill(store.describe(provenance), 90, subsequent_indent="  ") + "\n"

@@ -99,7 +99,7 @@ from nevolab.studies.b import runs as b_runs
 
 added = b_pages.added_runs(config)
 records = b_runs.run_records(config, added)
-print(textwrap.fill(b_analysis.budget_sentence(records, b_runs.COMPUTE_BUDGET_MIN["page"], "The runs B5 adds",
+print(textwrap.fill(report.budget_sentence(records, b_runs.COMPUTE_BUDGET_MIN["page"], "The runs B5 adds",
                                                len(added)), 90))
 plotting.format_table(b_analysis.records_shown(records, plotting.display_name)).hide(axis="index")
 

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from nevolab import report
 from nevolab.registry import configure
 from nevolab.studies.b import analysis, sentences
 
@@ -52,10 +53,10 @@ def test_records_and_the_budget_sentence():
     shown = analysis.records_shown(records, str.upper)
     assert list(shown.task) == ["DIGITS"] * 2 and list(shown.minutes) == [30.0, 20.0]
     assert list(shown.date) == ["2026-01-02 03:04", "2026-01-02 04:05"] and "wall_time_s" not in shown
-    assert analysis.budget_sentence(records, 60.0, "X", 2) == (
+    assert report.budget_sentence(records, 60.0, "X", 2) == (
         "X took 50 min of compute (within the budget of 60 min), on cpu (2 cores).")
-    assert "over the budget of 45 min" in analysis.budget_sentence(records, 45.0, "X", 2)
-    assert analysis.budget_sentence(records, 60.0, "X", 3).startswith("X: 1 of 3 runs are not computed yet")
+    assert "over the budget of 45 min" in report.budget_sentence(records, 45.0, "X", 2)
+    assert report.budget_sentence(records, 60.0, "X", 3).startswith("X: 1 of 3 runs are not computed yet")
 
 
 def test_dense_shown_and_the_sparsest_round():

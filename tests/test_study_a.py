@@ -125,3 +125,22 @@ def test_claim_ablation_switches_one_quirk_at_a_time():
     # The quirk that never applies on a truncation-selection EA leaves the numbers unchanged.
     inert = table[table.quirks == "ea_fitness_selection_prefers_high_loss"].effect.iloc[0]
     assert inert == table[table.quirks == "none"].effect.iloc[0]
+
+
+def test_study_a_budget_counts_every_pages_runs_once():
+    from nevolab import store
+    from nevolab.registry import configure
+    from nevolab.studies.a import pages, runs
+
+    config = configure("a1_min_loss_curves", "smoke")
+    study = [run.hash() for run in pages.study_runs(config)]
+    assert len(study) == len(set(study))
+    for name in ("a1_min_loss_curves", "a2_final_losses", "a3_claims"):
+        assert {run.hash() for run in runs.run_configs(configure(name, "smoke"))} <= set(study)
+    what = f"Study A's {len(study)} runs (A1–A3, profile smoke)"
+    assert pages.budget_sentence(config) == (
+        f"{what}: {len(study)} of {len(study)} runs are not computed yet, so their compute is not known.")
+    for run in pages.study_runs(config):
+        store.save(run, pd.DataFrame({"x": [1.0]}), wall_time_s=600.0)
+    assert pages.budget_sentence(config).startswith(
+        f"{what} took {10 * len(study)} min of compute (over the budget of 90 min), on ")

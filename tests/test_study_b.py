@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from nevolab import report
 from nevolab.config import ConfigError
 from nevolab.pruning.results import PruningResult
 from nevolab.registry import configure
@@ -178,11 +179,12 @@ def test_run_records_state_each_runs_compute_against_the_budget():
     assert runs.run_label(es) == "ES (Sep-CMA-ES)" and runs.run_label(adam) == "Adam-IMP"
     assert runs.run_records(config).empty
     store.save(es, pd.DataFrame({"x": [1.0]}), wall_time_s=1800.0)
-    assert "1 of 2 runs are not computed yet" in analysis.budget_sentence(
+    assert "1 of 2 runs are not computed yet" in report.budget_sentence(
         runs.run_records(config), 90.0, "B1–B4's shared runs", 2)
     store.save(adam, pd.DataFrame({"x": [2.0]}), wall_time_s=1200.0)
     records = runs.run_records(config)
     assert list(records.run) == ["ES (Sep-CMA-ES)", "Adam-IMP"] and list(records.task) == ["digits", "digits"]
-    within = analysis.budget_sentence(records, 90.0, "B1–B4's shared runs", 2)
+    within = report.budget_sentence(records, 90.0, "B1–B4's shared runs", 2)
     assert within.startswith("B1–B4's shared runs took 50 min of compute (within the budget of 90 min)")
-    assert "over the budget of 45 min" in analysis.budget_sentence(records, 45.0, "B5's runs", 2)
+    assert "over the budget of 45 min" in report.budget_sentence(records, 45.0, "B5's runs", 2)
+    assert len(runs.run_records(config, [es, adam, es])) == 2  # a run listed twice is computed once

@@ -142,3 +142,14 @@ def as_html(markdown: str) -> str:
     from markdown_it import MarkdownIt
 
     return MarkdownIt().render(markdown)
+
+
+def budget_sentence(records: pd.DataFrame, budget_min: float, what: str, expected: int) -> str:
+    """One sentence: the compute of ``records``' runs in minutes against ``budget_min``, and where."""
+    minutes = records.wall_time_s.sum() / 60.0
+    missing = expected - len(records)
+    if missing:
+        return f"{what}: {missing} of {expected} runs are not computed yet, so their compute is not known."
+    verdict = "within the budget" if minutes <= budget_min else "over the budget"
+    machines = " and ".join(sorted(set(records.machine)))
+    return f"{what} took {minutes:.0f} min of compute ({verdict} of {budget_min:.0f} min), on {machines}."

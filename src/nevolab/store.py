@@ -193,6 +193,27 @@ SEED_FIELDS = ("seed", "seeds", "master_seed", "repeats", "data_seed")
 """The fields of a key that say which random numbers a table was computed from."""
 
 
+RECORD_COLUMNS = ["key", "wall_time_s", "date", "machine", "commit"]
+
+
+def compute_records(keys: Sequence[Key]) -> pd.DataFrame:
+    """Where, when and in how long each stored table of ``keys`` was computed: one row per key whose
+    table is stored (the others are left out)."""
+    rows, seen = [], set()
+    for key in keys:
+        if key.hash() in seen:
+            continue
+        seen.add(key.hash())
+        try:
+            _, record = load(key)
+        except (FileNotFoundError, StaleResult):
+            continue
+        rows.append({"key": key.hash(), "wall_time_s": record["wall_time_s"], "date": record["date"],
+                     "machine": f"{record['machine']['cpu']} ({record['machine']['cpu_count']} cores)",
+                     "commit": record["git_commit"][:7]})
+    return pd.DataFrame(rows, columns=RECORD_COLUMNS)
+
+
 def provenance_seeds(key: Key) -> dict[str, Any]:
     """The seeds of ``key`` for its provenance record, read from the key itself (a page config's
     values or a run config's fields, and a run kind's ``DATA_SEED``), so no caller restates them."""

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-from nevolab import store
-from nevolab.config import Config
+from nevolab import report, store
+from nevolab.config import Config, resolve
 from nevolab.studies.a import claims as a_claims
 from nevolab.studies.a import runs
+from nevolab.studies.a.spec import SPECS
+
+COMPUTE_BUDGET_MIN = 90.0
+"""Study A's default budget on a 2-core CPU: the runs of A1–A3 together (each run is counted once)."""
 
 
 def page_table(config: Config, fresh: bool = False) -> tuple[pd.DataFrame, dict]:
@@ -43,3 +47,17 @@ def code_curves(config: Config) -> pd.DataFrame | None:
 def case_one_finals(config: Config, algorithms: tuple[str, ...] = ("backprop", "cosyne")) -> pd.DataFrame:
     """Final losses of ``algorithms`` on Case I (corrected) at ``config``'s scale."""
     return runs.final_losses(runs.curves([runs.ae_run("I", a, config) for a in algorithms]))
+
+
+def study_runs(config: Config) -> list:
+    """Every run of Study A's pages at ``config``'s profile, each once (A1's with ``config``'s own values)."""
+    configs = [config if spec.name == config.notebook else resolve(spec, config.profile) for spec in SPECS]
+    unique = {run.hash(): run for page in configs for run in runs.run_configs(page)}
+    return list(unique.values())
+
+
+def budget_sentence(config: Config) -> str:
+    """Study A's compute at ``config``'s profile against :data:`COMPUTE_BUDGET_MIN`, in one sentence."""
+    study = study_runs(config)
+    what = f"Study A's {len(study)} runs (A1–A3, profile {config.profile})"
+    return report.budget_sentence(store.compute_records(study), COMPUTE_BUDGET_MIN, what, len(study))

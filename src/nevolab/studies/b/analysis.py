@@ -188,17 +188,6 @@ def records_shown(records: pd.DataFrame, display_name: Any) -> pd.DataFrame:
             .drop(columns="wall_time_s"))
 
 
-def budget_sentence(records: pd.DataFrame, budget_min: float, what: str, expected: int) -> str:
-    """One sentence: the compute of ``records``' runs in minutes against ``budget_min``, and where."""
-    minutes = records.wall_time_s.sum() / 60.0
-    missing = expected - len(records)
-    if missing:
-        return f"{what}: {missing} of {expected} runs are not computed yet, so their compute is not known."
-    verdict = "within the budget" if minutes <= budget_min else "over the budget"
-    machines = " and ".join(sorted(set(records.machine)))
-    return f"{what} took {minutes:.0f} min of compute ({verdict} of {budget_min:.0f} min), on {machines}."
-
-
 def dense_shown(dense: pd.DataFrame, display_name: Any) -> pd.DataFrame:
     """:func:`dense_training_check`'s table as the page shows it: numbers as text, "yes"/"no"."""
     shown = dense.assign(task=dense.task.map(display_name))

@@ -341,15 +341,11 @@ def run_label(run: RunConfig) -> str:
 def run_records(config: Config, run_list: list[RunConfig] | None = None) -> pd.DataFrame:
     """Provenance of cached runs (default: B1–B4's shared runs, ES then GD): one row per run with
     where, when and in how long it was computed (a run not cached yet is left out)."""
-    rows = []
-    for run in run_configs(config) if run_list is None else run_list:
-        try:
-            _, record = store.load(run)
-        except (FileNotFoundError, store.StaleResult):
-            continue
-        task = getattr(run, "task", None) or getattr(run, "target", {}).get("task", "")
-        rows.append({"run": run_label(run), "task": task,
-                     "wall_time_s": record["wall_time_s"], "date": record["date"],
-                     "machine": f"{record['machine']['cpu']} ({record['machine']['cpu_count']} cores)",
-                     "commit": record["git_commit"][:7]})
+    run_list = run_configs(config) if run_list is None else run_list
+    records = store.compute_records(run_list).set_index("key")
+    unique = {run.hash(): run for run in run_list}  # a run listed twice is computed once
+    shown = [(run_label(run), getattr(run, "task", None) or getattr(run, "target", {}).get("task", ""), key)
+             for key, run in unique.items()]
+    rows = [{"run": label, "task": task, **records.loc[key].to_dict()}
+            for label, task, key in shown if key in records.index]
     return pd.DataFrame(rows, columns=["run", "task", "wall_time_s", "date", "machine", "commit"])
