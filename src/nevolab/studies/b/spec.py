@@ -244,7 +244,8 @@ def _run_params() -> tuple[Param, ...]:
                    "population forward: the same numbers up to float32 rounding) or auto (fast on control "
                    "tasks and 28x28 images, plain on 8x8 digits, where it is not faster). The paper "
                    "profile takes plain: at batch 1,024 the fast CNN forward holds a group of members per "
-                   "run in flight, 42 GB for the paper's 25 runs",
+                   "run in flight, 42 GB for the paper's 25 runs. The fast forwards are laid out for a CPU: "
+                   "on a GPU take plain (an H200 ran them at 0.2-0.8x the plain path's speed)",
               choices=tasks_module.FORWARDS),
         Param("gd_epochs", "int", {"smoke": 1, "default": 40, "paper": paper.GD_EPOCHS},
               paper=f"{paper.GD_EPOCHS} (on 60,000 MNIST images)",
