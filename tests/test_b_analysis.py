@@ -199,3 +199,10 @@ def test_a_verdict_at_the_floor_of_the_exact_test_says_so():
     floor = sentences.verdict_text(claims.iloc[0], {"c": "C"})
     assert floor.startswith("C, shift") and "the smallest that 2 pairs can give" in floor
     assert "smallest" not in sentences.verdict_text(claims.iloc[1], {"c": "C"})
+
+
+def test_agreement_words_read_every_cell_not_only_the_exact_ones():
+    table = pd.DataFrame({"100 %": [1.0, 1.0], "50 %": [0.926, 0.95], "25 %": [0.93, 0.97]})
+    assert sentences.agreement_words(table) == ("almost the same", True)
+    assert sentences.agreement_words(table.clip(lower=1.0)) == ("the same", True)
+    assert sentences.agreement_words(table.assign(**{"25 %": [0.5, 0.97]})) == ("different", False)
