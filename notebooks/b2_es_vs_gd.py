@@ -150,8 +150,8 @@ display(Markdown(f"{len(met)} of {len(dense)} tasks clear the bar"
 # "ES beats GD at high sparsity": per task with a GD baseline, and pooled, the paired (same seed,
 # same θ₀) differences ES-SNR − GD-IMP of test performance averaged over the rounds that keep at
 # most 10 % of the kernels, in the task's normalised units: their Hodges–Lehmann pseudo-median with
-# its signed-rank 95 % interval, a one-sided Wilcoxon signed-rank test, Holm-corrected over all of
-# Study B's claims. With four seeds or fewer a single task cannot reach p ≤ 0.05 (the exact test
+# its signed-rank 95 % interval, a one-sided Wilcoxon signed-rank test, Holm-corrected over the
+# claims page's tests (B4's). With four seeds or fewer a single task cannot reach p ≤ 0.05 (the exact test
 # stops at 1/2ⁿ for n seeds: *underpowered*, interval ±∞); only the pooled row can decide. First, the
 # raw numbers at the sparsest round (mean and standard deviation over seeds).
 

@@ -171,5 +171,5 @@ else:
     display(report.styled(analysis.shown_claims(lm_claims)))
 
 # %% [markdown]
-# The rows are C3's (Holm-corrected over all of Study C's claims). The verdicts say what these
+# The rows are C3's (Holm-corrected over the tests of C3's claims page). The verdicts say what these
 # scaled-down runs show at this page's profile, not what 300 generations of 512 would.

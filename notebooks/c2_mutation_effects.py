@@ -169,7 +169,7 @@ else:
 # [How we decide](how_we_decide.md) (Hodges–Lehmann shift with its 95% interval, one-sided
 # Mann–Whitney, Holm over this page's claims; **reproduced**: factorized mutations more often / more
 # strongly deleterious), next to the Wilcoxon rank-sum p-value and Glass's Δ of the paper's scripts.
-# Rows are C3's (Holm-corrected over all of Study C's claims), at equal generation against `dense`
+# Rows are C3's (Holm-corrected over the tests of C3's claims page), at equal generation against `dense`
 # and at matched fitness against `dense_matched`.
 
 # %% tags=["hide-input"]
