@@ -41,3 +41,12 @@ def test_one_row_per_claim_with_both_modes_and_the_headline_scope():
 def test_the_scorecard_key_tells_profiles_apart():
     smoke, default = (sc.run_configs(configure("scorecard", profile)) for profile in ("smoke", "default"))
     assert sc.scorecard_key(smoke).hash() != sc.scorecard_key(default).hash()
+
+
+def test_how_we_decide_links_every_claims_page():
+    from nevolab.paths import repo_root
+    from nevolab.registry import NOTEBOOKS
+
+    text = (repo_root() / "book" / "how_we_decide.md").read_text()
+    pages = [name for name, spec in NOTEBOOKS.items() if spec.claims_page]
+    assert len(pages) >= 7 and all(f"]({name}.ipynb)" in text for name in pages), pages
