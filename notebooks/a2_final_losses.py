@@ -170,9 +170,10 @@ Markdown(analysis.budget_list(budgets))
 # ## Case I: the paper's figure, the authors' code, NevoLab
 # The paper's Case I figure (report Fig. 1a) shows mean min losses read off the plot, over 100 runs
 # each. The authors' own code was run on this machine at their best configurations
-# (how, in [What the original code does](originals.md), §3.6; `studies/a/peer.py` holds the transcribed
-# numbers and their sources). NevoLab's runs: corrected and faithful, final running-min loss, the same quantity as the
-# authors' `best result` printout. Backprop has no quirk: its faithful columns are its corrected runs.
+# (how, in [What the original code does](originals.md), §3.6; `studies/a/peer.py` holds the
+# transcribed numbers and their sources). NevoLab's runs: corrected and faithful, final running-min
+# loss, the same quantity as the authors' `best result` printout. Backprop has no quirk: its faithful
+# columns are its corrected runs.
 
 # %% tags=["hide-input"]
 comparison = peer.case_one_comparison(analysis.case_one_finals(final, quirk_runs)).set_index("algorithm")

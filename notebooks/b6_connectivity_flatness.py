@@ -123,6 +123,7 @@ from IPython.display import display
 
 remaining = summary.groupby("round").weights_remaining.first()
 display(plotting.format_table(b_analysis.accuracy_table(summary)))
+print(textwrap.fill(b_analysis.dense_bar_sentence(summary), 90))
 
 # %% [markdown]
 # ## Figure: error barriers, consecutive rounds and independent seeds

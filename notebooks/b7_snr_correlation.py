@@ -79,6 +79,7 @@ for what, record in (("pruning runs", runs_record), ("correlations", measured), 
     print(textwrap.fill(f"{what}: {store.describe(record)}", 90, subsequent_indent="  "))
 survivors = correlations.groupby("seed").survivors.first()
 print(f"kernels surviving to the last round: {survivors.min()}–{survivors.max()} per seed")
+print(textwrap.fill(b_analysis.dense_bar_sentence(summary), 90))
 
 # %% [markdown]
 # ## Figure: rank correlation with round 0, and the relative SNR advantage

@@ -206,3 +206,14 @@ def test_agreement_words_read_every_cell_not_only_the_exact_ones():
     assert sentences.agreement_words(table) == ("almost the same", True)
     assert sentences.agreement_words(table.clip(lower=1.0)) == ("the same", True)
     assert sentences.agreement_words(table.assign(**{"25 %": [0.5, 0.97]})) == ("different", False)
+
+
+def test_the_landscape_pages_say_whether_their_dense_networks_clear_the_bar():
+    summary = pd.DataFrame({"method": ["es_snr", "es_snr", "gd_adam", "gd_adam", "es_snr"],
+                            "round": [0, 0, 0, 0, 1], "test_score": [0.8, 0.87, 0.95, 0.97, 0.1]})
+    sentence = analysis.dense_bar_sentence(summary)
+    assert sentence == ("Dense networks' mean test accuracy: ES (SNR) 0.835; GD (Adam IMP) 0.960. "
+                        "ES (SNR) is under the bar of 0.90 that B1–B4 hold their dense ES networks to, "
+                        "so these measurements are of networks trained less than B1–B4's.")
+    cleared = analysis.dense_bar_sentence(summary.assign(test_score=0.95))
+    assert cleared.endswith("All clear the bar of 0.90 that B1–B4 hold their dense ES networks to.")

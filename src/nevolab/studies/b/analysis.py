@@ -337,6 +337,20 @@ def rounds_text(rounds: list[int], summary: pd.DataFrame) -> str:
     return f"rounds {rounds[0]}–{rounds[-1]}, {remaining[rounds[0]]:.3g}–{remaining[rounds[-1]]:.3g} % kept"
 
 
+def dense_bar_sentence(summary: pd.DataFrame) -> str:
+    """Whether the landscape runs' dense (round 0) networks, seed mean, reach the accuracy bar that
+    B1–B4 hold their dense ES networks to (:data:`DENSE_VISION_ACCURACY`)."""
+    dense = summary[summary["round"] == 0].groupby("method").test_score.mean()
+    parts = [f"{METHOD_LABELS.get(method, method)} {dense[method]:.3f}" for method in METHOD_LABELS
+             if method in dense]
+    below = [METHOD_LABELS.get(method, method) for method in METHOD_LABELS
+             if method in dense and dense[method] < DENSE_VISION_ACCURACY]
+    bar = f"the bar of {DENSE_VISION_ACCURACY:.2f} that B1–B4 hold their dense ES networks to"
+    verdict = (f"{', '.join(below)} {'is' if len(below) == 1 else 'are'} under {bar}, so these measurements "
+               "are of networks trained less than B1–B4's" if below else f"All clear {bar}")
+    return f"Dense networks' mean test accuracy: {'; '.join(parts)}. {verdict}."
+
+
 def accuracy_table(summary: pd.DataFrame) -> pd.DataFrame:
     """Per round: kernels kept, ES-SNR's and GD-IMP's seed-mean test accuracy and whether the claims
     use the round (both trained)."""
