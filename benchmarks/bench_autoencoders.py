@@ -14,7 +14,7 @@ which they use.
 
 The LSTM runs at the original's scale (``repeats500`` on Case VI: 500 runs of a population of 14,
 7,000 nets a generation; ``repeats100`` on Case III) use the fast LSTM loss
-(``make_train(run, fast_lstm=True)``), as ``ae.lstm.case6.speedup`` measures it against the plain one.
+(``AERun(..., fast_lstm=True)``), as ``ae.lstm.case6.speedup`` measures it against the plain one.
 A 500-run measurement is one call of the compiled run (minutes): the first call after compiling,
 with no repeat.
 """
@@ -38,14 +38,14 @@ from nevolab.studies.a.train import AERun, make_train
 GENERATIONS = 2000
 
 
-def _run(case: str, algorithm: str, repeats: int | None) -> AERun:
+def _run(case: str, algorithm: str, repeats: int | None, fast_lstm: bool = False) -> AERun:
     return AERun(case=case, algorithm=algorithm, hyperparameters=best_hyperparameters(case, algorithm),
-                 repeats=repeats or 1, generations=GENERATIONS, seed=0)
+                 repeats=repeats or 1, generations=GENERATIONS, seed=0, fast_lstm=fast_lstm)
 
 
 def _compiled(case: str, algorithm: str, repeats: int | None, fast_lstm: bool = False):
     # The book's program and compiler options (with the fast LSTM loss when asked).
-    program = make_train(_run(case, algorithm, repeats), fast_lstm=fast_lstm)
+    program = make_train(_run(case, algorithm, repeats, fast_lstm))
     args = initial_arguments(program.init_fn, jax.random.key(0), program.data, repeats)
     start = time.perf_counter()
     compiled = compile_chunk(program.step, GENERATIONS, args, vmapped=repeats is not None,
@@ -113,10 +113,9 @@ def lstm_speedup(case: str, repeats: int, target: float):
     loss (the oracle) against the fast one, timed interleaved."""
 
     def measure() -> dict:
-        run = _run(case, "cosyne", repeats)
         calls, programs = {}, {}
         for name, fast in (("oracle", False), ("fast", True)):
-            program = make_train(run, fast_lstm=fast)
+            program = make_train(_run(case, "cosyne", repeats, fast))
             args = initial_arguments(program.init_fn, jax.random.key(0), program.data, repeats)
             chunk = vmap_runs(make_chunk(program.step, SPEEDUP_GENERATIONS))
             calls[name] = (jax.jit(chunk, compiler_options=program.compiler_options), args)
@@ -125,7 +124,7 @@ def lstm_speedup(case: str, repeats: int, target: float):
         # Per round both programs see the same machine; the median of the per-round ratios is stable.
         ratios = [slow / quick for slow, quick in zip(timed["oracle"]["times"], timed["fast"]["times"])]
         fast_s, oracle_s = (timed[name]["median"] / SPEEDUP_GENERATIONS for name in ("fast", "oracle"))
-        nets = repeats * run.hyperparameters["population_size"]
+        nets = repeats * best_hyperparameters(case, "cosyne")["population_size"]
         flops = {name: xla_flops(programs[name], *calls[name][1]) for name in ("fast", "oracle")}
         return {
             "value": statistics.median(ratios), "unit": "x", "ratio_range": [min(ratios), max(ratios)],

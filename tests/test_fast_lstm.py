@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -63,7 +65,18 @@ def test_a_short_cosyne_run_on_case_vi_gives_the_same_losses_with_the_fast_path(
     run = AERun(case=case, algorithm=algorithm, hyperparameters=best_hyperparameters(case, algorithm),
                 repeats=2, generations=6, seed=0)
     keys = jax.random.split(jax.random.key(run.seed), run.repeats)
-    metrics = {fast: run_vmapped(make_train(run, fast_lstm=fast), keys, run.generations)[1]
-               for fast in (False, True)}
+    metrics = {fast: run_vmapped(make_train(dataclasses.replace(run, fast_lstm=fast)), keys,
+                                 run.generations)[1] for fast in (False, True)}
     for name in ("best_fitness", "min_fitness", "mean_fitness"):
         np.testing.assert_allclose(metrics[True][name], metrics[False][name], rtol=1e-5)
+
+
+def test_the_fast_lstm_enters_the_key_only_where_it_is_on():
+    run = AERun(case="VI", algorithm="cosyne", hyperparameters=best_hyperparameters("VI", "cosyne"),
+                repeats=2, generations=6, seed=0)
+    fast = dataclasses.replace(run, fast_lstm=True)
+    assert "fast_lstm" not in run.to_dict() and fast.to_dict()["fast_lstm"] is True
+    assert fast.hash() != run.hash()
+    feed_forward = AERun(case="II", algorithm="cosyne", hyperparameters=best_hyperparameters("II", "cosyne"),
+                         repeats=2, generations=6, seed=0, fast_lstm=True)
+    assert not feed_forward.fast_lstm and "fast_lstm" not in feed_forward.to_dict()

@@ -90,8 +90,8 @@ def _run(**changes) -> AERun:
 def test_a_run_without_quirks_keeps_the_key_it_had_before_quirks_existed():
     for run in (_run(), _run(faithful=True)):
         fields = RunConfig.to_dict(run)
-        assert fields.pop("quirks") == ()
-        assert "quirks" not in run.to_dict()
+        assert fields.pop("quirks") == () and fields.pop("fast_lstm") is False
+        assert "quirks" not in run.to_dict() and "fast_lstm" not in run.to_dict()
         assert run.hash() == stable_hash(fields)
 
 

@@ -75,8 +75,14 @@ class AERun(RunConfig):
     # Quirks switched on one at a time (names from algorithm_quirks); empty with faithful=True, which
     # is all of them. A set naming every quirk is normalised to faithful=True: the same run, one key.
     quirks: tuple[str, ...] = ()
+    # An LSTM case's population through the fused-gate loss (cases.make_problem); its losses differ
+    # from the plain loss's by float rounding, which a long run that ranks near-equal losses can
+    # amplify, so it is part of the key. Always False on the feed-forward cases, which have no LSTM.
+    fast_lstm: bool = False
 
     def __post_init__(self) -> None:
+        if self.fast_lstm and get_case(self.case).kind != "lstm":
+            object.__setattr__(self, "fast_lstm", False)
         known = algorithm_quirks(self.algorithm)
         quirks = tuple(self.quirks)
         unknown = [quirk for quirk in quirks if quirk not in known]
@@ -98,8 +104,9 @@ class AERun(RunConfig):
     def to_dict(self) -> dict[str, Any]:
         # Left out at its default, so the keys of runs made before quirks existed stay the same.
         fields = super().to_dict()
-        if not self.quirks:
-            del fields["quirks"]
+        for name in ("quirks", "fast_lstm"):  # left out at their defaults: older runs keep their keys
+            if not fields[name]:
+                del fields[name]
         return fields
 
     @property
@@ -117,14 +124,10 @@ class AERun(RunConfig):
         return LSTM_CHUNK_GENERATIONS if get_case(self.case).kind == "lstm" else None
 
 
-def make_train(run: AERun, fast_lstm: bool = False) -> Program:
-    """The compiled-run program of ``run``: its case's data and model, its algorithm, its options.
-
-    ``fast_lstm`` evaluates an LSTM case's population with the fast loss (see
-    :func:`~nevolab.studies.a.cases.make_problem`). Its losses differ from the plain path's by float
-    rounding only, yet a long run that ranks near-equal losses can part from it, so the default
-    stays the path the committed results were computed with."""
-    problem = make_problem(run.case, num_batches=run.generations, fast_lstm=fast_lstm)
+def make_train(run: AERun) -> Program:
+    """The compiled-run program of ``run``: its case's data and model, its algorithm, its options
+    (``run.fast_lstm``: the fast LSTM loss, :func:`~nevolab.studies.a.cases.make_problem`)."""
+    problem = make_problem(run.case, num_batches=run.generations, fast_lstm=run.fast_lstm)
     init_fn, step = make_steps(problem, run.algorithm, run.hyperparameters, run.faithful, run.per_layer_dct,
                                run.quirks)
     return Program(init_fn, step, problem.batches, xla.compiler_options(run.run_kind))
