@@ -127,11 +127,12 @@ def test_claim_ablation_switches_one_quirk_at_a_time():
     assert inert == table[table.quirks == "none"].effect.iloc[0]
 
 
-def test_study_a_budget_counts_every_pages_runs_once():
+def test_study_a_budget_counts_every_pages_runs_once(monkeypatch, tmp_path):
     from nevolab import store
     from nevolab.registry import configure
     from nevolab.studies.a import pages, runs
 
+    monkeypatch.setenv("NEVOLAB_RESULTS_DIR", str(tmp_path))  # an empty store: no run is computed
     config = configure("a1_min_loss_curves", "smoke")
     study = [run.hash() for run in pages.study_runs(config)]
     assert len(study) == len(set(study))
