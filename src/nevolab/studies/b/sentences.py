@@ -118,12 +118,14 @@ def _agreement_bullet(results: pd.DataFrame, agreement: pd.DataFrame, claims: pd
                       labels: Mapping[str, str]) -> str:
     same = np.isclose(agreement.to_numpy(), 1.0)
     how, mostly_same = agreement_words(agreement)
-    text = (f"**SNR and magnitude pick {how} tickets with "
-            f"{names_of(config.strategy)} here.** The agreement table is 1.000 in {same.sum()} of its "
-            f"{same.size} cells and never below {agreement.min().min():.3f}"
+    # "paper" picks each task's strategy of the paper: name the strategies that actually ran.
+    strategies = list(dict.fromkeys(b_tasks.strategy_for(task, config.strategy) for task in config.tasks))
+    names = joined([name.replace("_", "-") for name in strategies])
+    text = (f"**SNR and magnitude pick {how} tickets with {names} here.** The agreement table is 1.000 "
+            f"in {same.sum()} of its {same.size} cells and never below {agreement.min().min():.3f}"
             + (f" (we call at least {ALMOST_SAME_TICKETS:.1f} in every cell almost the same)."
                if how == "almost the same" else "."))
-    if mostly_same and config.strategy == "Sep_CMA_ES":
+    if mostly_same and strategies == ["Sep_CMA_ES"]:
         first = results[results["round"] == 0].groupby("task_key")[["generations", "num_genes"]].max()
         span = {col: "–".join(dict.fromkeys(f"{v:,.0f}" for v in (first[col].min(), first[col].max())))
                 for col in first}
@@ -133,7 +135,7 @@ def _agreement_bullet(results: pd.DataFrame, agreement: pd.DataFrame, claims: pd
     if mostly_same:
         text += " The SNR-over-magnitude claim therefore cannot show at this budget with this strategy."
     text += f" {_pooled_verdict(claims, 'snr_beats_magnitude', labels)}."
-    if config.strategy != "SNES":
+    if "SNES" not in strategies:
         text += (" SNES adapts its std per coordinate much faster: `.venv/bin/nevolab run b1_ticket_curves "
                  f"--profile {config.profile} -p strategy SNES` (from the repository root) trains the same "
                  "comparison with it.")
