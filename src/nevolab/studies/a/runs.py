@@ -47,7 +47,8 @@ def ae_run(case: str, algorithm: str, config: Config, faithful: bool | None = No
     return AERun(case=case, algorithm=algorithm, hyperparameters=best_hyperparameters(case, algorithm),
                  repeats=repeats, generations=config.generations, seed=config.seed,
                  faithful=bool(config.values.get("faithful", False) if faithful is None else faithful),
-                 per_layer_dct=config.values.get("dct", "global") == "per_layer")
+                 per_layer_dct=config.values.get("dct", "global") == "per_layer",
+                 fast_lstm=config.lstm_loss == "fast")
 
 
 def run_configs(config: Config) -> list[AERun]:

@@ -74,6 +74,10 @@ def _study_a_scale_params() -> tuple[Param, ...]:
         Param("lstm_repeats", "int", {"smoke": 3, "default": 30, "paper": 500}, paper=500,
               help="independent runs per algorithm on the LSTM cases", minimum=1,
               maximum=MAX_LSTM_REPEATS),
+        Param("lstm_loss", "str", {"default": "fast", "paper": "fast"}, paper="PyTorch's LSTM, per network",
+              help="the LSTM cases' population loss: fast (the four gates as one product of input and "
+                   "hidden state, the same numbers up to float32 rounding; 2.7x faster on Case VI) or plain "
+                   "(the vmapped per-network LSTM)", choices=("fast", "plain")),
         Param("generations", "int", {"smoke": 100, "default": 2000, "paper": 2000}, paper=2000,
               help="generations (= batches of 40; one batch per generation or step)", minimum=1,
               check=_max_generations),
