@@ -121,3 +121,56 @@ def test_report_formats_without_nan_or_floats_as_integers():
     counts = report.verdict_counts(table.assign(mode="-"))
     assert counts.dtypes.map(lambda d: d.kind == "i").all()
     assert report.number(-0.00001) == "−1.00e-05" and report.number(0.5) == "+0.500"
+
+
+def _paired_claim(claim: str, scope: str, shift: float, n: int, mode: str = "-") -> stats.ClaimTest:
+    rng = np.random.default_rng(abs(hash((claim, scope))) % 2**32)
+    a = rng.normal(shift, 0.1, n)
+    return stats.assess_claim(claim, a, np.zeros(n), "higher", paired=True, scope=scope, mode=mode)
+
+
+def test_holm_runs_per_claim_and_mode_so_pages_do_not_change_verdicts():
+    """A claim's verdicts are the same decided alone or beside other claims (one page or two)."""
+    first = [_paired_claim("first", scope, 1.0, 8) for scope in ("x", "y", "z")]
+    second = [_paired_claim("second", scope, 1.0, 8, mode) for scope in ("x", "y") for mode in ("m1", "m2")]
+    together = stats.decide(first + second)
+    apart = pd.concat([stats.decide(first), stats.decide(second)], ignore_index=True)
+    pd.testing.assert_frame_equal(together, apart)
+    assert (together.verdict == "reproduced").all()
+    assert together.family_size.tolist() == [3, 3, 3, 2, 2, 2, 2]
+    # 8 same-signed pairs: the smallest one-sided p is 1/256, so Holm over 3 gives 3/256
+    assert together.p_holm.iloc[0] == pytest.approx(3 / 256)
+
+
+def test_power_is_judged_on_the_holm_adjusted_floor():
+    """Six pairs reach p = 1/64 alone and in a family of three (3/64 < 0.05), but not in a family of
+    four: Tarone's rule finds no k that four such tests can all reach, so none is decidable."""
+    alone = stats.decide([_paired_claim("c", "x", 1.0, 6)]).iloc[0]
+    assert alone.verdict == "reproduced" and alone.family_size == 1
+    three = stats.decide([_paired_claim("c", scope, 1.0, 6) for scope in "xyz"])
+    assert (three.verdict == "reproduced").all() and three.min_p_holm.iloc[0] == pytest.approx(3 / 64)
+    four = stats.decide([_paired_claim("c", scope, 1.0, 6) for scope in "wxyz"])
+    assert (four.verdict == "underpowered").all()
+    assert (four.min_p_holm > stats.ALPHA).all() and four.verdict_reason.str.contains("family of 4").all()
+    # a decidable test beside an undecidable one: Tarone leaves the undecidable one out of the family
+    mixed = stats.decide([_paired_claim("c", "x", 1.0, 8), _paired_claim("c", "y", 1.0, 3)])
+    assert mixed.verdict.tolist() == ["reproduced", "underpowered"] and mixed.family_size.iloc[0] == 1
+
+
+def test_a_claim_below_its_scale_is_not_tested_at_scale():
+    needs = {"generations": 40, "population": 256}
+    assert stats.scale_shortfall(needs, {"generations": 40, "population": 300}) == ""
+    shortfall = stats.scale_shortfall(needs, {"generations": 12, "population": 256})
+    assert shortfall == "generations 12 (needs 40)"
+    with pytest.raises(ValueError, match="lack population"):
+        stats.scale_shortfall(needs, {"generations": 12})
+    rng = np.random.default_rng(0)
+    a = rng.normal(5.0, 0.1, 10)
+    tests = [stats.assess_claim("c", a, np.zeros(10), "higher", scope="small", below_scale=shortfall),
+             stats.assess_claim("c", a, np.zeros(10), "higher", scope="big")]
+    table = stats.decide(tests)
+    assert table.verdict.tolist() == ["not tested at scale", "reproduced"]
+    assert table.effect.iloc[0] == pytest.approx(5.0, abs=0.2) and np.isfinite(table.low.iloc[0])
+    assert "generations 12 (needs 40)" in table.verdict_reason.iloc[0]
+    assert table.family_size.tolist() == [0, 1]  # the row below scale is not counted in the family
+    assert "not tested at scale" in stats.VERDICTS and "not tested at scale" in stats.RESCIENCE_MARKS

@@ -22,10 +22,19 @@ class PaperClaim:
     operationalisation: str
     figure: str
     paper_value: str = ""
+    margin: str = ""  # the no-difference margin or threshold, in words ("" for a directional claim)
+    margin_source: str = ""  # where it comes from: the paper's words or numbers, or "ours: ..." (labelled)
+    scale: tuple[tuple[str, float], ...] = ()  # (run setting, the least value that decides the claim)
+    scale_reason: str = ""  # why it needs that scale, from the paper
+
+    @property
+    def margin_is_ours(self) -> bool:
+        """Whether the margin is a choice of ours rather than the paper's (then labelled as ours)."""
+        return self.margin_source.startswith("ours")
 
 
 VERDICT_COLORS = {"reproduced": "#1a7f37", "not reproduced": "#b42318", "inconclusive": "#6b6b6b",
-                  "underpowered": "#9a6700"}
+                  "underpowered": "#9a6700", "not tested at scale": "#1f5fa8"}
 _WRAP = [{"selector": "", "props": [("table-layout", "auto"), ("width", "100%"), ("font-size", "0.85em")]},
          {"selector": "td, th", "props": [("white-space", "normal"), ("word-break", "break-word"),
                                           ("padding", "2px 6px"), ("vertical-align", "top")]}]
@@ -107,7 +116,7 @@ def verdict_tally(verdicts: pd.Series) -> str:
     counts = verdicts.value_counts()
     parts = [f"{counts.get('reproduced', 0)}/{len(verdicts)} Re"]
     for verdict, short in (("not reproduced", "¬Re"), ("inconclusive", "inconclusive"),
-                           ("underpowered", "underpowered")):
+                           ("underpowered", "underpowered"), ("not tested at scale", "not at scale")):
         if counts.get(verdict, 0):
             parts.append(f"{counts[verdict]} {short}")
     return " · ".join(parts)

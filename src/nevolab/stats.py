@@ -10,12 +10,19 @@ The rule (documented for readers on the book's "How we decide" page):
   (a directional claim, threshold 0) or, for "no difference" claims, ``equivalent`` (|shift| < δ,
   two one-sided tests: TOST), ``not_higher`` (shift < δ: non-inferiority when lower is better) or
   ``not_lower`` (shift > −δ). The margin δ comes from the paper's own scale and is stated beside it.
+* Holm's correction runs over a **family**: the tests of one claim in one mode, across its scopes
+  (cases, tasks), wherever the claim is tested, so a verdict does not depend on how claims are
+  grouped into pages.
 * ``reproduced``: the one-sided rank test(s) of the claim reach α = 0.05 after Holm correction over
-  the page's claims, *and* the 95% interval lies where the claim says.
+  its family, *and* the 95% interval lies where the claim says.
 * ``not reproduced``: the opposite is established the same way (the test of the contrary direction,
   Holm-corrected, and the interval entirely on the contrary side).
-* ``underpowered``: at this sample size even the most extreme data could not reach α (exact
-  rank-test bound); :func:`min_sample_size` reports the n that could.
+* ``underpowered``: at this sample size even the most extreme data could not reach α once corrected
+  over the family (the exact rank-test bound times the family's size, Tarone's rule: a test that
+  cannot reach it is not counted in the family); :func:`min_sample_size` reports the n that could
+  reach α alone.
+* ``not tested at scale``: the claim needs run settings (generations, population, tasks) that this
+  run is below (``below_scale`` names them); its data and interval are shown, and nothing is decided.
 * ``inconclusive``: otherwise.
 """
 
@@ -23,7 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import numpy as np
@@ -31,7 +38,7 @@ import pandas as pd
 from scipy import stats as sps
 
 ALPHA = 0.05
-VERDICTS = ("reproduced", "not reproduced", "inconclusive", "underpowered")
+VERDICTS = ("reproduced", "not reproduced", "inconclusive", "underpowered", "not tested at scale")
 Expectation = Literal["lower", "higher", "equivalent", "not_higher", "not_lower"]
 EXPECTATIONS: tuple[str, ...] = ("lower", "higher", "equivalent", "not_higher", "not_lower")
 CLAIM_COLUMNS = ("claim", "scope", "mode", "effect", "low", "high", "test", "p_value", "n", "verdict")
@@ -218,6 +225,7 @@ class ClaimTest:
     min_p: float
     n: str
     detail: str = ""
+    below_scale: str = ""  # the run settings under what the claim needs (scale_shortfall); "" at scale
 
     def row(self) -> dict:
         return dataclasses.asdict(self)
@@ -225,9 +233,10 @@ class ClaimTest:
 
 def assess_claim(claim: str, a: np.ndarray, b: np.ndarray, expected: Expectation, *, paired: bool = False,
                margin: float = 0.0, scope: str = "-", mode: str = "-", detail: str = "",
-               seed: int = 0) -> ClaimTest:
+               below_scale: str = "", seed: int = 0) -> ClaimTest:
     """Test "the shift of ``a`` against ``b`` lies where ``expected`` says" (see the module doc);
-    ``paired`` pairs a[i] with b[i] (same seed under two treatments)."""
+    ``paired`` pairs a[i] with b[i] (same seed under two treatments); a non-empty ``below_scale``
+    (:func:`scale_shortfall`) makes the verdict ``not tested at scale``."""
     if expected not in EXPECTATIONS:
         raise ValueError(f"expected must be one of {', '.join(EXPECTATIONS)}; got {expected!r}")
     if expected in ("equivalent", "not_higher", "not_lower") and not margin > 0:
@@ -249,12 +258,12 @@ def assess_claim(claim: str, a: np.ndarray, b: np.ndarray, expected: Expectation
     return ClaimTest(claim, scope, mode, expected, margin, effect, low, high, mean_effect, mean_low,
                      mean_high, cliffs_delta(a, b), test, p_for, p_against,
                      min_attainable_p(a.size, None if paired else b.size),
-                     f"{a.size} pairs" if paired else f"{a.size} vs {b.size}", detail)
+                     f"{a.size} pairs" if paired else f"{a.size} vs {b.size}", detail, below_scale)
 
 
 def assess_contrast(claim: str, groups: dict[str, np.ndarray], contrast, expected: Expectation, *,
                   scope: str = "-", mode: str = "-", detail: str = "", margin: float = 0.0,
-                  num_resamples: int = 10_000, seed: int = 0) -> ClaimTest:
+                  below_scale: str = "", num_resamples: int = 10_000, seed: int = 0) -> ClaimTest:
     """A claim about a contrast of group medians (``contrast(medians: dict) -> float``, e.g. a
     difference of differences): percentile-bootstrap interval and bootstrap p-values (the share of
     resamples on the wrong side, at least 1/num_resamples), every group resampled independently."""
@@ -279,7 +288,17 @@ def assess_contrast(claim: str, groups: dict[str, np.ndarray], contrast, expecte
                      float(contrast({k: v.mean() for k, v in arrays.items()})), float(mean_low),
                      float(mean_high), float("nan"), "bootstrap contrast of medians", p_for, p_against,
                      1.0 / num_resamples if smallest >= 2 else 1.0,
-                     " / ".join(str(values.size) for values in arrays.values()), detail)
+                     " / ".join(str(values.size) for values in arrays.values()), detail, below_scale)
+
+
+def scale_shortfall(needs: Mapping[str, float], ours: Mapping[str, float]) -> str:
+    """The settings of ``ours`` below what a claim ``needs`` (both: setting name → value), as
+    "generations 12 (needs 40); population 48 (needs 256)"; "" when every one is met."""
+    missing = [name for name in needs if name not in ours]
+    if missing:
+        raise ValueError(f"the run settings lack {', '.join(missing)}; they have {', '.join(ours) or 'none'}")
+    return "; ".join(f"{name} {ours[name]:g} (needs {needs[name]:g})"
+                     for name in needs if ours[name] < needs[name])
 
 
 def holm(p_values: Sequence[float]) -> np.ndarray:
@@ -295,18 +314,37 @@ def holm(p_values: Sequence[float]) -> np.ndarray:
     return adjusted
 
 
+def family_size(min_p: np.ndarray, alpha: float = ALPHA) -> int:
+    """Tarone's family size: the least k such that at most k of the tests can reach ``alpha / k``
+    (their exact floor ``min_p``); the others cannot pass even with the most extreme data."""
+    min_p = np.asarray(min_p, float)
+    for k in range(1, min_p.size + 1):
+        if int(np.sum(min_p <= alpha / k)) <= k:
+            return k
+    return max(1, min_p.size)
+
+
 def decide(tests: Sequence[ClaimTest], alpha: float = ALPHA) -> pd.DataFrame:
-    """The claims table of a page: one row per test, Holm-corrected over the page's decidable tests
-    (claim and contrary directions separately; a test that cannot reach ``alpha`` at its n is
-    ``underpowered`` and, following Tarone, not counted), with the verdict and the sample size
-    that would make an underpowered design able to decide. Columns start with :data:`CLAIM_COLUMNS`."""
+    """The claims table of a page: one row per test, Holm-corrected within its family (the tests of one
+    claim in one mode; claim and contrary directions separately), with the verdict and the sample size
+    that would make an underpowered design able to decide. A test that cannot reach ``alpha`` once
+    corrected over its family (Tarone) is ``underpowered`` and not counted; one ``below_scale`` is
+    ``not tested at scale`` and not counted either. Columns start with :data:`CLAIM_COLUMNS`."""
     if not tests:
         return pd.DataFrame(columns=[*CLAIM_COLUMNS, "p_holm", "verdict_reason"])
     table = pd.DataFrame([test.row() for test in tests])
-    # Tarone's refinement: a test that cannot reach alpha at its n is not counted in the family.
-    decidable = table.min_p <= alpha
-    table["p_holm"] = holm(table.p_value.where(decidable))
-    table["p_against_holm"] = holm(table.p_against.where(decidable))
+    table["p_holm"] = np.nan
+    table["p_against_holm"] = np.nan
+    table["family_size"] = 0
+    table["min_p_holm"] = np.nan
+    at_scale = table.below_scale == ""
+    for _, family in table[at_scale].groupby(["claim", "mode"], sort=False):
+        k = family_size(family.min_p.to_numpy(), alpha)
+        decidable = family.min_p <= alpha / k
+        table.loc[family.index, "family_size"] = k
+        table.loc[family.index, "min_p_holm"] = np.minimum(1.0, family.min_p * k)
+        table.loc[family.index, "p_holm"] = holm(family.p_value.where(decidable))
+        table.loc[family.index, "p_against_holm"] = holm(family.p_against.where(decidable))
     verdicts, reasons = zip(*(_verdict(row, alpha) for row in table.itertuples()), strict=True)
     table["verdict"] = verdicts
     table["verdict_reason"] = reasons
@@ -320,8 +358,13 @@ def decide(tests: Sequence[ClaimTest], alpha: float = ALPHA) -> pd.DataFrame:
 def _verdict(row, alpha: float) -> tuple[str, str]:
     """The verdict rule on one row of :func:`decide`'s table: (verdict, the reason in words)."""
     low_bound, high_bound = _bounds(row.expected, row.margin)
+    if row.below_scale:
+        return "not tested at scale", f"the run is below the claim's scale: {row.below_scale}"
     if row.min_p > alpha:
         return "underpowered", f"n = {row.n} cannot reach p ≤ {alpha:g} (best possible {row.min_p:.2g})"
+    if row.min_p_holm > alpha:
+        return "underpowered", (f"n = {row.n} cannot reach Holm p ≤ {alpha:g} in a family of "
+                                f"{row.family_size} tests (best possible {row.min_p_holm:.2g})")
     inside = row.low > low_bound and row.high < high_bound
     outside = row.high < low_bound or row.low > high_bound
     if row.p_holm <= alpha and inside:
@@ -334,5 +377,5 @@ def _verdict(row, alpha: float) -> tuple[str, str]:
 
 
 RESCIENCE_MARKS = {"reproduced": "[Re]", "not reproduced": "[¬Re]", "inconclusive": "inconclusive",
-                   "underpowered": "underpowered"}
+                   "underpowered": "underpowered", "not tested at scale": "not tested at scale"}
 """ReScience C's marks for a replicated ([Re]) or not replicated ([¬Re]) claim."""
