@@ -171,6 +171,16 @@ def test_committed_smoke_results_are_reproduced(smoke_book):
     assert checked == len(NAMES)
 
 
+def test_the_smoke_scorecard_holds_every_claim_of_the_papers(smoke_book):
+    """The scorecard computed afresh at smoke has one row per claim of the three papers."""
+    from nevolab.studies import scorecard
+
+    key = scorecard.scorecard_key(scorecard.run_configs(configure("scorecard", "smoke")))
+    card, _ = store.load(key)
+    papers = {claim.key for claims in scorecard.STUDY_PAPER_CLAIMS.values() for claim in claims}
+    assert sorted(card.claim) == sorted(papers)
+
+
 def test_cross_cpu_comparison_still_catches_real_changes():
     committed = pd.DataFrame({"round": [0, 1, 2], "loss": [1.0, 0.5, np.nan],
                               "score": [-1500.0, -900.0, 3.0]})

@@ -4,12 +4,17 @@ of A3, B4 and C3 (ReScience C's marks: [Re] replicated, [¬Re] not replicated)."
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from typing import ClassVar
 
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
-from nevolab import report, store
+from nevolab import plotting, report, store
 from nevolab.config import Config, NotebookSpec, Param, RunConfig, resolve
 from nevolab.stats import RESCIENCE_MARKS
 from nevolab.studies.a import paper as a_paper
@@ -81,15 +86,18 @@ def scorecard_key(configs: Mapping[str, Config]) -> ScorecardKey:
 
 def mark(verdicts: pd.Series) -> str:
     """One mark for a claim over its scopes and modes: [Re] when every test reproduced it, [¬Re] when
-    none did and some contradicted it, underpowered when every test was, partial when mixed."""
+    none did and some contradicted it, mixed when some did and some did not, underpowered or not
+    tested at scale when nothing could be decided for that reason, inconclusive otherwise."""
     values = set(verdicts)
     if values == {"reproduced"}:
         return RESCIENCE_MARKS["reproduced"]
-    if values == {"underpowered"}:
-        return "underpowered"
-    if "reproduced" not in values:
-        return RESCIENCE_MARKS["not reproduced"] if "not reproduced" in values else "inconclusive"
-    return "partial"
+    if "reproduced" in values:
+        return "mixed"
+    if "not reproduced" in values:
+        return RESCIENCE_MARKS["not reproduced"]
+    if "inconclusive" in values:
+        return "inconclusive"
+    return "not tested at scale" if "not tested at scale" in values else "underpowered"
 
 
 def scale_against_paper(config: Config) -> str:
@@ -102,10 +110,54 @@ def scale_against_paper(config: Config) -> str:
     return "; ".join(differences) or "the paper's"
 
 
-def scorecard(claims_by_study: Mapping[str, pd.DataFrame], configs: Mapping[str, Config]) -> pd.DataFrame:
-    """One row per claim: study, key, the paper's sentence and number, our headline effect with its
-    interval, the verdict tally per mode, the ReScience mark and the page it rests on (each study's
-    scale against the paper's is :func:`scale_against_paper` of its ``configs`` entry)."""
+def mark_text(tested: pd.DataFrame, the_mark: str) -> str:
+    """The mark as a reader sees it: a mixed claim shows its [Re] count per mode ("faithful 5/8 [Re],
+    corrected 3/8 [Re]"); any other mark reads as itself."""
+    if the_mark != "mixed":
+        return the_mark
+    counts = [(mode, int((group.verdict == "reproduced").sum()), len(group))
+              for mode, group in tested.groupby("mode", sort=False)]
+    return ", ".join(f"{'' if mode == '-' else mode + ' '}{hits}/{total} [Re]"
+                     for mode, hits, total in counts)
+
+
+def decisive_row(tested: pd.DataFrame, study: str) -> pd.Series:
+    """The row a claim's headline rests on: Study B's pooled scope; otherwise the decided row (reproduced
+    or not reproduced) with the smallest Holm p of its verdict; otherwise the first row."""
+    scope = HEADLINE_SCOPE.get(study)
+    if scope is not None and (tested.scope == scope).any():
+        return tested[tested.scope == scope].iloc[0]
+    decided = tested[tested.verdict.isin(["reproduced", "not reproduced"])]
+    if decided.empty:
+        return tested.iloc[0]
+    strength = decided.p_holm.where(decided.verdict == "reproduced", decided.p_against_holm)
+    return decided.loc[strength.astype(float).idxmin()]
+
+
+def margin_text(paper_claim: report.PaperClaim, row: pd.Series) -> str:
+    """The margin a claim is tested against and its source, labelled "ours" when we chose it; "–" for
+    a directional claim (threshold 0) that states none."""
+    value = float(row.get("margin", 0.0) or 0.0)
+    stated = paper_claim.margin or (f"δ = {value:.3g}" if value > 0 else "")
+    if not stated:
+        return "–"
+    source = paper_claim.margin_source
+    if paper_claim.margin_is_ours:
+        return f"{stated} (ours{source[4:]})" if source[4:].strip(" :") else f"{stated} (ours)"
+    return f"{stated} ({source})" if source else stated
+
+
+NOT_RUN = "not run at this profile"
+"""The decisive scope of a claim whose data a reduced profile (smoke) does not compute."""
+
+
+def scorecard(claims_by_study: Mapping[str, pd.DataFrame], configs: Mapping[str, Config],
+              complete: bool = True) -> pd.DataFrame:
+    """One row per claim: study, key, the paper's sentence and number, the hypothesis and margin we test,
+    the decisive row (scope and mode) with its effect, interval and Holm p for and against, the verdict
+    tally per mode, the mark and the page it rests on. ``complete`` requires every claim of the papers
+    of ``claims_by_study``'s studies to be on some claims page (the book's profiles); otherwise a claim
+    on none is a row marked not tested at scale, "not run at this profile" (the smoke profile)."""
     rows = []
     shown: dict[str, str] = {}
     for study, claims in claims_by_study.items():
@@ -117,22 +169,46 @@ def scorecard(claims_by_study: Mapping[str, pd.DataFrame], configs: Mapping[str,
                 raise ValueError(f"claim {paper_claim.key!r} is tested on two claims pages: "
                                  f"{CLAIMS_PAGES[shown[paper_claim.key]]} and {CLAIMS_PAGES[study]}")
             shown[paper_claim.key] = study
-            scopes = list(dict.fromkeys(tested.scope))
-            scope = HEADLINE_SCOPE.get(study, scopes[0])
-            headline = tested[tested.scope == scope].iloc[0]
+            row = decisive_row(tested, study)
+            where = row.scope if row["mode"] == "-" else f"{row.scope} · {row['mode']}"
             modes = {mode: report.verdict_tally(group.verdict)
                      for mode, group in tested.groupby("mode", sort=False)}
+            the_mark = mark(tested.verdict)
             rows.append({
                 "study": study, "claim": paper_claim.key, "sentence": paper_claim.sentence,
-                "paper": paper_claim.paper_value or "–",
-                "ours": f"{scope}: {report.interval(headline.effect, headline.low, headline.high)}",
+                "paper": paper_claim.paper_value or "–", "hypothesis": paper_claim.operationalisation,
+                "margin_text": margin_text(paper_claim, row), "margin_is_ours": paper_claim.margin_is_ours,
+                "decisive": where, "ours": report.interval(row.effect, row.low, row.high),
+                "p_for": float(row.get("p_holm", float("nan"))),
+                "p_against": float(row.get("p_against_holm", float("nan"))),
+                "expected": row.get("expected", "higher"), "margin": float(row.get("margin", 0.0) or 0.0),
+                "effect": float(row.effect), "low": float(row.low), "high": float(row.high),
+                "decisive_verdict": row.verdict,
                 "faithful": modes.get("faithful", "–"), "corrected": modes.get("corrected", "–"),
-                "verdict": modes.get("-", "–"), "mark": mark(tested.verdict), "page": paper_claim.figure,
+                "verdict": modes.get("-", "–"), "mark": the_mark, "mark_text": mark_text(tested, the_mark),
+                "page": paper_claim.figure,
             })
+    missing = [(study, claim) for study in dict.fromkeys(part[0] for part in claims_by_study)
+               for claim in STUDY_PAPER_CLAIMS[study] if claim.key not in shown]
+    if complete and missing:
+        raise ValueError(f"{len(missing)} claim(s) of the papers are on no claims page's table: "
+                         f"{', '.join(f'{study}: {claim.key}' for study, claim in missing)}; "
+                         "test each on the page that holds its data")
+    for study, paper_claim in missing:  # a reduced profile's runs hold no data for it
+        rows.append({
+            "study": study, "claim": paper_claim.key, "sentence": paper_claim.sentence,
+            "paper": paper_claim.paper_value or "–", "hypothesis": paper_claim.operationalisation,
+            "margin_text": margin_text(paper_claim, pd.Series({"margin": 0.0})),
+            "margin_is_ours": paper_claim.margin_is_ours, "decisive": NOT_RUN, "ours": "–",
+            "p_for": float("nan"), "p_against": float("nan"), "expected": "higher", "margin": 0.0,
+            "effect": float("nan"), "low": float("nan"), "high": float("nan"),
+            "decisive_verdict": "not tested at scale", "faithful": "–", "corrected": "–", "verdict": "–",
+            "mark": "not tested at scale", "mark_text": "not tested at scale", "page": paper_claim.figure,
+        })
     return pd.DataFrame(rows)
 
 
-MARK_COLUMNS = ("[Re]", "partial", "[¬Re]", "inconclusive", "underpowered")
+MARK_COLUMNS = ("[Re]", "mixed", "[¬Re]", "inconclusive", "underpowered", "not tested at scale")
 
 
 def claims_table(page_config: Config) -> pd.DataFrame:
@@ -151,7 +227,8 @@ def page_table(config: Config, fresh: bool = False) -> tuple[pd.DataFrame, dict]
     page_configs = run_configs(config)
     return store.cached(
         scorecard_key(page_configs),
-        lambda: scorecard({part: claims_table(page) for part, page in page_configs.items()}, page_configs),
+        lambda: scorecard({part: claims_table(page) for part, page in page_configs.items()}, page_configs,
+                          complete=config.profile != "smoke"),
         fresh=fresh)
 
 
@@ -166,8 +243,9 @@ def mark_counts(card: pd.DataFrame) -> pd.DataFrame:
 def summary_values(card: pd.DataFrame) -> dict[str, int | str]:
     """The counts the book's intro glues: claims, per mark, and whether the replication is full."""
     marks = mark_counts(card)
-    values: dict[str, int | str] = {f"scorecard_{column.strip('[]').replace('¬', 'not_')}":
-                                    int(marks.loc["all", column]) for column in marks}
+    names = {column: column.strip("[]").replace("¬", "not_").replace(" ", "_") for column in marks}
+    values: dict[str, int | str] = {f"scorecard_{names[column]}": int(marks.loc["all", column])
+                                    for column in marks}
     values["scorecard_claims"] = len(card)
     values["scorecard_replication"] = "full" if values["scorecard_Re"] == len(card) else "partial"
     return values
@@ -186,17 +264,76 @@ def _verdict_cell(row: pd.Series) -> str:
 
 
 def shown_table(card: pd.DataFrame) -> pd.DataFrame:
-    """The scorecard as a reader sees it: linked claim, the paper's words and number, ours, the
-    verdicts over scopes per mode, the mark."""
+    """The scorecard as a reader sees it: linked claim, the paper's words and number, what we test and
+    against which margin, the decisive scope and mode with our shift and its Holm p for and against
+    the claim, the verdicts over scopes per mode, the mark."""
     return pd.DataFrame({
         "claim": [f'{row.study}: <a href="{row.page}.html">{row.claim.replace("_", " ")}</a>'
                   for row in card.itertuples()],
         "the paper says": [f"“{sentence}”" for sentence in card.sentence],
         "the paper's number": card.paper,
+        "we test": card.hypothesis,
+        "margin": card.margin_text,
+        "decisive scope": card.decisive,
         "ours (shift [95% CI])": card.ours,
+        "Holm p for / against": [f"{report.p_value(row.p_for)} / {report.p_value(row.p_against)}"
+                                 for row in card.itertuples()],
         "verdicts over scopes": card.apply(_verdict_cell, axis=1),
-        "mark": card.mark,
+        "mark": card.mark_text,
     })
+
+
+def _oriented(row: pd.Series) -> tuple[float, float, float, tuple[float, float]]:
+    """(effect, low, high, claimed region) of a decisive row in units of its margin (or, without one,
+    of its own largest finite magnitude), signed so that the claimed direction is positive."""
+    sign = -1.0 if row.expected in ("lower", "not_higher") else 1.0
+    finite = [abs(v) for v in (row.effect, row.low, row.high) if math.isfinite(v)]
+    unit = row.margin if row.margin > 0 else (max(finite) if finite and max(finite) > 0 else 1.0)
+    effect, low, high = (sign * v / unit for v in (row.effect, row.low, row.high))
+    low, high = min(low, high), max(low, high)
+    region = {"lower": (0.0, math.inf), "higher": (0.0, math.inf), "equivalent": (-1.0, 1.0),
+              "not_higher": (-1.0, math.inf), "not_lower": (-1.0, math.inf)}[row.expected]
+    return effect, low, high, region
+
+
+FOREST_LIMIT = 3.0
+"""Where the forest plot clips an interval (in margins or own scales); an arrow marks the cut."""
+
+
+def forest_plot(card: pd.DataFrame) -> Figure:
+    """One row per claim: the decisive row's shift and 95% interval, in units of its margin (or of its
+    own scale for a directional claim), signed so that the claim's direction points right, over the
+    region the claim asserts (grey), coloured by the decisive row's verdict."""
+    height = 0.9 + 0.24 * len(card)
+    fig, ax = plt.subplots(figsize=(plotting.FIGURE_WIDTH_IN * 0.8, height))
+    labels = []
+    for position, row in enumerate(card.itertuples()):
+        y = len(card) - 1 - position
+        effect, low, high, (region_low, region_high) = _oriented(pd.Series(row._asdict()))
+        ax.add_patch(mpl.patches.Rectangle((max(region_low, -FOREST_LIMIT), y - 0.35),
+                                           min(region_high, FOREST_LIMIT) - max(region_low, -FOREST_LIMIT),
+                                           0.7, color="#e8e8e8", zorder=0, linewidth=0))
+        color = report.VERDICT_COLORS.get(row.decisive_verdict, "#000000")
+        clipped = np.clip([low, high], -FOREST_LIMIT, FOREST_LIMIT)
+        ax.plot(clipped, [y, y], color=color, linewidth=2, solid_capstyle="butt")
+        for end, value in zip(clipped, (low, high), strict=True):
+            if abs(value) > FOREST_LIMIT:
+                ax.annotate("", (end, y), (end - 0.25 * np.sign(end), y), color=color,
+                            arrowprops={"arrowstyle": "->", "color": color, "linewidth": 1.5})
+        ax.plot([np.clip(effect, -FOREST_LIMIT, FOREST_LIMIT)], [y], "o", color=color, markersize=5)
+        labels.append(f"{row.study}: {row.claim.replace('_', ' ')}")
+    ax.set_yticks(range(len(card)), labels[::-1])
+    ax.axvline(0.0, color="#555555", linewidth=0.8)
+    ax.set_xlim(-FOREST_LIMIT - 0.2, FOREST_LIMIT + 0.2)
+    ax.set_ylim(-0.7, len(card) - 0.3)
+    ax.set_xlabel("shift in margins (or own scale) → the claim's direction")
+    handles = [mpl.lines.Line2D([], [], color=color, marker="o", linewidth=2, label=verdict)
+               for verdict, color in report.VERDICT_COLORS.items()
+               if (card.decisive_verdict == verdict).any()]
+    handles.append(mpl.patches.Patch(color="#e8e8e8", label="the claimed region"))
+    fig.legend(handles=handles, loc="outside lower center", ncol=2, frameon=False)
+    fig.set_layout_engine("constrained")
+    return plotting.finish(fig)
 
 
 def scales_table(config: Config) -> pd.DataFrame:
