@@ -326,7 +326,7 @@ def forest_plot(card: pd.DataFrame) -> Figure:
     ax.axvline(0.0, color="#555555", linewidth=0.8)
     ax.set_xlim(-FOREST_LIMIT - 0.2, FOREST_LIMIT + 0.2)
     ax.set_ylim(-0.7, len(card) - 0.3)
-    ax.set_xlabel("shift in margins (or own scale) → the claim's direction")
+    ax.set_xlabel("shift in margins or own scale (→ the claim)")
     handles = [mpl.lines.Line2D([], [], color=color, marker="o", linewidth=2, label=verdict)
                for verdict, color in report.VERDICT_COLORS.items()
                if (card.decisive_verdict == verdict).any()]
