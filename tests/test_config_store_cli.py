@@ -22,6 +22,23 @@ def test_profile_presets_and_overrides():
     assert list(table.columns) == ["value used", "value in the paper", "meaning"]
 
 
+def test_parameter_table_page_view_shows_every_row_and_cell_in_full():
+    """A notebook shows a DataFrame cut to 50 characters a cell and 60 rows, with "…"; the
+    parameter table of a page shows all of it (pandas' own view of the same frame would not)."""
+    import pandas as pd
+
+    table = configure("a1_min_loss_curves", "default").table()
+    longest = max(table["meaning"], key=len)
+    assert len(longest) > 50
+    with pd.option_context("display.max_colwidth", 50, "display.max_rows", 3, "display.min_rows", 2):
+        page = table._repr_html_()
+        assert longest not in pd.DataFrame(table)._repr_html_()
+    assert longest.replace("'", "&#39;") in page or longest in page
+    assert "..." not in page and "…" not in page
+    assert all(f"<td>{name}</td>" in page for name in table.index)
+    assert isinstance(table.loc[["seed"]], type(table))  # the full view survives selecting rows
+
+
 @pytest.mark.parametrize("overrides, message", [
     ({"repeats": 0}, "'repeats': must be >= 1"),
     ({"repeats": "many"}, "'repeats': expected an integer"),

@@ -10,6 +10,7 @@ that names the parameter and what would be valid, before anything is computed.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -237,9 +238,8 @@ class Config:
         return stable_hash({**self.to_dict(), **extra})
 
     def table(self):
-        """A table of parameter, value used, value in the paper (shown on every executed page)."""
-        import pandas as pd
-
+        """A table of parameter, value used, value in the paper (shown on every executed page, every
+        row and cell in full)."""
         if self.spec is None:
             raise ValueError(f"config of {self.notebook!r} was built without its spec; use config.resolve")
         rows = []
@@ -251,9 +251,32 @@ class Config:
                 "value in the paper": _show(param.paper),
                 "meaning": param.help,
             })
-        frame = pd.DataFrame(rows).set_index("parameter")
+        frame = _parameter_table_class()(rows).set_index("parameter")
         frame.attrs["profile"] = self.profile
         return frame
+
+
+@functools.cache
+def _parameter_table_class():
+    """:class:`pandas.DataFrame` with an HTML view that shows every row and every cell in full
+    (a notebook's own view cuts cells at 50 characters and long tables at 60 rows, with "…").
+    Built on first use, so importing this module does not import pandas."""
+    import pandas as pd
+
+    class ParameterTable(pd.DataFrame):
+        """The parameter table of a page: a DataFrame; in a notebook, the whole table."""
+
+        @property
+        def _constructor(self):
+            return ParameterTable
+
+        def _repr_html_(self) -> str:
+            frame = self.reset_index() if self.index.name else self
+            return ('<div class="nevolab-table nevolab-parameters">'
+                    + frame.to_html(index=frame is self, max_rows=None, max_cols=None, border=0)
+                    + "</div>")
+
+    return ParameterTable
 
 
 def _show(value: Any) -> str:

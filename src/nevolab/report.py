@@ -35,9 +35,12 @@ class PaperClaim:
 
 VERDICT_COLORS = {"reproduced": "#1a7f37", "not reproduced": "#b42318", "inconclusive": "#6b6b6b",
                   "underpowered": "#9a6700", "not tested at scale": "#1f5fa8"}
+#: A claims table's CSS: full column width, cells wrapped at spaces only (never inside a word or a
+#: number; a table that still cannot fit scrolls sideways inside its column, see _static/nevolab.css).
 _WRAP = [{"selector": "", "props": [("table-layout", "auto"), ("width", "100%"), ("font-size", "0.85em")]},
-         {"selector": "td, th", "props": [("white-space", "normal"), ("word-break", "break-word"),
-                                          ("padding", "2px 6px"), ("vertical-align", "top")]}]
+         {"selector": "td, th", "props": [("white-space", "normal"), ("overflow-wrap", "normal"),
+                                          ("word-break", "normal"), ("padding", "2px 6px"),
+                                          ("vertical-align", "top")]}]
 
 
 def number(value: float, digits: int = 3) -> str:
@@ -84,7 +87,7 @@ def compact(claims: pd.DataFrame, labels: Mapping[str, str] | None = None, digit
 
 
 def styled(table: pd.DataFrame):
-    """A Styler that wraps long cells so the table fits the page column, verdicts coloured."""
+    """A Styler whose cells wrap between words so the table fits the page column, verdicts coloured."""
     def color(value: str) -> str:
         for verdict in VERDICTS:
             if isinstance(value, str) and value.startswith(verdict):
