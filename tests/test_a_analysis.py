@@ -175,10 +175,71 @@ def test_responsible_quirks_and_their_list():
     assert wide.loc[0, "q1"].startswith("reproduced (") and wide.loc[0, FAITHFUL].startswith("reproduced (")
 
 
-def test_claim_sentences_cover_every_claim_with_margins_only_where_they_apply():
+def test_claim_sentences_state_every_margin_and_its_source():
+    from nevolab.studies.a import paper
+
     sentences = analysis.claim_sentences().set_index("claim")
-    assert sentences.loc["ea_competitive_lstm", "δ"] != "–"
-    assert sentences.loc["backprop_best", "δ"] == "–"
+    assert list(sentences.index) == [claim.key for claim in paper.CLAIMS]
+    assert (sentences.margin != "–").all() and (sentences["margin's source"] != "–").all()
+    assert "the raw gap of the figure: 0.12" in sentences.loc["ea_competitive_lstm", "margin"]
+    assert "× our median final loss of CoSyNE" in sentences.loc["ea_competitive_lstm", "margin"]
+    assert sentences.loc["backprop_best", "margin"].startswith("none: a direction")
+
+
+def _claims_rows(rows: list[dict]) -> pd.DataFrame:
+    from nevolab.stats import CLAIM_COLUMNS
+
+    base = {column: 0.0 for column in CLAIM_COLUMNS} | {"test": "Mann–Whitney", "verdict": "reproduced",
+                                                        "scope": "case I", "mode": "corrected",
+                                                        "at_floor": False, "detail": "",
+                                                        "verdict_reason": ""}
+    return pd.DataFrame([base | row for row in rows])
+
+
+def test_floor_sentence_lists_the_rows_at_the_loss_floor():
+    claims = _claims_rows([{"claim": "h10_no_benefit", "scope": "V vs III, backprop", "at_floor": True,
+                            "verdict": "not reproduced"},
+                           {"claim": "backprop_best", "scope": "case II"}])
+    assert list(analysis.floor_rows(claims).claim) == ["h10_no_benefit"]
+    sentence = analysis.floor_sentence(claims)
+    assert sentence.startswith("1 of 2 rows are decided **at the loss floor (both medians < 0.001)**")
+    assert sentence.endswith("h10_no_benefit, V vs III, backprop (corrected): not reproduced.")
+    assert analysis.floor_sentence(claims.assign(at_floor=False)).startswith("No row is decided")
+
+
+def test_not_at_scale_sentence_groups_rows_by_reason():
+    claims = _claims_rows([{"claim": "variance_problem_ff", "verdict": "not tested at scale",
+                            "verdict_reason": "no size"},
+                           {"claim": "variance_problem_ff", "scope": "case II",
+                            "verdict": "not tested at scale", "verdict_reason": "no size"},
+                           {"claim": "backprop_best", "scope": "case II"}])
+    assert analysis.not_at_scale_sentence(claims) == (
+        "2 of 3 rows are *not tested at scale*: variance_problem_ff case I (corrected), "
+        "variance_problem_ff case II (corrected): no size.")
+    assert analysis.not_at_scale_sentence(claims.iloc[2:]).startswith("Every row is tested")
+
+
+def test_extra_rows_and_timing_rows_pick_their_claims():
+    claims = _claims_rows([{"claim": "bio_slower_wall_time"}, {"claim": "bio_slower_wall_time, ours: ≥ 2×"},
+                           {"claim": "cosyne_early, ours: limitedly"}, {"claim": "backprop_best"},
+                           {"claim": "backprop_variance_below_cosyne", "detail": "spread"}])
+    assert list(analysis.extra_rows(claims).claim) == ["bio_slower_wall_time, ours: ≥ 2×",
+                                                       "cosyne_early, ours: limitedly"]
+    timing = analysis.timing_rows(claims)
+    assert "backprop_best" not in set(timing.claim) and len(timing) == 4
+    assert timing.detail.iloc[-1] == "spread"
+
+
+def test_wall_time_disagreements_are_not_ablated():
+    disagree = pd.DataFrame({"claim": ["bio_slower_wall_time", "backprop_best"],
+                             "scope": ["cases I", "case II"],
+                             "faithful": ["reproduced", "inconclusive"],
+                             "corrected": ["inconclusive", "reproduced"]})
+    tests = pd.DataFrame({"claim": ["backprop_best"], "scope": ["case II"], "quirks": ["q"],
+                          "responsible": [False]})
+    summary = analysis.responsible_quirks(tests, disagree)
+    assert summary.loc[("bio_slower_wall_time", "cases I"), "responsible quirk(s)"].startswith("not ablated")
+    assert summary.loc[("backprop_best", "case II"), "responsible quirk(s)"].startswith("no single quirk")
 
 
 def test_figure_claims_keeps_the_corrected_rows_of_the_figure():

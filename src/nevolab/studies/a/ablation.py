@@ -129,9 +129,11 @@ def claim_ablation(claims: pd.DataFrame, config: Config, fresh: bool = False) ->
     with the corrected code plus exactly one quirk, for each quirk of the algorithms the test reads
     (every other algorithm corrected; backprop has no quirk). One row per (claim, scope, quirks), the
     corrected and faithful rows included, Holm-corrected over this diagnostic table; ``responsible``
-    marks a single quirk whose verdict is the faithful one."""
+    marks a single quirk whose verdict is the faithful one. Wall-time claims are left out: a run is
+    timed once, so a quirk's effect on its time cannot be told from the timer's noise."""
     side = a_claims.modes_side_by_side(claims)
-    disagree = side[side.agree == "no"]
+    timed = side.claim.map(a_claims.paper_key).isin(a_claims.WALL_TIME_CLAIMS)
+    disagree = side[(side.agree == "no") & ~timed]
     tests, labels = [], []
     for row in disagree.itertuples():
         involved = claims[(claims.claim == row.claim) & (claims.scope == row.scope)].algorithms.iloc[0]
