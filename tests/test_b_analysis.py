@@ -174,8 +174,8 @@ def test_relative_advantage_and_the_correlation_table():
     assert list(table.index) == ["round 0 (100 % kept)", "round 1 (50 % kept)"]
     assert table.loc["round 1 (50 % kept)", "ρ |θ|"] == 0.6
     text = sentences.correlation_findings(correlations, advantage, pd.DataFrame({"claim": []}), {})
-    assert text.startswith("Over the rounds after the dense one, the surviving kernels' rank correlation "
-                           "with round 0 averages 0.800 for SNR and 0.600 for |θ|")
+    assert text == ("Only one round is compared with round 0 here, so no fall can be measured. SNR pruning "
+                    "leads magnitude pruning in 2 of 2 pruned rounds.")
     assert text.endswith("SNR pruning leads magnitude pruning in 2 of 2 pruned rounds.")
 
 
@@ -217,3 +217,85 @@ def test_the_landscape_pages_say_whether_their_dense_networks_clear_the_bar():
                         "so these measurements are of networks trained less than B1–B4's.")
     cleared = analysis.dense_bar_sentence(summary.assign(test_score=0.95))
     assert cleared.endswith("All clear the bar of 0.90 that B1–B4 hold their dense ES networks to.")
+
+
+def _ticket_claims(seeds: int) -> pd.DataFrame:
+    """B4's claims table on two tasks where the tickets beat random and ES beats GD in every seed (the
+    seed adds 0.01 in every curve, so the paired differences are exact)."""
+    from nevolab.studies.b import claims as b_claims
+
+    paths = {(task, curve): path for task in ("pendulum", "digits")
+             for curve, path in (("snr", [1.0, 0.9, 0.8, 0.7]), ("magnitude", [1.0, 0.9, 0.8, 0.7]),
+                                 ("random", [1.0, 0.6, 0.4, 0.2]), ("gd", [1.1, 0.8, 0.5, 0.3]))}
+    frame = _runs(paths, seeds=seeds)
+    frame["test_performance"] += np.random.default_rng(0).normal(0, 1e-3, len(frame))
+    return b_claims.study_b_claims(frame, threshold=20.0)
+
+
+LABELS = {"tickets_beat_random_snr": "SNR > random", "tickets_beat_random_imp": "IMP > random",
+          "snr_beats_magnitude": "SNR > IMP", "es_beats_gd_sparse": "ES > GD",
+          "ticket_effect_simple_above_complex": "simple > complex",
+          "decomposition_robust_to_es": "robust decomposition", "es_beats_gd_moderate_control": "moderate"}
+
+
+def test_the_power_parenthesis_follows_holm_over_the_claims_rows():
+    assert sentences.seeds_needed(1) == 5 and sentences.seeds_needed(3) == 6  # 1/32 ≤ 0.05; 3/64 ≤ 0.05
+    eight = _ticket_claims(8)
+    tickets = eight[eight.claim == "tickets_beat_random_snr"]
+    assert sentences.per_task_power(tickets, 8) == (
+        " (a single task's 8 seeds can reach p ≤ 0.05 after Holm over the claim's 3 rows: the best possible "
+        "is 0.012, so every task's row can decide)")
+    four = _ticket_claims(4)
+    assert sentences.per_task_power(four[four.claim == "tickets_beat_random_snr"], 4) == (
+        " (a single task's 4 seeds cannot reach p ≤ 0.05 once Holm corrects over the claim's 1 rows: the "
+        "best possible is 0.062)")
+    assert sentences.per_task_power(tickets[tickets.scope == "all tasks"], 8) == ""
+
+
+def test_b4_reads_its_table_under_the_per_claim_rule():
+    text = sentences.claims_reading(_ticket_claims(8), LABELS)
+    lines = text.split("\n")
+    assert lines[0] == "Each task has 8 paired seeds."
+    assert lines[1] == ("Holm's correction runs over each claim's 3 rows (its tasks and the pooled row), the "
+                        "same on every page; a task's row can reach at best Holm p = 0.012.")
+    assert lines[2] == "No test is underpowered: every task's row can decide."
+    assert "over the page" not in text
+    assert sum(line.startswith("- SNR > random (all tasks)") for line in lines) == 1
+    assert ("- moderate: **not tested at scale**: Hopper or Grasp tasks 0 (needs 1) (the claim names Hopper "
+            "and Grasp (Brax); the default runs Pendulum and 8×8 digits only)") in lines
+    four = sentences.claims_reading(_ticket_claims(4), LABELS).split("\n")
+    assert four[2] == ("8 of 12 tests are **underpowered**: their exact one-sided signed-rank p cannot go "
+                       "below 0.062, 0.062 once Holm corrects over the claim; p ≤ 0.05 becomes possible "
+                       "from 5 paired seeds per task.")
+
+
+def test_b7_says_how_far_the_correlation_falls_and_in_how_many_seeds():
+    correlations = pd.DataFrame([
+        {"quantity": quantity, "method": "m", "round": r, "weights_remaining": 100 / 2**r, "seed": s,
+         "survivors": 5, "rho": 1.0 if r == 0 else first - drop * (r - 1) + 0.01 * s}
+        for quantity, first, drop in (("snr", 0.6, 0.2), ("magnitude", 0.5, -0.1))
+        for s in range(2) for r in range(3)])
+    advantage = pd.DataFrame({"round": [0, 1, 2], "advantage": [0.0, 0.1, -0.1]})
+    text = sentences.correlation_findings(correlations, advantage, pd.DataFrame(columns=["claim"]), {})
+    assert text == ("The surviving kernels' rank correlation with round 0 (seed means): SNR 0.605 at round 1 "
+                    "and 0.405 at round 2, lower in 2 of 2 seeds; |θ| 0.505 at round 1 and 0.605 at round 2, "
+                    "lower in 0 of 2 seeds. SNR pruning leads magnitude pruning in 1 of 2 pruned rounds.")
+    one_round = sentences.correlation_findings(correlations[correlations["round"] < 2], advantage,
+                                               pd.DataFrame(columns=["claim"]), {})
+    assert one_round.startswith("Only one round is compared with round 0 here, so no fall can be measured.")
+
+
+def test_b1_and_b2_say_whether_a_tasks_row_can_decide_and_name_the_claims_beyond_their_runs():
+    paths = {(task, curve): path for task in ("pendulum", "digits")
+             for curve, path in (("snr", [1.0, 0.9, 0.8, 0.7]), ("magnitude", [1.0, 0.9, 0.8, 0.7]),
+                                 ("random", [1.0, 0.6, 0.4, 0.2]), ("gd", [1.1, 0.8, 0.5, 0.3]))}
+    results = _runs(paths, seeds=8)
+    claims = _ticket_claims(8)
+    config = configure("b2_es_vs_gd", "default", tasks=["pendulum", "digits"], seeds=8)
+    b2_claims = claims[claims.claim.isin(["es_beats_gd_sparse", "es_beats_gd_moderate_control"])]
+    text = sentences.es_vs_gd_findings(results, b2_claims, config, LABELS)
+    assert ("Whether it counts as reproduced is the claims table's verdict (a single task's 8 seeds can "
+            "reach p ≤ 0.05 after Holm over the claim's 3 rows: the best possible is 0.012, so every task's "
+            "row can decide): ES > GD, shift") in text
+    assert "moderate: **not tested at scale** (Hopper or Grasp tasks 0 (needs 1))." in text
+    assert "cannot reach p ≤ 0.05)" not in text

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nevolab import store
+from nevolab import report, store
 from nevolab.config import ConfigError
 from nevolab.registry import configure
 from nevolab.stats import CLAIM_COLUMNS, VERDICTS
@@ -162,11 +162,77 @@ def _summary(seeds: int = 8, rounds: int = 3, es: tuple = (0.9, 0.9, 0.9), gd: t
 def test_connectivity_claims_table_shape_and_verdicts():
     claims = b_claims.connectivity_claims(_measures(), _summary())
     assert list(claims.columns[:len(CLAIM_COLUMNS)]) == list(CLAIM_COLUMNS)
-    assert list(claims.claim) == list(b_claims.CONNECTIVITY_LABELS)
+    # Without the optima table, and with GD's error flat over the rounds (no ρ), the first five claims.
+    assert list(claims.claim) == list(b_claims.CONNECTIVITY_LABELS)[:5]
     assert set(claims.verdict) <= set(VERDICTS) and claims.sentence.str.len().gt(0).all()
     assert (claims.n == "8 pairs").all()
     # ES flatter, less connected, above 2 %; GD below 2 %: every claim holds on these data.
     assert (claims.verdict == "reproduced").all(), claims[["claim", "verdict", "verdict_reason"]]
+    # The barrier rows carry the barrier itself and the threshold beside the tested shift.
+    rows = claims.set_index("claim")
+    assert rows.loc["es_rounds_not_connected", "barrier"] == pytest.approx(0.2, abs=0.001)
+    assert rows.loc["es_rounds_not_connected", "effect"] == pytest.approx(0.2 - 0.02, abs=0.001)
+    gd_row = rows.loc["gd_rounds_connected"]
+    assert gd_row.barrier == pytest.approx(gd_row.effect)
+    assert (rows.loc[list(b_claims.BARRIER_CLAIMS[:2]), "threshold"] == 0.02).all()
+    assert rows.loc[["es_flatter_than_gd", "es_seeds_barrier_above_gd"], "barrier"].isna().all()
+    shown = b_claims.with_barrier_columns(report.compact(claims), claims).set_index("claim")
+    assert shown.loc["es_rounds_not_connected", "threshold"] == "2%"
+    assert shown.loc["es_flatter_than_gd", "barrier [95% CI]"] == "–"
+
+
+def _optima(seeds: int = 8, rounds: int = 3, between: float = 0.1, gd_weight: float = 0.5,
+            es_weight: float = 0.3, gd_input: float = 60.0, es_input: float = 40.0) -> pd.DataFrame:
+    rng = np.random.default_rng(2)
+    rows = []
+    for s in range(seeds):
+        for r in range(rounds):
+            rows.append({"measure": "barrier_methods", "method": analysis.ES_GD_PAIR, "round": r, "seed": s,
+                         "value": between + rng.uniform(0, 0.001)})
+            for method, weight, kept in ((analysis.GD_METHOD, gd_weight, gd_input),
+                                         (analysis.ES_METHOD, es_weight, es_input)):
+                rows.append({"measure": "weight_magnitude", "method": method, "round": r, "seed": s,
+                             "value": weight + rng.uniform(0, 0.001)})
+                rows.append({"measure": "input_kept", "method": method, "round": r, "seed": s,
+                             "value": 100.0 if r == 0 else kept + rng.uniform(0, 0.1)})
+    return pd.DataFrame(rows).reindex(columns=lm.MEASURE_COLUMNS)
+
+
+def test_es_and_gd_optima_claims_follow_the_data():
+    claims = b_claims.connectivity_claims(_measures(), _summary(), _optima()).set_index("claim")
+    for key in ("es_gd_not_connected", "gd_larger_weights", "gd_prunes_input_less"):
+        assert claims.loc[key, "verdict"] == "reproduced", key
+    assert claims.loc["es_gd_not_connected", "barrier"] == pytest.approx(0.1, abs=0.001)
+    assert claims.loc["es_gd_not_connected", "threshold"] == 0.02
+    assert claims.loc["gd_larger_weights", "effect"] == pytest.approx(0.2, abs=0.002)
+    # The input layer is compared over the pruned rounds only (round 0 keeps everything).
+    assert claims.loc["gd_prunes_input_less", "effect"] == pytest.approx(20.0, abs=0.2)
+    against = b_claims.connectivity_claims(_measures(), _summary(), _optima(
+        between=0.0, gd_weight=0.3, es_weight=0.5, gd_input=40.0, es_input=60.0)).set_index("claim")
+    for key in ("es_gd_not_connected", "gd_larger_weights", "gd_prunes_input_less"):
+        assert against.loc[key, "verdict"] == "not reproduced", key
+
+
+def test_gd_degradation_with_sharpness_is_a_per_seed_rank_correlation():
+    rounds = 4
+    gd_scores = (0.95, 0.9, 0.8, 0.6)
+    summary = _summary(rounds=rounds, es=(0.9,) * rounds, gd=gd_scores)
+    measures = _measures(rounds=rounds)
+    gd_curvature = (measures.measure == "curvature") & (measures.method == analysis.GD_METHOD)
+    # Sharpness rising as GD's error rises: ρ = 1 in every seed.
+    rising = measures.assign(value=np.where(gd_curvature, 1.0 + measures["round"], measures.value))
+    rho = b_claims.sharpness_correlations(rising, summary, list(range(rounds)))
+    np.testing.assert_allclose(rho.to_numpy(), 1.0)
+    key = "gd_degradation_with_sharpness"
+    row = b_claims.connectivity_claims(rising, summary).set_index("claim").loc[key]
+    assert row.verdict == "reproduced" and row.effect == pytest.approx(1.0) and row.n == "8 pairs"
+    # Sharpness falling as the error rises (what a network near chance does): the contrary holds.
+    falling = measures.assign(value=np.where(gd_curvature, 10.0 - measures["round"], measures.value))
+    row = b_claims.connectivity_claims(falling, summary).set_index("claim").loc[key]
+    assert row.verdict == "not reproduced" and row.effect == pytest.approx(-1.0)
+    # Fewer than three trained rounds: no correlation to test.
+    short = b_claims.connectivity_claims(rising, _summary(rounds=2, es=(0.9, 0.9), gd=(0.95, 0.9)))
+    assert "gd_degradation_with_sharpness" not in set(short.claim)
 
 
 def test_connectivity_claims_turn_against_the_paper_when_the_data_do():
@@ -197,28 +263,45 @@ def test_connectivity_claims_use_only_rounds_where_both_methods_are_trained():
     assert nothing.empty and list(nothing.columns[:len(CLAIM_COLUMNS)]) == list(CLAIM_COLUMNS)
 
 
-def _correlations(seeds: int = 8, rounds: int = 4, snr_rho: float = 0.9, magnitude_rho: float = 0.2):
+def _correlations(seeds: int = 8, rounds: int = 4, snr_slope: float = -0.2, magnitude_slope: float = 0.0):
+    """ρ with round 0: 1 at round 0, then 0.9 + slope · (r − 1), with noise of ±0.01 per seed and round."""
     rng = np.random.default_rng(1)
     rows = []
-    for quantity, method, rho in (("snr", analysis.ES_METHOD, snr_rho),
-                                  ("magnitude", analysis.IMP_METHOD, magnitude_rho)):
+    for quantity, method, slope in (("snr", analysis.ES_METHOD, snr_slope),
+                                    ("magnitude", analysis.IMP_METHOD, magnitude_slope)):
         for s in range(seeds):
             for r in range(rounds):
                 rows.append({"quantity": quantity, "method": method, "round": r, "seed": s,
                              "weights_remaining": 100 / 2**r, "survivors": 10,
-                             "rho": 1.0 if r == 0 else rho + rng.uniform(-0.01, 0.01)})
+                             "rho": 1.0 if r == 0 else 0.9 + slope * (r - 1) + rng.uniform(-0.01, 0.01)})
     return pd.DataFrame(rows, columns=lm.CORRELATION_COLUMNS)
 
 
-def test_correlation_claims_table_shape_and_verdicts():
+def test_correlation_claims_test_the_fall_from_the_first_compared_round_to_the_last():
     claims = b_claims.correlation_claims(_correlations()).set_index("claim")
     assert list(claims.reset_index().columns[:len(CLAIM_COLUMNS)]) == list(CLAIM_COLUMNS)
     assert list(claims.index) == list(b_claims.CORRELATION_LABELS)
-    assert claims.loc["snr_ranks_stable", "verdict"] == "reproduced"
-    assert claims.loc["magnitude_ranks_stable", "verdict"] == "not reproduced"
-    # Round 0 (ρ = 1 by construction) is left out of the average.
-    expected = 0.9 - b_claims.STABLE_CORRELATION
-    assert claims.loc["snr_ranks_stable", "effect"] == pytest.approx(expected, abs=0.02)
+    # SNR: 0.9 at round 1, 0.5 at round 3 in every seed: a fall of 0.4, 8 of 8 seeds → reproduced.
+    snr = claims.loc["snr_correlation_falls"]
+    assert snr.verdict == "reproduced" and snr.scope == "round 1 → round 3" and snr.n == "8 pairs"
+    assert snr.effect == pytest.approx(-0.4, abs=0.02) and snr.p_value == pytest.approx(1 / 256)
+    # ρ itself, not ρ minus a threshold, beside the change.
+    assert snr.rho_first == pytest.approx(0.9, abs=0.01) and snr.rho_last == pytest.approx(0.5, abs=0.01)
+    # |θ|: flat apart from noise, so no fall either way.
+    assert claims.loc["magnitude_correlation_falls", "verdict"] == "inconclusive"
+    assert claims.loc["magnitude_correlation_falls", "effect"] == pytest.approx(0.0, abs=0.02)
+    # A rising correlation contradicts the claim.
+    rising = b_claims.correlation_claims(_correlations(snr_slope=0.03)).set_index("claim")
+    assert rising.loc["snr_correlation_falls", "verdict"] == "not reproduced"
+    # Round 0 and one later round: nothing to compare, an empty table.
+    assert b_claims.correlation_claims(_correlations(rounds=2)).empty
+
+
+def test_the_fall_table_pairs_each_seeds_first_and_last_round():
+    fall = b_claims.correlation_fall(_correlations(seeds=3, rounds=5), "snr")
+    assert list(fall.columns) == ["first", "last"] and len(fall) == 3
+    np.testing.assert_allclose(fall["first"], 0.9, atol=0.01)
+    np.testing.assert_allclose(fall["last"], 0.9 - 0.2 * 3, atol=0.01)
 
 
 def test_relative_advantage_of_a_summary_table():
@@ -259,6 +342,14 @@ def test_measurements_on_tiny_arrays_and_the_arrays_beside_their_table(tmp_path,
     stored, _ = store.load(run)
     np.testing.assert_allclose(np.sort(reloaded["es_snr"]["test_score"].ravel()),
                                np.sort(stored[stored.method == "es_snr"].test_score.to_numpy()), rtol=1e-6)
+    optima, _ = lm.cached_optima(config)
+    assert set(optima.measure) == {"barrier_methods", "weight_magnitude", "input_kept"}
+    assert ((optima[optima.measure == "barrier_methods"].value >= 0)
+            & (optima[optima.measure == "barrier_methods"].value <= 1)).all()
+    kept = optima[optima.measure == "input_kept"]
+    assert (kept[kept["round"] == 0].value == 100.0).all() and kept.value.between(0, 100).all()
+    first = lm.input_layer_flat(landscape_runs.template(landscape_runs.build_task(run)))
+    assert first.sum() == 5 * 5 * 1 * 8 and first[:8].sum() == 0  # Conv_0's kernel, after its bias
     correlations, _, _ = lm.cached_correlations(configure("b7_snr_correlation", "smoke"))
     assert set(correlations.quantity) == {"snr", "magnitude"}
     assert (correlations[correlations["round"] == 0].rho == 1.0).all()

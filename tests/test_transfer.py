@@ -211,3 +211,58 @@ def test_the_agreement_sentence_splits_strategies_at_the_same_ticket_share():
     assert "nearly the same kernels with Sep-CMA-ES (0.93)" in sentence
     only_same = analysis.agreement_sentence(agreement[agreement.strategy == "Sep_CMA_ES"])
     assert only_same.startswith("Lowest agreement over rounds: SNR and magnitude keep nearly the same")
+
+
+def test_the_same_level_margin_is_the_smallest_gap_the_paper_calls_a_difference():
+    from nevolab.studies.b import paper
+
+    # Fig. 5: 0.81 vs 0.76 ("outperform") over the panel's spread down to 0.37.
+    assert b_claims.SAME_LEVEL_MARGIN == pytest.approx(0.05 / 0.44)
+    for key in ("transfer_es_matches_own", "transfer_tasks_not_above_own"):
+        claim = paper.TRANSFER_CLAIMS_BY_KEY[key]
+        assert not claim.margin_is_ours and "Fig. 5" in claim.margin_source
+
+
+def test_a_transferred_ticket_not_above_the_tasks_own_is_tested_against_the_papers_margin():
+    below = (_panel_rows("a", "across tasks", {"own": 0.3, "random": 0.0, "transfer": 0.2})
+             + _panel_rows("b", "across tasks", {"own": 0.3, "random": 0.0, "transfer": 0.2}))
+    row = b_claims.transfer_claims(pd.DataFrame(below)).set_index("claim").loc["transfer_tasks_not_above_own"]
+    assert row.verdict == "reproduced" and row.expected == "not_higher"
+    assert row.margin == pytest.approx(b_claims.SAME_LEVEL_MARGIN) and row.high < row.margin
+    above = (_panel_rows("a", "across tasks", {"own": 0.0, "random": 0.0, "transfer": 0.3})
+             + _panel_rows("b", "across tasks", {"own": 0.0, "random": 0.0, "transfer": 0.3}))
+    row = b_claims.transfer_claims(pd.DataFrame(above)).set_index("claim").loc["transfer_tasks_not_above_own"]
+    assert row.verdict == "not reproduced" and row.low > row.margin
+
+
+def _gap_panels(tracks: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Two ES → GD panels whose transfer effect (transfer − random) per round is the ES–GD gap (ES-SNR −
+    GD-IMP) when ``tracks``, or its mirror image."""
+    rows, source = [], []
+    for panel in ("gd_adam@digits", "gd_ppo@pendulum"):
+        for seed in range(6):
+            for r, remaining in enumerate((100.0, 50.0, 25.0, 12.5, 6.25, 3.125)):
+                gap = -0.2 + 0.1 * r + 0.001 * seed  # GD ahead dense, ES ahead sparse
+                effect = gap if tracks else -gap
+                own = 0.9 - 0.1 * r
+                curves = {"own": own, "random": 0.5 - 0.05 * r}
+                curves["transfer"] = curves["random"] + effect
+                for curve, value in curves.items():
+                    rows.append({"panel": panel, "relation": "ES → GD", "curve": curve, "seed": seed,
+                                 "round": r, "weights_remaining": remaining, "test_performance": value})
+                source.append({"panel": panel, "seed": seed, "round": r, "test_performance": own + gap})
+    return pd.DataFrame(rows), pd.DataFrame(source)
+
+
+def test_the_transfer_effect_tracks_the_es_gd_gap_per_panel_and_seed():
+    frame, source = _gap_panels(tracks=True)
+    rho = b_claims.transfer_gap_correlations(frame, source)
+    assert len(rho) == 12
+    np.testing.assert_allclose(rho.to_numpy(), 1.0)
+    row = b_claims.transfer_claims(frame, source=source).set_index("claim").loc["transfer_tracks_es_gd_gap"]
+    assert row.verdict == "reproduced" and row.effect == pytest.approx(1.0) and row.n == "12 pairs"
+    frame, source = _gap_panels(tracks=False)
+    row = b_claims.transfer_claims(frame, source=source).set_index("claim").loc["transfer_tracks_es_gd_gap"]
+    assert row.verdict == "not reproduced" and row.effect == pytest.approx(-1.0)
+    # Without the source curves the claim is skipped, not faked.
+    assert "transfer_tracks_es_gd_gap" not in set(b_claims.transfer_claims(frame).claim)

@@ -312,6 +312,8 @@ ES_METHOD = "es_snr"
 """The ES networks B6 measures: ES with SNR pruning (the paper's ES tickets)."""
 IMP_METHOD = "es_magnitude"
 GD_METHOD = "gd_adam"
+ES_GD_PAIR = f"{ES_METHOD}|{GD_METHOD}"
+"""The ``method`` of a measure taken between ES-SNR's and GD-IMP's networks (B6's optima table)."""
 METHOD_LABELS = {ES_METHOD: "ES (SNR)", IMP_METHOD: "ES (IMP)", GD_METHOD: "GD (Adam IMP)"}
 METHOD_STYLES = {ES_METHOD: "snr", GD_METHOD: "gd"}
 """B6's methods and the book's line style of each."""

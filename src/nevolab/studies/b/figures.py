@@ -213,8 +213,9 @@ def surfaces(measures: pd.DataFrame, remaining: pd.Series) -> Figure:
     return plotting.finish(fig)
 
 
-def rank_correlations(correlations: pd.DataFrame, advantage: pd.DataFrame, threshold: float) -> Figure:
-    """B7: the surviving kernels' rank correlation with round 0 (left) and the relative SNR advantage."""
+def rank_correlations(correlations: pd.DataFrame, advantage: pd.DataFrame) -> Figure:
+    """B7: the surviving kernels' rank correlation with round 0 (left; a dotted line at 0) and the
+    relative SNR advantage."""
     plotting.set_theme("paper")
     fig, axes = plotting.grid(2, panel_height=3.0)
     for quantity, style, label in (("snr", "snr", "SNR (ES-SNR run)"),
@@ -223,7 +224,7 @@ def rank_correlations(correlations: pd.DataFrame, advantage: pd.DataFrame, thres
         summary_rows = plotting.summarise(rows, "weights_remaining", "rho")
         plotting.band(axes[0], summary_rows.weights_remaining, summary_rows.center,
                       (summary_rows.low, summary_rows.high), style, label=label)
-    axes[0].axhline(threshold, color="grey", linestyle=":", linewidth=1)
+    axes[0].axhline(0.0, color="grey", linestyle=":", linewidth=1)
     axes[0].set_ylabel("Spearman ρ with round 0")
     axes[0].set_title("rank correlation, surviving kernels")
     spread = advantage.standard_error

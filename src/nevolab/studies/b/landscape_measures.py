@@ -1,7 +1,9 @@
 """The landscape pages' measurements of the landscape runs' networks, each a cached unit in the results
 store: :class:`ConnectivityMeasures` (``study_b_landscape_measures/``, B6's barriers, curvatures, 1-D
-profiles and 2-D surfaces) and :class:`CorrelationMeasures` (``study_b_snr_correlation/``, B7's rank
-correlations per round and seed). The runs themselves are :mod:`nevolab.studies.b.landscape_runs`'."""
+profiles and 2-D surfaces), :class:`OptimaMeasures` (``study_b_optima_measures/``, B6's comparison of the
+ES and GD optima themselves: the barrier between them, their weight magnitudes and input-layer shares)
+and :class:`CorrelationMeasures` (``study_b_snr_correlation/``, B7's rank correlations per round and
+seed). The runs themselves are :mod:`nevolab.studies.b.landscape_runs`'."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from jax.flatten_util import ravel_pytree
 from nevolab import landscape, store
 from nevolab.config import Config, RunConfig
 from nevolab.studies.b import landscape_runs
-from nevolab.studies.b.analysis import ES_METHOD, GD_METHOD, IMP_METHOD
+from nevolab.studies.b.analysis import ES_GD_PAIR, ES_METHOD, GD_METHOD, IMP_METHOD
 
 MEASURE_COLUMNS = ["measure", "method", "round", "weights_remaining", "seed", "other_seed", "direction",
                    "x", "y", "value"]
@@ -41,6 +43,16 @@ class ConnectivityMeasures(RunConfig):
 
 
 @dataclasses.dataclass(frozen=True)
+class OptimaMeasures(RunConfig):
+    """B6's comparison of ES-SNR's and GD-IMP's networks of one landscape run (``run_key``)."""
+
+    KIND: ClassVar[str] = "study_b_optima_measures"
+    VERSION: ClassVar[int] = 1
+    run_key: str
+    alphas: int
+
+
+@dataclasses.dataclass(frozen=True)
 class CorrelationMeasures(RunConfig):
     """B7's rank correlations of one landscape run (``run_key``), against round ``base_round``."""
 
@@ -57,6 +69,11 @@ def connectivity_measures(config: Config) -> ConnectivityMeasures:
                                 directions=int(config["directions"]), steps=int(config["steps"]),
                                 span=float(config["span"]), surface_points=int(config["surface_points"]),
                                 surface_span=float(config["surface_span"]))
+
+
+def optima_measures(config: Config) -> OptimaMeasures:
+    """B6's ES-against-GD measurements of the landscape run of ``config``."""
+    return OptimaMeasures(run_key=landscape_runs.landscape_run(config).hash(), alphas=int(config["alphas"]))
 
 
 def correlation_measures(config: Config) -> CorrelationMeasures:
@@ -197,6 +214,60 @@ def _arrays_and_summary(run: landscape_runs.LandscapeRun, fresh: bool):
     except (FileNotFoundError, store.StaleResult):
         _, summary, _ = landscape_runs.cached_arrays(run)
     return (lambda: landscape_runs.cached_arrays(run)[0]), summary
+
+
+def input_layer_flat(template_params: Any) -> np.ndarray:
+    """(P,) bool: the input layer's kernel in ``ravel_pytree`` order (the first ``kernel`` leaf: the
+    layer that reads the image)."""
+    leaves = jax.tree_util.tree_flatten_with_path(template_params)[0]
+    first = next(i for i, (path, _) in enumerate(leaves) if jax.tree_util.keystr(path).endswith("['kernel']"))
+    flags = [np.full(np.shape(leaf), i == first) for i, (_, leaf) in enumerate(leaves)]
+    return np.concatenate([flag.ravel() for flag in flags])
+
+
+def measure_optima(measures: OptimaMeasures, arrays: Mapping[str, Mapping[str, np.ndarray]],
+                   task: Any) -> pd.DataFrame:
+    """B6's tidy table (:data:`MEASURE_COLUMNS`) comparing ES-SNR's and GD-IMP's optima, per round and seed:
+
+    * ``barrier_methods`` (method :data:`ES_GD_PAIR`): the error barrier between ES-SNR's and GD-IMP's
+      network of the same seed and round (the paper's "optima found by GD and ES");
+    * ``weight_magnitude``: the mean |θ| over the kept prunable weights, per method;
+    * ``input_kept``: the share (%) of the input layer's kernels the round's mask keeps, per method.
+    """
+    _, test_error = landscape_runs.flat_objectives(task)
+    es, gd = arrays[ES_METHOD], arrays[GD_METHOD]
+    rounds, num_seeds, size = es["params"].shape
+    barriers = landscape_runs.pair_barriers(test_error, es["params"].reshape(-1, size),
+                                            gd["params"].reshape(-1, size),
+                                            alphas=landscape.default_alphas(measures.alphas)).reshape(rounds,
+                                                                                                       num_seeds)
+    first_layer = input_layer_flat(landscape_runs.template(task))
+    rows: list[dict[str, Any]] = []
+    for r in range(rounds):
+        for s, seed in enumerate(es["seeds"]):
+            rows.append(_rows("barrier_methods", ES_GD_PAIR, es, round=r, seed=int(seed),
+                              value=float(barriers[r, s])))
+    for method in (ES_METHOD, GD_METHOD):
+        values = arrays[method]
+        kernels = values["prunable"]
+        for r in range(rounds):
+            for s, seed in enumerate(values["seeds"]):
+                kept = values["masks"][r, s] & kernels
+                magnitude = float(np.abs(values["params"][r, s][kept]).mean()) if kept.any() else np.nan
+                share = 100.0 * float(kept[first_layer].sum()) / float((kernels & first_layer).sum())
+                rows.append(_rows("weight_magnitude", method, values, round=r, seed=int(seed),
+                                  value=magnitude))
+                rows.append(_rows("input_kept", method, values, round=r, seed=int(seed), value=share))
+    return pd.DataFrame(rows).reindex(columns=MEASURE_COLUMNS)
+
+
+def cached_optima(config: Config, fresh: bool = False) -> tuple[pd.DataFrame, dict]:
+    """(B6's ES-against-GD measurement table, its provenance), through the store; read from the landscape
+    run's stored networks (trained only when they are missing)."""
+    run, measures = landscape_runs.landscape_run(config), optima_measures(config)
+    arrays, _ = _arrays_and_summary(run, fresh)
+    return store.cached(measures, lambda: measure_optima(measures, arrays(), landscape_runs.build_task(run)),
+                        fresh=fresh)
 
 
 def measure_correlations(measures: CorrelationMeasures,

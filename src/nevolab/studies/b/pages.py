@@ -97,11 +97,15 @@ def _ticket_claims(config: Config, fresh: bool) -> pd.DataFrame:
 
 
 def _transfer_claims(config: Config, fresh: bool) -> pd.DataFrame:
-    return b_claims.transfer_claims(transfer_frame(config))
+    return b_claims.transfer_claims(transfer_frame(config), source=gap_source_curves(config))
 
 
 def _connectivity_claims(config: Config, fresh: bool) -> pd.DataFrame:
-    return b_claims.connectivity_claims(*landscape_measures.cached_connectivity(config)[:2])
+    # Only the claims table is recomputed here (``fresh`` is not passed on): the runs and measurements
+    # are read from the store.
+    table, summary, _ = landscape_measures.cached_connectivity(config)
+    optima, _ = landscape_measures.cached_optima(config)
+    return b_claims.connectivity_claims(table, summary, optima)
 
 
 def _correlation_claims(config: Config, fresh: bool) -> pd.DataFrame:
@@ -181,6 +185,21 @@ def transfer_frame(config: Config, fresh: bool = False) -> pd.DataFrame:
         both.insert(2, "title", transfer_runs.panel_title(panel, config))
         both.insert(3, "task_key", transfer_runs.own_run(panel, config).task)
         frames.append(both)
+    return pd.concat(frames, ignore_index=True)
+
+
+def gap_source_curves(config: Config) -> pd.DataFrame:
+    """Per ES → GD panel (:data:`~nevolab.studies.b.claims.GAP_RELATION`): its source run's ES-SNR test
+    performance per seed and round (``panel, seed, round, test_performance``), read from the store."""
+    frames = []
+    for panel in transfer_runs.panels_for(config):
+        if panel.relation != b_claims.GAP_RELATION:
+            continue
+        table = runs.cached_run(transfer_runs.source_run(panel, config))
+        snr = table[table.criterion == "snr"]
+        frames.append(snr.assign(panel=panel.id)[["panel", "seed", "round", "test_performance"]])
+    if not frames:
+        return pd.DataFrame(columns=["panel", "seed", "round", "test_performance"])
     return pd.concat(frames, ignore_index=True)
 
 

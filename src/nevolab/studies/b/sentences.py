@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nevolab import plotting, report
+from nevolab import plotting, report, stats
 from nevolab.config import Config
 from nevolab.studies.b import tasks as b_tasks
 from nevolab.studies.b.analysis import (
@@ -24,6 +24,7 @@ from nevolab.studies.b.analysis import (
     rounds_text,
     trained_rounds,
 )
+from nevolab.studies.b.claims import correlation_fall
 
 show, joined, names_of = performance_text, report.joined, plotting.display_name
 
@@ -54,6 +55,35 @@ def verdict_text(row: Any, labels: Mapping[str, str]) -> str:
     if row.verdict == "inconclusive" and row.p_value <= row.min_p * (1 + 1e-9):
         text += f", where p = {report.p_value(row.p_value)} before Holm is the smallest that {row.n} can give"
     return text
+
+
+NOT_AT_SCALE = "not tested at scale"
+
+
+def per_task_power(claims: pd.DataFrame, seeds: int) -> str:
+    """Whether a single task's row of a claim can decide under the rule (Holm over the claim's rows,
+    Tarone's floor): a parenthesis for a sentence, from the per-task rows' ``min_p_holm`` and
+    ``family_size``; "" when the table has no per-task row."""
+    rows = claims[(claims.scope != "all tasks") & (claims.verdict != NOT_AT_SCALE) & claims.n.ne("0")]
+    if rows.empty or "min_p_holm" not in rows:
+        return ""
+    worst = rows.loc[rows.min_p_holm.idxmax()]
+    family = int(worst.family_size)
+    if worst.verdict == "underpowered":
+        return (f" (a single task's {seeds} seeds cannot reach p ≤ {stats.ALPHA:g} once Holm corrects over "
+                f"the claim's {family} rows: the best possible is {report.p_value(worst.min_p_holm)})")
+    return (f" (a single task's {seeds} seeds can reach p ≤ {stats.ALPHA:g} after Holm over the claim's "
+            f"{family} rows: the best possible is {report.p_value(worst.min_p_holm)}, so every task's row "
+            "can decide)")
+
+
+def seeds_needed(family: int, alpha: float = stats.ALPHA) -> int:
+    """The fewest paired seeds whose exact one-sided signed-rank floor, times a Holm family of ``family``
+    tests, reaches ``alpha``."""
+    n = 1
+    while stats.min_attainable_p(n) * family > alpha:
+        n += 1
+    return n
 
 
 def pooled_row(claims: pd.DataFrame, claim: str) -> Any:
@@ -91,11 +121,11 @@ def _ticket_bullet(results: pd.DataFrame, raw: pd.DataFrame, per_seed: pd.DataFr
         head = f"Tickets beat random on {joined(ahead)} only" if ahead else "Tickets do not beat random here"
     seeds_text = ("in every seed of every task" if seeds_ahead.all()
                   else f"in {seeds_ahead.sum()} of the {seeds_ahead.size} (task, seed) pairs")
-    underpowered = claims[(claims.scope != "all tasks") & (claims.verdict == "underpowered")]
+    tickets_claims = claims[claims.claim.isin(["tickets_beat_random_snr", "tickets_beat_random_imp"])]
     return (f"**{head}.** Mean test performance over the rounds that keep {high_span} of the kernels "
             f"(the raw table above): {'; '.join(parts)}. Both ticket criteria are above ES-Random "
             f"{seeds_text}. The verdicts are the pooled rows of the claims table"
-            + (f" (a single task's {config.seeds} seeds cannot reach p ≤ 0.05)" if len(underpowered) else "")
+            + per_task_power(tickets_claims, config.seeds)
             + ": " + "; ".join(_pooled_verdict(claims, c, labels)
                                for c in ("tickets_beat_random_snr", "tickets_beat_random_imp")) + ".")
 
@@ -228,11 +258,13 @@ def es_vs_gd_findings(results: pd.DataFrame, claims: pd.DataFrame, config: Confi
         text += f"The paper's crossing (GD ahead dense, ES sparse) shows on {joined(crossed)} only. "
     else:
         text += "The paper's crossing (GD ahead dense, ES sparse) does not show here. "
-    pooled = claims[claims.scope == "all tasks"] if (claims.scope == "all tasks").any() else claims
-    underpowered = claims[(claims.scope != "all tasks") & (claims.verdict == "underpowered")]
+    sparse = claims[claims.claim == "es_beats_gd_sparse"]
+    pooled = sparse[sparse.scope == "all tasks"] if (sparse.scope == "all tasks").any() else sparse
     text += ("Whether it counts as reproduced is the claims table's verdict"
-             + (f" (a single task's {config.seeds} seeds cannot reach p ≤ 0.05)" if len(underpowered) else "")
+             + per_task_power(sparse, config.seeds)
              + ": " + "; ".join(verdict_text(row, labels) for row in pooled.itertuples()) + ". ")
+    for row in claims[claims.verdict == NOT_AT_SCALE].itertuples():
+        text += f"{labels[row.claim]}: **{row.verdict}** ({row.below_scale}). "
     return text + (f"The aggregated panels average {len(task_list)} task{'s' if len(task_list) > 1 else ''} "
                    f"(ES vs GD: {len(gd_tasks)}) where the paper's Fig. 3 averages twelve.")
 
@@ -285,20 +317,33 @@ def decomposition_findings(table: pd.DataFrame, decomposition: pd.DataFrame, con
 
 
 def claims_reading(claims: pd.DataFrame, labels: Mapping[str, str]) -> str:
-    """B4's reading of its table: the seeds per task, how many tests are underpowered and from how many
-    paired seeds p ≤ 0.05 becomes possible, and each pooled claim described."""
-    per_task = claims[claims.scope != "all tasks"]
+    """B4's reading of its table: the seeds per task, the Holm family of each claim (its rows: the tasks
+    and the pooled row) and whether a task's row can decide in it, how many tests are underpowered and
+    from how many paired seeds p ≤ 0.05 becomes possible, each pooled claim described, and the claims
+    these runs cannot test with the scale they need."""
+    tested = claims[claims.verdict != NOT_AT_SCALE]
+    per_task = tested[tested.scope != "all tasks"]
     seeds_per_task = per_task.n.iloc[0] if not per_task.empty else "–"
-    underpowered = claims[claims.verdict == "underpowered"]
     text = [f"Each task has {seeds_per_task.replace('pairs', 'paired seeds')}."]
+    if not per_task.empty:
+        family = int(per_task.family_size.max())
+        text.append(f"Holm's correction runs over each claim's {family} rows (its tasks and the pooled row), "
+                    "the same on every page; a task's row can reach at best Holm p = "
+                    f"{report.p_value(per_task.min_p_holm.max())}.")
+    underpowered = tested[tested.verdict == "underpowered"]
     if not underpowered.empty:
-        floor = report.p_value(underpowered.min_p.min())
-        text.append(f"{len(underpowered)} of {len(claims)} tests are **underpowered**: their exact one-sided "
-                    f"signed-rank p cannot go below {floor}; p ≤ 0.05 becomes possible from "
-                    f"{int(underpowered.min_n.max())} paired seeds per task, and more are needed once Holm "
-                    "corrects over the page.")
-    for row in claims[claims.scope == "all tasks"].itertuples():
+        family = int(max(underpowered.family_size.max(), 1))
+        text.append(f"{len(underpowered)} of {len(tested)} tests are **underpowered**: their exact one-sided "
+                    f"signed-rank p cannot go below {report.p_value(underpowered.min_p.min())}, "
+                    f"{report.p_value(underpowered.min_p_holm.min())} once Holm corrects over the claim; "
+                    f"p ≤ {stats.ALPHA:g} becomes possible from {seeds_needed(family)} paired seeds per "
+                    "task.")
+    elif not per_task.empty:
+        text.append("No test is underpowered: every task's row can decide.")
+    for row in tested[tested.scope == "all tasks"].itertuples():
         text.append("- " + report.describe(claims.loc[row.Index], labels[row.claim]))
+    for row in claims[claims.verdict == NOT_AT_SCALE].itertuples():
+        text.append(f"- {labels[row.claim]}: **{row.verdict}**: {row.below_scale} ({row.detail})")
     return "\n".join(text)
 
 
@@ -341,16 +386,22 @@ def connectivity_findings(measures: pd.DataFrame, summary: pd.DataFrame, claims:
 
 def correlation_findings(correlations: pd.DataFrame, advantage: pd.DataFrame, claims: pd.DataFrame,
                          labels: Mapping[str, str]) -> str:
-    """B7's paragraph: the mean and last-round rank correlations, the rounds where SNR pruning leads,
-    and each claim described."""
-    later = correlations[correlations["round"] > 0]
-    final = correlations[correlations["round"] == correlations["round"].max()].groupby("quantity").rho.mean()
-    mean = later.groupby("quantity").rho.mean()
+    """B7's paragraph: the rank correlations at the first compared round and at the last (seed means),
+    in how many seeds each falls, the rounds where SNR pruning leads, and each claim described."""
     pruned = advantage[advantage["round"] > 0]
     ahead = pruned[pruned.advantage > 0]
-    text = (f"Over the rounds after the dense one, the surviving kernels' rank correlation with round 0 "
-            f"averages {mean['snr']:.3f} for SNR and {mean['magnitude']:.3f} for |θ| (seed means); at the "
-            f"last round it is {final['snr']:.3f} and {final['magnitude']:.3f}. SNR pruning leads magnitude "
-            "pruning "
-            + (f"in {len(ahead)} of {len(pruned)} pruned rounds." if len(ahead) else "in no round."))
+    compared = sorted(correlations.loc[correlations["round"] > correlations["round"].min(), "round"].unique())
+    parts = []
+    for quantity, name in (("snr", "SNR"), ("magnitude", "|θ|")):
+        fall = correlation_fall(correlations, quantity)
+        if fall.empty:
+            continue
+        falls = int((fall["last"] < fall["first"]).sum())
+        parts.append(f"{name} {fall['first'].mean():.3f} at round {compared[0]} and "
+                     f"{fall['last'].mean():.3f} at round {compared[-1]}, lower in {falls} of "
+                     f"{len(fall)} seeds")
+    text = ("The surviving kernels' rank correlation with round 0 (seed means): " + "; ".join(parts) + "."
+            if parts else "Only one round is compared with round 0 here, so no fall can be measured.")
+    text += (" SNR pruning leads magnitude pruning "
+             + (f"in {len(ahead)} of {len(pruned)} pruned rounds." if len(ahead) else "in no round."))
     return described_claims(claims, labels, [text])

@@ -23,9 +23,9 @@ Scale: ``paper`` is the paper's (20 rounds of 20 %, Pendulum 2,000 generations �
 4,000 × 128, 5 seeds; hours on a GPU); ``default`` is what a 2-core CPU trains within 150 minutes
 (B1–B4's shared runs) while the dense ES networks reach the gradient baselines' level: Pendulum
 600 generations × 64 with 500-step episodes, 8×8 digits 300 × 32 on batches of 128, PPO at the
-original's 1.75M steps per round, 8 seeds (so that a per-task signed-rank test can pass Holm over a
-page's tests), 7 rounds of 50 % (100 % → 1.56 %, like the paper's 100 % → 1.44 %); B5 keeps its 6-seed
-runs (:data:`B5_KEEPS`); ``smoke`` takes seconds.
+original's 1.75M steps per round, 8 seeds (so that a per-task signed-rank test can pass Holm over the
+claim's rows: its tasks and the pooled row), 7 rounds of 50 % (100 % → 1.56 %, like the paper's
+100 % → 1.44 %); B5 keeps its 6-seed runs (:data:`B5_KEEPS`); ``smoke`` takes seconds.
 """
 
 from __future__ import annotations
@@ -222,7 +222,8 @@ def _run_params() -> tuple[Param, ...]:
               check=_check_fraction),
         Param("seeds", "int", {"smoke": 2, "default": 8, "paper": 5}, paper=5,
               help="networks per task and criterion (the paper's seeds 176588, 363028, ... first; 8 let a "
-                   "paired signed-rank test reach p < 0.05 after Holm over a page's tests)", minimum=1,
+                   "paired signed-rank test reach p < 0.05 after Holm over a claim's tasks and pooled row)",
+              minimum=1,
               maximum=MAX_SEEDS),
         *_budget_params("control", "control tasks", generations=(3, 600, 2000), population=(8, 64, 100)),
         Param("rollouts", "int", {"smoke": 1, "default": 2, "paper": 8}, paper=8,
@@ -401,7 +402,7 @@ def _landscape_run_params() -> tuple[Param, ...]:
               help="share of the remaining kernels pruned after each round", check=_check_fraction),
         Param("seeds", "int", _presets(2, 8, 8), paper=5,
               help="networks per method (the paper's seeds first; 8 let a paired test reach p < 0.05 "
-                   "after Holm over the page; at least 2: barriers between seeds need two)", minimum=2,
+                   "after Holm over a claim's rows; at least 2: barriers between seeds need two)", minimum=2,
               maximum=MAX_SEEDS),
         Param("generations", "int", _presets(3, 200, 4000), paper=4000, help="ES generations per round",
               minimum=1, maximum=MAX_GENERATIONS),
