@@ -71,6 +71,7 @@ from nevolab import plotting, registry, report, store
 from nevolab.studies.b import analysis as b_analysis
 from nevolab.studies.b import claims as b_claims
 from nevolab.studies.b import pages as b_pages
+from nevolab.studies.b import paper as b_paper
 from nevolab.studies.b import runs as b_runs
 from nevolab.studies.b import sentences as b_sentences
 
@@ -140,9 +141,10 @@ plotting.format_table(agreement.rename_axis(columns="kernels kept"),
 # seed, same θ₀) of test performance averaged over those rounds, normalised by the task's range of
 # curve means (the paper's min–max normalisation); the shift is their Hodges–Lehmann pseudo-median
 # with its signed-rank 95 % interval, the test a one-sided Wilcoxon signed-rank test, Holm-corrected
-# over the page. With n seeds the exact one-sided test cannot go below 1/2ⁿ, so with four seeds or
-# fewer a single task cannot reach p ≤ 0.05: its row is *underpowered*, its interval unbounded (±∞),
-# and only the pooled row can decide. B4 collects all claims and explains the verdict rule.
+# over the claim's rows (its tasks and the pooled row; the same on every page). With n seeds the exact
+# one-sided test cannot go below 1/2ⁿ; a row whose floor, corrected over the claim's rows, stays above
+# p = 0.05 is *underpowered* (the sentence under the claims table says whether a task's row can decide
+# at this page's seeds). B4 collects all claims and explains the verdict rule.
 #
 # Mean test performance over the high-sparsity rounds (test return; test accuracy), per criterion:
 
@@ -153,12 +155,12 @@ raw = b_analysis.high_sparsity_means(per_seed, config.criteria)
 plotting.format_table(raw, formats=b_analysis.task_formats(raw.columns))
 
 # %% [markdown]
-# The claims, per task and pooled over tasks (shift in normalised units; Holm p is "–" where the
-# sample size cannot reach p ≤ 0.05):
+# The claims of this page's figure, per task and pooled over tasks (shift in normalised units; Holm p
+# is "–" where the sample size cannot reach p ≤ 0.05, or where the runs lack the claim's tasks):
 
 # %% tags=["hide-input"]
 stored, _ = b_pages.claims(config)  # B4's table: the same numbers on every page
-stored = stored[stored.claim != "es_beats_gd_sparse"]
+stored = stored[stored.claim.map(lambda key: b_paper.CLAIMS_BY_KEY[key].figure) == config.notebook]
 claims = report.compact(stored.assign(scope=stored.scope.map(plotting.display_name)), b_claims.LABELS)
 report.styled(claims.drop(columns="test") if claims.test.nunique() == 1 else claims)
 

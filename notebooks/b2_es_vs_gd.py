@@ -69,6 +69,7 @@ from nevolab import plotting, registry, report, store
 from nevolab.studies.b import analysis as b_analysis
 from nevolab.studies.b import claims as b_claims
 from nevolab.studies.b import pages as b_pages
+from nevolab.studies.b import paper as b_paper
 from nevolab.studies.b import sentences as b_sentences
 
 config = registry.configure_from("b2_es_vs_gd", globals())
@@ -151,21 +152,22 @@ display(Markdown(f"{len(met)} of {len(dense)} tasks clear the bar"
 # same θ₀) differences ES-SNR − GD-IMP of test performance averaged over the rounds that keep at
 # most 10 % of the kernels, in the task's normalised units: their Hodges–Lehmann pseudo-median with
 # its signed-rank 95 % interval, a one-sided Wilcoxon signed-rank test, Holm-corrected over the
-# claims page's tests (B4's). With four seeds or fewer a single task cannot reach p ≤ 0.05 (the exact test
-# stops at 1/2ⁿ for n seeds: *underpowered*, interval ±∞); only the pooled row can decide. First, the
-# raw numbers at the sparsest round (mean and standard deviation over seeds).
+# claim's rows (its tasks and the pooled row; the same on every page). The exact test stops at 1/2ⁿ
+# for n seeds: a row whose floor, corrected over the claim's rows, stays above p = 0.05 is
+# *underpowered* (the text below says whether a task's row can decide at this page's seeds). First,
+# the raw numbers at the sparsest round (mean and standard deviation over seeds).
 
 # %% tags=["hide-input"]
 sparsest = b_analysis.sparsest_table(results, plotting.display_name)
 display(plotting.format_table(sparsest, formats=b_analysis.task_formats(sparsest.columns)))
 
 # %% [markdown]
-# The claim, per task and pooled (shift in normalised units; Holm p is "–" where the sample size
-# cannot reach p ≤ 0.05):
+# The claims of this page, per task and pooled (shift in normalised units; Holm p is "–" where the
+# sample size cannot reach p ≤ 0.05, or where the runs lack the claim's tasks, Hopper and Grasp):
 
 # %% tags=["hide-input"]
 stored, _ = b_pages.claims(config)  # B4's table: the same numbers on every page
-stored = stored[stored.claim == "es_beats_gd_sparse"]
+stored = stored[stored.claim.map(lambda key: b_paper.CLAIMS_BY_KEY[key].figure) == config.notebook]
 if stored.empty:
     print("no task has both ES-SNR and GD-IMP runs: the ES-vs-GD claim cannot be tested here")
 else:
