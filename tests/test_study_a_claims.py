@@ -80,6 +80,8 @@ def test_h10_no_benefit_is_two_sided(oversized, verdict):
     assert row.expected == "equivalent" and row.test.startswith("TOST")
     assert row.margin == pytest.approx(paper.relative_margin("h10_no_benefit")[0] * 0.30, rel=0.05)
     assert row.verdict == verdict
+    side = {0.05: a_claims.H10_BETTER, 0.60: a_claims.H10_WORSE}.get(oversized)
+    assert (side in row.detail) if side else ("beyond δ" not in row.detail)
 
 
 def test_rows_at_the_loss_floor_say_so():
