@@ -299,3 +299,15 @@ def test_b1_and_b2_say_whether_a_tasks_row_can_decide_and_name_the_claims_beyond
             "row can decide): ES > GD, shift") in text
     assert "moderate: **not tested at scale** (Hopper or Grasp tasks 0 (needs 1))." in text
     assert "cannot reach p ≤ 0.05)" not in text
+
+
+def test_b6_names_the_barrier_and_its_threshold_not_their_difference():
+    row = pd.Series({"claim": "es_rounds_not_connected", "scope": "rounds 0–4", "mode": "-", "effect": 0.003,
+                     "low": -0.008, "high": 0.015, "p_holm": 0.42, "n": "8 pairs", "verdict": "inconclusive",
+                     "barrier": 0.023, "barrier_low": 0.012, "barrier_high": 0.035, "threshold": 0.02})
+    assert sentences.barrier_line(row, "ES rounds not connected") == (
+        "ES rounds not connected (rounds 0–4): barrier +0.023 [+0.012, +0.035] against the threshold of 2%, "
+        "Holm p = 0.42, n = 8 pairs → **inconclusive**")
+    other = row.copy()
+    other["barrier"] = np.nan
+    assert sentences.barrier_line(other, "X").startswith("X (rounds 0–4): shift +0.003 [−0.008, +0.015]")

@@ -381,7 +381,18 @@ def connectivity_findings(measures: pd.DataFrame, summary: pd.DataFrame, claims:
                      "measured further from a minimum: a confound the paper's longer ES runs would reduce.")
     else:
         text += " In no round are both methods trained, so the claims cannot be tested here."
-    return described_claims(claims, labels, [text])
+    return "\n".join([text, *(f"- {barrier_line(claims.loc[i], labels[claims.loc[i, 'claim']])}"
+                                for i in claims.index)])
+
+
+def barrier_line(row: pd.Series, label: str) -> str:
+    """One claims row of B6 as a sentence: a barrier row (``barrier`` set) names the barrier itself and
+    the threshold it is tested against, the others their shift (:func:`nevolab.report.describe`)."""
+    if "barrier" not in row or row.barrier != row.barrier:
+        return report.describe(row, label)
+    barrier = report.interval(row.barrier, row.barrier_low, row.barrier_high)
+    return (f"{label} ({row.scope}): barrier {barrier} against the threshold of {row.threshold:.0%}, "
+            f"Holm p = {report.p_value(row.p_holm)}, n = {row.n} → **{row.verdict}**")
 
 
 def correlation_findings(correlations: pd.DataFrame, advantage: pd.DataFrame, claims: pd.DataFrame,
