@@ -10,11 +10,22 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from nevolab import report
 from nevolab.cli import main
 from nevolab.models import pixel_cnn
 from nevolab.registry import configure
-from nevolab.studies.c import pixel, pixel_tasks
-from nevolab.studies.c.claims import last_generation, pixel_claims, runtime_saving, stage_long_table
+from nevolab.studies.c import analysis, pixel, pixel_tasks
+from nevolab.studies.c import paper as c_paper
+from nevolab.studies.c.claims import (
+    MATCHED_SCOPE,
+    RACING_SCOPE,
+    last_generation,
+    matched_parent_fitness,
+    pixel_claims,
+    pixel_settings,
+    runtime_saving,
+    stage_long_table,
+)
 
 TINY = pixel.PixelRun(task="racing", variant="factorized", seed=3, population_size=6, num_generations=3,
                       stage1_episodes=1, num_finalists=3, stage2_episodes=1, num_parents=2, max_steps=30,
@@ -99,35 +110,171 @@ def test_the_paper_profile_is_the_papers_selection():
             atari.stage2_episodes, atari.rank) == (512, 16, 300, 1, 0, 4)
 
 
-def _synthetic(shift: float, steps_shift: float, seeds: int = 6) -> pd.DataFrame:
-    rng = np.random.default_rng(0)
+PAPER_SCALE = {"generations": 40.0, "population": 256.0, "early termination (1 = on)": 1.0,
+               "Atari games run": 4.0}
+"""The settings of a run at every pixel claim's scale (an ALE run we do not have, for the rule alone)."""
+
+
+def _synthetic(encoding_steps: float = 0.0, score_shift: float = 0.0, final_shift: float = 0.0,
+               seeds: int = 6, generations: int = 6, games: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Pixel runs with known answers. Parents climb 50 points a generation for dense (from 100) and 20
+    for factorized (from 50); stage 1's steps are 5000 + 10 × the parent level, plus ``encoding_steps``
+    for factorized (what its encoding itself saves), and its mean score is half the parent level plus
+    ``score_shift``. At the last generation the factorized parents are 170 points behind (fewer steps
+    whatever the encoding); at matched parent fitness (band [100, 135]) its generations sit 20 points
+    higher. The best finalist scores 600 (factorized on a MinAtar ``games`` entry: + ``final_shift``), the
+    stage-2 mean 500 and the
+    stage-2 steps 4000, each with a spread of a few units over seeds."""
     rows = []
-    for variant, offset, step_offset in (("dense", 0.0, 0.0), ("factorized", shift, steps_shift),
-                                         ("small", -100.0, 0.0)):
-        for seed in range(seeds):
-            row = {"task": "racing", "variant": variant, "seed": seed, "generation": 4}
-            row.update({column: 0.0 for column in pixel.TABLE_COLUMNS if column not in row})
-            row.update(stage1_mean_score=300 + offset + rng.normal(0, 5),
-                       stage1_steps=10_000 + step_offset + seed,
-                       best_score=600 + rng.normal(0, 5), stage2_mean_score=500.0, stage1_time_s=1.0)
-            rows.append(row)
+    climb = {"dense": (100.0, 50.0), "factorized": (50.0, 20.0), "small": (20.0, 10.0)}
+    for task in ("racing", *games):
+        for variant, (start, step) in climb.items():
+            factorized = variant == "factorized"
+            for seed in range(seeds):
+                for generation in range(generations):
+                    level = start + step * (generation - 1) + seed if generation else 0.0
+                    row = {"task": task, "variant": variant, "seed": seed, "generation": generation}
+                    row.update({column: 0.0 for column in pixel.TABLE_COLUMNS if column not in row})
+                    row.update(parents_mean_score=start + step * generation + seed,
+                               stage1_steps=5000 + 10 * level + encoding_steps * factorized + seed,
+                               stage1_mean_score=0.5 * level + score_shift * factorized + 0.1 * seed,
+                               best_score=600 + final_shift * (factorized and task != "racing") + seed,
+                               stage2_mean_score=500.0 + seed, stage2_steps=4000.0 + seed, stage1_time_s=1.0)
+                    rows.append(row)
     return pd.DataFrame(rows)
 
 
+def _claims(runs: pd.DataFrame, settings=PAPER_SCALE) -> pd.DataFrame:
+    return pixel_claims(runs, settings).set_index(["claim", "scope"])
+
+
 def test_the_claims_table_finds_the_papers_pattern_where_it_is_planted():
-    outcomes = last_generation(_synthetic(shift=-150.0, steps_shift=-4000.0))
-    claims = pixel_claims(outcomes).set_index("claim")
-    assert list(claims.verdict) == ["reproduced"] * 3
-    assert claims.loc["pixel_less_runtime", "effect"] == pytest.approx(-4000.0)
-    assert runtime_saving(outcomes) == pytest.approx(-0.4, abs=1e-3)
+    runs = _synthetic(encoding_steps=-1000.0, score_shift=-30.0, final_shift=20.0,
+                      games=("minatar:Breakout",))
+    claims = _claims(runs)
+    assert (claims.verdict == "reproduced").all(), claims.verdict
+    keys = set(claims.index.get_level_values("claim"))
+    assert keys == {*c_paper.PIXEL_CLAIMS_BY_KEY, c_paper.OURS_EQUAL_FINAL}
+    outcomes = last_generation(runs)
+    # the last generation: 10 × (130 − 300) steps from the parents, −1000 from the encoding
+    assert claims.loc[("pixel_less_runtime", RACING_SCOPE), "effect"] == pytest.approx(-2700.0)
+    assert runtime_saving(outcomes) == pytest.approx(5327.5 / 8027.5 - 1)  # means over seeds
     assert set(stage_long_table(outcomes).stage) == {"stage 1", "stage 2"}
 
 
 def test_the_claims_table_contradicts_a_reversed_pattern():
-    claims = pixel_claims(last_generation(_synthetic(shift=150.0, steps_shift=4000.0))).set_index("claim")
-    assert claims.loc["pixel_stage1_lower", "verdict"] == "not reproduced"
-    assert claims.loc["pixel_less_runtime", "verdict"] == "not reproduced"
-    assert float(jnp.isfinite(claims.kruskal_p.to_numpy()).all()) == 1.0
+    runs = _synthetic().assign(stage1_steps=lambda t: 20_000 - t.stage1_steps,
+                               stage1_mean_score=lambda t: 1000 - t.stage1_mean_score)
+    claims = _claims(runs)
+    assert claims.loc[("pixel_stage1_lower", RACING_SCOPE), "verdict"] == "not reproduced"
+    assert claims.loc[("pixel_less_runtime", RACING_SCOPE), "verdict"] == "not reproduced"
+    assert float(jnp.isfinite(claims.kruskal_p.dropna().to_numpy()).all()) == 1.0
+
+
+def test_matched_parent_fitness_is_the_band_both_variants_pass_through():
+    matched = matched_parent_fitness(_synthetic()).set_index(["variant", "seed"])
+    assert (matched.band_low == 100.0).all() and (matched.band_high == 135.0).all()
+    # dense passes the band in generation 1 only (level 100 + seed); factorized in 4 and 5 (110, 130 + seed)
+    assert list(matched.loc[[("dense", 2), ("factorized", 2)], "generations"]) == [1, 2]
+    assert list(matched.loc[[("dense", 2), ("factorized", 2)], "mean_level"]) == [102.0, 122.0]
+    assert matched.loc[("dense", 2), "stage1_steps"] == 5000 + 10 * 102 + 2
+    assert matched_parent_fitness(_synthetic()[lambda t: t.variant != "dense"]).empty
+
+
+def test_a_saving_that_comes_from_a_worse_population_does_not_survive_matched_parent_fitness():
+    """No encoding effect: fewer steps at the last generation (a worse population), but at matched parent
+    fitness the factorized generations, 20 points higher, take 200 steps more."""
+    claims = _claims(_synthetic(encoding_steps=0.0))
+    assert claims.loc[("pixel_less_runtime", RACING_SCOPE), "verdict"] == "reproduced"
+    matched = claims.loc[("pixel_less_runtime", MATCHED_SCOPE)]
+    assert matched.effect == pytest.approx(200.0) and matched.verdict == "not reproduced"
+    assert matched.detail == "matched_stage1_steps" and matched.family_size == 2
+    lines = analysis.stage_reading(claims.reset_index())
+    assert lines.startswith("Stage 1 costs the factorized variant fewer steps at the last generation, but "
+                            "not shown at matched parent fitness")
+
+
+def test_a_saving_of_the_encoding_survives_matched_parent_fitness():
+    runs = _synthetic(encoding_steps=-1000.0)
+    claims = _claims(runs)
+    matched = claims.loc[("pixel_less_runtime", MATCHED_SCOPE)]
+    assert matched.effect == pytest.approx(-800.0) and matched.verdict == "reproduced"
+    line = analysis.matched_saving_line(claims.reset_index(), matched_parent_fitness(runs))
+    # per seed: dense 6000 + 11 s, factorized 6200 − 1000 + 11 s (mean levels 102.5 and 122.5)
+    assert line == ("At matched parent fitness (the previous generation's parents score 100.0 to 135.0; mean "
+                    "level 102.5 dense, 122.5 factorized), stage 1 costs the factorized variant -13% "
+                    "environment steps against the dense one's (mean over seeds): the saving survives "
+                    f"(reproduced, Holm p = {report.p_value(matched.p_holm)}).")
+
+
+def test_claims_about_the_end_of_the_papers_runs_are_not_tested_below_its_scale():
+    runs = _synthetic(encoding_steps=-1000.0, score_shift=-30.0)
+    settings = pixel_settings(configure("c5_selection_stages", "default").values)
+    assert settings == {"generations": 12.0, "population": 48.0, "early termination (1 = on)": 1.0,
+                        "Atari games run": 0.0}
+    claims = _claims(runs, settings)
+    final = claims.loc[("pixel_equal_final", RACING_SCOPE)]
+    assert final.verdict == "not tested at scale"
+    assert final.below_scale == "generations 12 (needs 40); population 48 (needs 256)"
+    assert final.effect == pytest.approx(0.0) and np.isfinite([final.low, final.high]).all()  # data shown
+    assert final.margin == pytest.approx(c_paper.EQUAL_SCORE_FRACTION * 602.5)  # of dense's mean score
+    ours = claims.loc[(c_paper.OURS_EQUAL_FINAL, RACING_SCOPE)]
+    assert ours.verdict == "not tested at scale" and ours.margin == 50.0
+    assert (claims.loc["pixel_stage2_equal"].verdict == "not tested at scale").all()
+    # the mechanism claims name no end state: decided at this scale
+    assert claims.loc[("pixel_less_runtime", RACING_SCOPE), "verdict"] == "reproduced"
+    reading = analysis.stage_reading(claims.reset_index())
+    assert reading.endswith("Whether it comes at no loss, an equal final score, is not tested at this scale "
+                            "(generations 12 (needs 40); population 48 (needs 256)).")
+    off = _claims(runs, {**settings, "early termination (1 = on)": 0.0})
+    assert (off.loc["pixel_less_runtime"].verdict == "not tested at scale").all()
+    assert (off.loc["pixel_less_runtime"].below_scale == "early termination (1 = on) 0 (needs 1)").all()
+
+
+def test_the_margins_of_equal_claims_come_from_the_papers_own_gaps():
+    assert c_paper.EQUAL_SCORE_FRACTION == pytest.approx((798.4 - 783.5) / 783.5)
+    assert c_paper.EQUAL_COST_FRACTION == pytest.approx((35.1 - 33.5) / 33.5)
+    for claim in c_paper.PIXEL_CLAIMS:
+        assert claim.margin and claim.margin_source and not claim.margin_is_ours, claim.key
+    assert not any(claim.margin_is_ours for claim in c_paper.CLAIMS)
+    assert c_paper.OURS_ROWS == {c_paper.OURS_EQUAL_FINAL: "pixel_equal_final"}
+    assert c_paper.OURS_EQUAL_FINAL.startswith("pixel_equal_final (ours")
+
+
+def test_the_stage2_finalists_are_tested_for_equal_score_and_equal_steps():
+    claims = _claims(_synthetic())
+    stage2 = claims.loc["pixel_stage2_equal"]
+    assert list(stage2.index) == [f"{RACING_SCOPE}: stage-2 mean score", f"{RACING_SCOPE}: stage-2 steps"]
+    assert list(stage2.margin) == pytest.approx([c_paper.EQUAL_SCORE_FRACTION * 502.5,
+                                                 c_paper.EQUAL_COST_FRACTION * 4002.5])
+    assert (stage2.verdict == "reproduced").all() and (stage2.family_size == 2).all()
+    shifted = _claims(_synthetic().assign(
+        stage2_mean_score=lambda t: t.stage2_mean_score - 100 * (t.variant == "factorized")))
+    score = shifted.loc[("pixel_stage2_equal", f"{RACING_SCOPE}: stage-2 mean score")]
+    assert score.verdict == "not reproduced"
+
+
+def test_the_discrete_action_claim_reads_each_minatar_game_and_is_never_at_scale():
+    default = pixel_settings(configure("c5_selection_stages", "default").values)
+    none = _claims(_synthetic(), default).loc["pixel_atari_competitive"]
+    assert list(none.index) == ["no discrete-action task run"]
+    assert none.verdict.iloc[0] == "not tested at scale"
+    assert none.below_scale.iloc[0] == "Atari games run 0 (needs 4); no MinAtar game run at this profile"
+    assert np.isnan(none.effect.iloc[0])
+    game = _claims(_synthetic(final_shift=5.0, games=("minatar:Breakout",)), default)
+    row = game.loc[("pixel_atari_competitive", "minatar:Breakout, factorized vs dense")]
+    assert row.verdict == "not tested at scale" and row.below_scale == "Atari games run 0 (needs 4)"
+    assert row.effect == pytest.approx(5.0)
+    assert game.loc[("pixel_atari_competitive", "minatar:Breakout, factorized vs dense"), "n"] == "6 vs 6"
+
+
+def test_every_pixel_claim_has_a_row_at_smoke_and_default():
+    """Each paper claim of the pixel runs appears on C5's table at every profile (the scorecard needs it)."""
+    for profile, games in (("smoke", ()), ("default", ("minatar:Breakout",))):
+        config = configure("c5_selection_stages", profile)
+        keys = set(pixel_claims(_synthetic(seeds=config.seeds, games=games),
+                                pixel_settings(config.values)).claim)
+        assert keys == set(c_paper.PIXEL_CLAIMS_BY_KEY) | set(c_paper.OURS_ROWS), profile
 
 
 # --- the task table drives every pixel run ----------------------------------------------------------

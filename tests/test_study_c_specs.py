@@ -133,8 +133,10 @@ def test_outcomes_and_claims_known_answer():
     assert first.effect == pytest.approx(-4.1 - (-5.1))  # Hodges–Lehmann: median of pairwise shifts
     assert first.glass_delta == pytest.approx(1.0 / np.std([-5.0, -5.2, -5.1]))  # ddof 0, as p-values.py
     assert first.ranksums_p == pytest.approx(0.0495, abs=1e-3)  # 3 vs 3 fully separated
-    # 3 vs 3: the exact one-sided test reaches 1/20 = 0.05 alone, not after Holm over 8 claims.
-    assert first.p_value == pytest.approx(0.05) and (claims.verdict == "inconclusive").all()
+    # 3 vs 3: the exact one-sided test reaches 1/20 = 0.05 alone, not after Holm over a claim's two scopes
+    # (1/20 × 2 = 0.1): underpowered, on the family's floor.
+    assert first.p_value == pytest.approx(0.05) and (claims.verdict == "underpowered").all()
+    assert (claims.family_size == 2).all() and claims.min_p_holm.to_numpy() == pytest.approx(0.1)
 
     flipped = study_claims.study_c_claims(outcomes.assign(final_neg_ce=-outcomes.final_neg_ce))
     assert flipped[flipped.scope == "lowrank vs dense"].p_against.iloc[0] == pytest.approx(0.05)

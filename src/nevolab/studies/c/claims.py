@@ -4,13 +4,14 @@ C3's on the language-model runs, C5's on the pixel-RL runs' last generation.
 The paper tests its claims at the last generation with ``p-values.py`` (language model) and
 ``plot-last-gen.py`` (pixel RL): Kruskal-Wallis over the three main variants, the Wilcoxon rank-sum
 test and Glass's delta for each pair. Next to those statistics every claim gets the verdict rule of
-:mod:`nevolab.stats` (rank-based shift, Holm-corrected over the page, underpowered; two one-sided
-tests for an equality claim).
+:mod:`nevolab.stats` (rank-based shift, Holm-corrected over each claim's family, the claim's scopes,
+underpowered, not tested at scale; two one-sided tests for an equality claim).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,10 +20,12 @@ from scipy import stats as sps
 from nevolab import stats, store
 from nevolab.config import Config
 from nevolab.studies.c import confound, paper
+from nevolab.studies.c.pixel_tasks import RACING
 
-__all__ = ["CLAIMS", "OUTCOME_COLUMNS", "PIXEL_CLAIM_TESTS", "glass_delta_original", "kruskal_wallis",
-           "last_generation", "outcomes_with_matched_fitness", "per_seed_outcomes", "pixel_claims",
-           "runtime_saving", "stage_long_table", "stored_claims", "stored_pixel_claims", "study_c_claims"]
+__all__ = ["CLAIMS", "MATCHED_PIXEL_COLUMNS", "OUTCOME_COLUMNS", "PIXEL_CLAIM_TESTS", "glass_delta_original",
+           "kruskal_wallis", "last_generation", "matched_parent_fitness", "outcomes_with_matched_fitness",
+           "parent_levels", "per_seed_outcomes", "pixel_claims", "pixel_settings", "runtime_saving",
+           "stage_long_table", "stored_claims", "stored_pixel_claims", "study_c_claims"]
 
 
 def per_seed_outcomes(curves: pd.DataFrame, tail_fraction: float = 0.1) -> pd.DataFrame:
@@ -112,7 +115,7 @@ def study_c_claims(outcomes: pd.DataFrame, seed: int = 0, families: Sequence[str
                    ) -> pd.DataFrame:
     """The claims table (columns :data:`nevolab.stats.CLAIM_COLUMNS` first) of every claim of
     :data:`CLAIMS` whose variants are in ``outcomes`` (see :func:`outcomes_with_matched_fitness`),
-    Holm-corrected over the page, with the statistics of the paper's ``p-values.py`` beside the
+    Holm-corrected over each claim's scopes, with the statistics of the paper's ``p-values.py`` beside the
     verdict: the two-sided Wilcoxon rank-sum p-value (``scipy.stats.ranksums``) and Glass's delta with
     the comparator as control (``np.std``, ddof 0)."""
     tests, paper_statistics = [], []
@@ -150,11 +153,20 @@ def stored_claims(config: Config, fresh: bool = False) -> tuple[pd.DataFrame, di
 OUTCOME_COLUMNS = ["stage1_mean_score", "stage1_steps", "stage1_time_s", "stage1_ended_early",
                    "stage2_mean_score", "stage2_steps", "stage2_time_s", "parents_mean_score", "best_score"]
 PIXEL_CLAIM_TESTS = (
-    # (claim key, metric, expected shift of factorized against dense)
-    ("pixel_stage1_lower", "stage1_mean_score", "lower"),
-    ("pixel_less_runtime", "stage1_steps", "lower"),
-    ("pixel_equal_final", "best_score", "equivalent"),
+    # (claim key, metric, expected shift of factorized against dense, also at matched parent fitness)
+    ("pixel_stage1_lower", "stage1_mean_score", "lower", True),
+    ("pixel_less_runtime", "stage1_steps", "lower", True),
 )
+RACING_SCOPE = "racing, factorized vs dense"
+MATCHED_SCOPE = f"{RACING_SCOPE}, matched parent fitness"
+STAGE2_TESTS = (
+    # (metric, scope label, the paper's relative gap it calls equal)
+    ("stage2_mean_score", "stage-2 mean score", paper.EQUAL_SCORE_FRACTION),
+    ("stage2_steps", "stage-2 steps", paper.EQUAL_COST_FRACTION),
+)
+MATCHED_PIXEL_COLUMNS = ["variant", "seed", "band_low", "band_high", "generations", "mean_level",
+                         "stage1_steps", "stage1_mean_score"]
+"""The columns of :func:`matched_parent_fitness`."""
 
 
 def last_generation(table: pd.DataFrame, task: str = "racing") -> pd.DataFrame:
@@ -173,26 +185,123 @@ def runtime_saving(outcomes: pd.DataFrame, column: str = "stage1_steps", variant
     return float(ours / theirs - 1.0) if theirs else float("nan")
 
 
-def pixel_claims(outcomes: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
-    """The claims table (columns :data:`nevolab.stats.CLAIM_COLUMNS` first) of factorized against dense,
-    Holm-corrected over the page, with the paper's Kruskal-Wallis p (over every variant present),
-    rank-sum p and Glass's delta (dense as control) beside the verdict."""
+def pixel_settings(values: Mapping[str, Any]) -> dict[str, float]:
+    """The run settings of a C4/C5 page's parameter ``values`` that the pixel claims' scales
+    (:attr:`nevolab.report.PaperClaim.scale`) are read against."""
+    return {"generations": float(values["generations"]), "population": float(values["population"]),
+            "early termination (1 = on)": float(bool(values["early_termination"])),
+            # the task table holds racing and MinAtar games: none of them is one of the paper's ALE games
+            "Atari games run": 0.0}
+
+
+def parent_levels(runs: pd.DataFrame, task: str = "racing") -> pd.DataFrame:
+    """The rows of ``task``'s generations with parents (``generation >= 1``) with their ``parent_level``:
+    the previous generation's ``parents_mean_score`` in the same (variant, seed) run, the mean score of
+    the parents whose clones and children this generation's stage 1 plays (as C2's fitness level)."""
+    ordered = runs[runs.task == task].sort_values(["variant", "seed", "generation"])
+    grouped = ordered.groupby(["variant", "seed"], sort=False)
+    consecutive = grouped.generation.diff() == 1
+    levelled = ordered.assign(parent_level=grouped.parents_mean_score.shift(1).where(consecutive))
+    return levelled.dropna(subset=["parent_level"]).reset_index(drop=True)
+
+
+def matched_parent_fitness(runs: pd.DataFrame, task: str = "racing",
+                           variants: Sequence[str] = ("dense", "factorized")) -> pd.DataFrame:
+    """Stage 1 of ``variants`` at matched parent fitness: the band of parent levels (:func:`parent_levels`)
+    that every variant's generations, pooled over seeds, pass through (``[max of the variants' lowest
+    levels, min of their highest]``), and per (variant, seed) the mean ``stage1_steps`` and
+    ``stage1_mean_score`` of its generations whose level lies in the band (ends included; NaN with none).
+
+    C2's window is the band every *run* passes through; a racing run's parents climb by 100 points a
+    generation, so that band would hold a generation or two of a few runs. Pooled over seeds, each run
+    contributes the generations it has in the band, and ``mean_level`` shows how well the levels match.
+    Columns :data:`MATCHED_PIXEL_COLUMNS`; empty unless every variant of ``variants`` is present."""
+    levels = parent_levels(runs[runs.variant.isin(list(variants))], task)
+    if levels.empty or set(variants) - set(levels.variant):
+        return pd.DataFrame(columns=MATCHED_PIXEL_COLUMNS)
+    ranges = levels.groupby("variant").parent_level.agg(["min", "max"])
+    low, high = float(ranges["min"].max()), float(ranges["max"].min())
+    rows = []
+    for (variant, seed), run in levels.groupby(["variant", "seed"], sort=False):
+        inside = run[(run.parent_level >= low) & (run.parent_level <= high)]  # none in an empty band
+        rows.append({"variant": variant, "seed": seed, "band_low": low, "band_high": high,
+                     "generations": len(inside), "mean_level": inside.parent_level.mean(),
+                     "stage1_steps": inside.stage1_steps.mean(),
+                     "stage1_mean_score": inside.stage1_mean_score.mean()})
+    return pd.DataFrame(rows, columns=MATCHED_PIXEL_COLUMNS)
+
+
+def _groups(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """(factorized, dense) values of ``column``, missing ones dropped."""
+    return tuple(frame[frame.variant == variant][column].dropna().to_numpy(float)
+                 for variant in ("factorized", "dense"))
+
+
+def _no_run(key: str, scope: str, expected: str, below_scale: str) -> stats.ClaimTest:
+    """The row of a claim whose runs this profile does not hold: no data, only its scale."""
+    nan = float("nan")
+    return stats.ClaimTest(key, scope, "-", expected, 0.0, nan, nan, nan, nan, nan, nan, nan,
+                           "none (no run at this profile)", nan, nan, 1.0, "0 vs 0", "", below_scale)
+
+
+def pixel_claims(runs: pd.DataFrame, settings: Mapping[str, float], seed: int = 0) -> pd.DataFrame:
+    """The claims table (columns :data:`nevolab.stats.CLAIM_COLUMNS` first) of factorized against dense on
+    the pixel runs ``runs`` (every task's, one row per generation), each claim below the scale it needs
+    (:data:`nevolab.studies.c.paper.PIXEL_CLAIMS`, read against ``settings``, see :func:`pixel_settings`)
+    labelled ``not tested at scale``, with the paper's Kruskal-Wallis p (over every variant present),
+    rank-sum p and Glass's delta (dense as control) beside the verdict.
+
+    Racing at the last generation: a lower stage-1 score and fewer stage-1 steps (C.3), also at matched
+    parent fitness (:func:`matched_parent_fitness`); an equivalent final score (C.4) within the paper's
+    gap, and within ours (±50 points) as a labelled extra row; equivalent stage-2 scores and steps (C.6).
+    Each MinAtar game: a higher final score (C.5; a row without data when no game is run)."""
+    claims = paper.PIXEL_CLAIMS_BY_KEY
+
+    def shortfall(key: str) -> str:
+        return stats.scale_shortfall(dict(claims[key].scale), settings) if claims[key].scale else ""
+
     tests, paper_statistics = [], []
-    variants = [v for v in ("dense", "factorized", "small") if v in set(outcomes.variant)]
-    for key, column, expected in PIXEL_CLAIM_TESTS:
-        a = outcomes[outcomes.variant == "factorized"][column].dropna().to_numpy(float)
-        b = outcomes[outcomes.variant == "dense"][column].dropna().to_numpy(float)
+
+    def add(key: str, frame: pd.DataFrame, column: str, expected: str, scope: str, margin: float = 0.0,
+            detail: str | None = None, scale_of: str | None = None) -> None:
+        a, b = _groups(frame, column)
         if a.size < 2 or b.size < 2:
-            continue
-        margin = paper.EQUAL_SCORE_MARGIN if expected == "equivalent" else 0.0
-        tests.append(stats.assess_claim(key, a, b, expected, margin=margin,
-                                        scope="racing, factorized vs dense",
-                                        seed=seed, detail=column))
-        paper_statistics.append({"kruskal_p": kruskal_wallis(outcomes, variants, column)["p_value"],
+            return
+        variants = [v for v in ("dense", "factorized", "small") if v in set(frame.variant)]
+        tests.append(stats.assess_claim(key, a, b, expected, margin=margin, scope=scope, seed=seed,
+                                        detail=detail or column, below_scale=shortfall(scale_of or key)))
+        paper_statistics.append({"kruskal_p": kruskal_wallis(frame, variants, column)["p_value"],
                                  "ranksums_p": float(sps.ranksums(a, b).pvalue),
                                  "glass_delta": glass_delta_original(a, b),
                                  "factorized_mean": float(a.mean()), "dense_mean": float(b.mean())})
-    return _decided(tests, paper_statistics, paper.PIXEL_CLAIMS_BY_KEY)
+
+    outcomes = last_generation(runs, RACING)
+    matched = matched_parent_fitness(runs, RACING)
+    for key, column, expected, at_matched in PIXEL_CLAIM_TESTS:
+        add(key, outcomes, column, expected, RACING_SCOPE)
+        if at_matched:
+            add(key, matched, column, expected, MATCHED_SCOPE, detail=f"matched_{column}")
+    dense_best = outcomes[outcomes.variant == "dense"].best_score
+    add("pixel_equal_final", outcomes, "best_score", "equivalent", RACING_SCOPE,
+        margin=paper.EQUAL_SCORE_FRACTION * abs(float(dense_best.mean())))
+    add(paper.OURS_EQUAL_FINAL, outcomes, "best_score", "equivalent", RACING_SCOPE,
+        margin=paper.EQUAL_SCORE_MARGIN, scale_of="pixel_equal_final")
+    for column, label, fraction in STAGE2_TESTS:
+        dense = outcomes[outcomes.variant == "dense"][column]
+        add("pixel_stage2_equal", outcomes, column, "equivalent", f"{RACING_SCOPE}: {label}",
+            margin=fraction * abs(float(dense.mean())))
+    games = [task for task in dict.fromkeys(runs.task) if task != RACING]
+    for task in games:
+        add("pixel_atari_competitive", last_generation(runs, task), "best_score", "higher",
+            f"{task}, factorized vs dense")
+    if not games:
+        missing = "no MinAtar game run at this profile"
+        below = "; ".join(part for part in (shortfall("pixel_atari_competitive"), missing) if part)
+        tests.append(_no_run("pixel_atari_competitive", "no discrete-action task run", "higher", below))
+        paper_statistics.append({"kruskal_p": float("nan"), "ranksums_p": float("nan"),
+                                 "glass_delta": float("nan"), "factorized_mean": float("nan"),
+                                 "dense_mean": float("nan")})
+    return _decided(tests, paper_statistics, claims)
 
 
 def stage_long_table(outcomes: pd.DataFrame) -> pd.DataFrame:
@@ -208,22 +317,29 @@ def stage_long_table(outcomes: pd.DataFrame) -> pd.DataFrame:
 
 
 def stored_pixel_claims(config: Config, fresh: bool = False) -> tuple[pd.DataFrame, dict]:
-    """C5's claims table for the run parameters of C4's or C5's ``config``, through the store."""
+    """C5's claims table for the run parameters of C4's or C5's ``config``, through the store: every
+    task's runs (racing for C.3, C.4 and C.6, the MinAtar games for C.5). ``fresh`` recomputes the runs
+    too; a changed claims rule gets a new key by the claims page's spec version instead."""
     from nevolab.studies.c import pixel, spec  # the running layer stays out of the pure analysis above
 
     return store.stored_claims(
         spec.SPECS_BY_NAME["c5_selection_stages"], config,
-        lambda claims_config: pixel_claims(
-            last_generation(pixel.pixel_tables(claims_config, fresh, tasks=("racing",)))),
+        lambda claims_config: pixel_claims(pixel.pixel_tables(claims_config, fresh),
+                                           pixel_settings(claims_config.values)),
         fresh)
 
 
 def _decided(tests: list, paper_statistics: list[dict], claims_by_key: dict) -> pd.DataFrame:
     """The verdict rule's table of ``tests``, with the paper's own statistics (one row each) and the
-    paper's sentence beside every row."""
+    paper's sentence beside every row (a labelled extra row of ours carries its claim's sentence)."""
     table = stats.decide(tests)
     if table.empty:
         return table
     table = pd.concat([table, pd.DataFrame(paper_statistics, index=table.index)], axis=1)
-    table["sentence"] = table.claim.map(lambda key: claims_by_key[key].sentence)
+    table["sentence"] = table.claim.map(lambda key: claims_by_key[_paper_key(key)].sentence)
     return table
+
+
+def _paper_key(key: str) -> str:
+    """The paper claim a claims row belongs to (a labelled extra row of ours names it first)."""
+    return paper.OURS_ROWS.get(key, key)

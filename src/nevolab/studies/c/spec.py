@@ -118,7 +118,7 @@ def _pixel_memory(values: Mapping[str, Any]) -> tuple[float, str]:
 def _run_params() -> tuple[Param, ...]:
     """The parameters that determine the runs (shared by c1, c2 and c3)."""
     return (
-        Param("variants", "str_list", {"smoke": ["dense", "lowrank", "dense_matched"],
+        Param("variants", "str_list", {"smoke": ["dense", "lowrank", "small", "dense_matched"],
                                        "default": list(VARIANTS), "paper": list(PAPER_VARIANTS)},
               paper=list(PAPER_VARIANTS),
               help="dense (No Factorization); lowrank (rank, embedding_rank); small (hidden 4, ff 16); "
@@ -284,7 +284,7 @@ SPECS: tuple[NotebookSpec, ...] = (
         memory_estimate=_lm_memory,
         claims_page=True,
         title="Study C, Table: the paper's claims, tested",
-        version=2,  # the stored table became the claims table of verdict rule v2
+        version=3,  # v2: the claims table of verdict rule v2; v3: Holm per claim, power on the Holm floor
         description="Factorized vs dense and small dense at the last generation, and whether factorized "
                     "mutations are more often and more strongly deleterious: the paper's statistics "
                     "(Kruskal-Wallis, rank-sum, Glass's delta) beside the book's verdict rule.",
@@ -303,6 +303,7 @@ SPECS: tuple[NotebookSpec, ...] = (
         name="c5_selection_stages",
         memory_estimate=_pixel_memory,
         claims_page=True,
+        version=2,  # v2: Holm per claim, claims at matched parent fitness and at scale, C.5 and C.6 added
         title="Study C, pixel RL: the two selection stages at the last generation",
         description="Stage-1 and stage-2 mean scores and evaluation cost at the last generation, dense vs "
                     "factorized: does early termination end factorized children's episodes sooner, at an "
