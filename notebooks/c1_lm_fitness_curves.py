@@ -155,8 +155,8 @@ sizes.style.format({"seed-list bytes": "{:,.0f}", "network / seed list": "{:,.0f
 # (mean and standard deviation over seeds, with Adam and the uniform guess for scale), then each
 # comparison at the last generation with the verdict by the rule of
 # [How we decide](how_we_decide.md) (a Hodges–Lehmann shift, factorized − comparator, with its
-# distribution-free 95% interval and a one-sided Mann–Whitney test, Holm-corrected over the claims
-# of this page), next to the statistics of the paper's `p-values.py` (Wilcoxon rank-sum p-value,
+# distribution-free 95% interval and a one-sided Mann–Whitney test, Holm-corrected over each claim's
+# scopes), next to the statistics of the paper's `p-values.py` (Wilcoxon rank-sum p-value,
 # Glass's Δ with the comparator as control). All claims, the control's included, are on the C3 page.
 
 # %% tags=["hide-input"]
@@ -171,5 +171,6 @@ else:
     display(report.styled(analysis.shown_claims(lm_claims)))
 
 # %% [markdown]
-# The rows are C3's (Holm-corrected over the tests of C3's claims page). The verdicts say what these
-# scaled-down runs show at this page's profile, not what 300 generations of 512 would.
+# The rows are C3's (Holm-corrected over each claim's scopes, the same on every page). The verdicts say
+# what these scaled-down runs show at this page's profile (the scale line above), not what the paper's
+# runs would.

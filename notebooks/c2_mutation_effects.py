@@ -167,10 +167,10 @@ else:
 # Per seed, the deleterious fraction and the mean size of a deleterious mutation over the last 10%
 # of the generations; factorized against dense with the verdict by the rule of
 # [How we decide](how_we_decide.md) (Hodges–Lehmann shift with its 95% interval, one-sided
-# Mann–Whitney, Holm over this page's claims; **reproduced**: factorized mutations more often / more
+# Mann–Whitney, Holm over each claim's scopes; **reproduced**: factorized mutations more often / more
 # strongly deleterious), next to the Wilcoxon rank-sum p-value and Glass's Δ of the paper's scripts.
-# Rows are C3's (Holm-corrected over the tests of C3's claims page), at equal generation against `dense`
-# and at matched fitness against `dense_matched`.
+# Rows are C3's (Holm-corrected over each claim's scopes, the same on every page), at equal generation
+# against `dense` and at matched fitness against `dense_matched`.
 
 # %% tags=["hide-input"]
 all_claims, _ = pages.claims(config)  # C3's table: the same numbers on every page

@@ -163,17 +163,96 @@ def test_stage_summary_has_one_row_per_stage_column():
     assert table.set_index(table.columns[0]).loc["stage-1 steps", "F"] == "60.0 ± 0.0"
 
 
+RACING, MATCHED = "racing, factorized vs dense", "racing, factorized vs dense, matched parent fitness"
+
+
 @pytest.mark.parametrize("verdicts, start", [
-    ({"pixel_less_runtime": "reproduced", "pixel_equal_final": "reproduced"}, "Here too"),
-    ({"pixel_less_runtime": "reproduced", "pixel_equal_final": "not reproduced"},
-     "Stage 1 costs the factorized variant fewer steps, but its final score differs"),
-    ({"pixel_less_runtime": "reproduced", "pixel_equal_final": "inconclusive"},
-     "Stage 1 costs the factorized variant fewer steps, but its final score not shown"),
-    ({"pixel_less_runtime": "inconclusive", "pixel_equal_final": "reproduced"}, "Stage 1 does not"),
+    ({"last": "reproduced", "matched": "reproduced", "final": "reproduced"},
+     "Stage 1 costs the factorized variant fewer steps, at the last generation and at matched parent "
+     "fitness: the saving is not only that of a worse population. Its final score is equivalent"),
+    ({"last": "reproduced", "matched": "inconclusive", "final": "not reproduced"},
+     "Stage 1 costs the factorized variant fewer steps at the last generation, but not shown at matched "
+     "parent fitness: the saving cannot be separated from a worse population. Its final score differs"),
+    ({"last": "reproduced", "matched": "reproduced", "final": "inconclusive"},
+     "Stage 1 costs the factorized variant fewer steps, at the last generation and at matched parent "
+     "fitness: the saving is not only that of a worse population. Its final score is not shown"),
+    ({"last": "inconclusive", "matched": "reproduced", "final": "reproduced"}, "Stage 1 does not"),
 ])
-def test_stage_reading_follows_the_three_verdicts(verdicts, start):
-    claims = pd.DataFrame({"claim": list(verdicts), "verdict": list(verdicts.values())})
+def test_stage_reading_follows_the_verdicts(verdicts, start):
+    claims = pd.DataFrame({"claim": ["pixel_less_runtime", "pixel_less_runtime", "pixel_equal_final"],
+                           "scope": [RACING, MATCHED, RACING], "below_scale": "",
+                           "verdict": [verdicts["last"], verdicts["matched"], verdicts["final"]]})
     assert analysis.stage_reading(claims).startswith(start)
+
+
+def test_stage_reading_names_the_scale_a_final_score_lacks():
+    claims = pd.DataFrame({"claim": ["pixel_less_runtime", "pixel_less_runtime", "pixel_equal_final"],
+                           "scope": [RACING, MATCHED, RACING], "verdict": ["reproduced", "reproduced",
+                                                                           "not tested at scale"],
+                           "below_scale": ["", "", "generations 12 (needs 40)"]})
+    assert analysis.stage_reading(claims).endswith(
+        "Whether it comes at no loss, an equal final score, is not tested at this scale (generations 12 "
+        "(needs 40)).")
+
+
+def test_reading_lines_state_holm_per_claim_not_per_page():
+    claims = pd.DataFrame({"claim": ["a", "a", "b"], "scope": ["x", "y", "x"], "mode": "-", "n": "6 vs 6",
+                           "min_p": [1 / 924] * 3, "effect": 1.0, "low": 0.5, "high": 1.5,
+                           "p_holm": [0.01, 0.01, 0.005], "verdict": "reproduced"})
+    first = analysis.reading_lines(claims).splitlines()[0]
+    assert first == ("Seeds per variant: 6 vs 6. The smallest one-sided Mann–Whitney p at this n is "
+                     "0.0011. Holm corrects each claim over its own scopes (1 to 2 tests per claim here, "
+                     "wherever the claim is shown), so a claim's smallest p must lie below α divided by its "
+                     "number of tests.")
+    assert "this page" not in analysis.reading_lines(claims)
+
+
+def test_shown_claims_put_the_missing_scale_beside_the_verdict():
+    claims = pd.DataFrame({"claim": ["a", "b"], "scope": "x", "mode": "-", "effect": 1.0, "low": 0.5,
+                           "high": 1.5, "test": "t", "p_holm": [0.01, np.nan], "n": "6 vs 6",
+                           "verdict": ["reproduced", "not tested at scale"],
+                           "below_scale": ["", "generations 12 (needs 40)"], "ranksums_p": 0.1,
+                           "glass_delta": 1.0})
+    shown = analysis.shown_claims(claims)
+    assert list(shown["below the claim's scale"]) == ["–", "generations 12 (needs 40)"]
+    assert "below the claim's scale" not in analysis.shown_claims(claims.assign(below_scale=""))
+
+
+def test_claim_statements_give_every_claims_margin_source_and_scale():
+    table = analysis.claim_statements(paper.PIXEL_CLAIMS).set_index("claim")
+    final = table.loc["pixel_equal_final"]
+    assert final["margin (its source)"].startswith("±1.9 % of our dense runs' mean score (the paper's")
+    assert final["needs"].startswith("generations 40; population 256 (the paper's equal scores")
+    assert table.loc["pixel_stage1_lower", "needs"] == "–"
+    assert table.loc["pixel_atari_competitive", "needs"].startswith("Atari games run 4 (the claim is about")
+    assert len(analysis.claim_statements(paper.CLAIMS)) == len(paper.CLAIMS)
+
+
+def test_the_c4_and_c5_sentences_are_generated_from_the_papers_numbers():
+    line = analysis.paper_stage_line(15)
+    assert line == ("From the original's `last-gen-information.json` (generation 40, 15 seeds): stage-1 "
+                    "evaluation time 117.3 s dense against 72.9 s factorized (-38%), stage-1 mean score 474 "
+                    "dense against 267 factorized, stage-2 mean score 730.5 dense against 732.8 factorized "
+                    "and stage-2 time 33.5 s dense against 35.1 s factorized.")
+    final = analysis.equal_final_line()
+    assert "within ±1.9 % of our dense runs' mean score: the paper's numbers" in final
+    assert "±50 points, is a labelled extra row (`pixel_equal_final (ours: ±50 points)`)" in final
+    assert final.endswith("so it needs generations 40, population 256; below that its verdict is *not tested "
+                          "at scale*, with its data and interval shown.")
+
+
+def test_matched_summary_averages_the_runs_with_generations_in_the_band():
+    matched = pd.DataFrame({"variant": ["dense", "dense", "factorized"], "seed": [0, 1, 0],
+                            "band_low": 40.0, "band_high": 216.0, "generations": [2, 0, 3],
+                            "mean_level": [100.0, np.nan, 110.0], "stage1_steps": [7000.0, np.nan, 5000.0],
+                            "stage1_mean_score": [90.0, np.nan, 60.0]})
+    table = analysis.matched_summary(matched, ["dense", "factorized"], {"dense": "D", "factorized": "F"})
+    dense = table.set_index("variant").loc["D"]
+    assert dense["runs in the band"] == "1 / 2" and dense["generations in the band"] == 2
+    assert dense["band of parent levels"] == "40.0 to 216.0" and dense["stage-1 steps"] == "7,000.0"
+    saving = analysis.saving_table(_outcomes(), matched)
+    assert saving.iloc[1]["environment steps"] == pytest.approx(5000 / 7000 - 1)
+    assert np.isnan(saving.iloc[1]["wall time"])
 
 
 def test_scale_lines_read_the_papers_values_from_the_spec():

@@ -34,13 +34,18 @@ __all__ = [
     "STAGE_COLUMNS",
     "c1_table",
     "children_summary",
+    "claim_statements",
+    "equal_final_line",
     "equal_vs_matched",
     "final_summary",
     "fitness_bins",
     "genome_size_table",
     "last_generation_rows",
     "lm_scale_line",
+    "matched_saving_line",
+    "matched_summary",
     "matched_window",
+    "paper_stage_line",
     "pixel_scale_lines",
     "reading_lines",
     "saving_table",
@@ -187,6 +192,9 @@ def shown_claims(claims: pd.DataFrame, digits: int = 3, kruskal: bool = False) -
     """A claims table as a page shows it: the compact verdict columns, then the paper's statistics
     (Kruskal–Wallis p where ``kruskal``, the rank-sum p and Glass's Δ)."""
     shown = report.compact(claims, digits=digits)
+    below = claims.below_scale.fillna("") if "below_scale" in claims else pd.Series("", index=claims.index)
+    if (below != "").any():
+        shown["below the claim's scale"] = below.replace("", "–").to_numpy()
     if kruskal:
         shown["Kruskal–Wallis p (paper)"] = claims.kruskal_p.map(report.p_value)
     shown["rank-sum p (paper)"] = claims.ranksums_p.map(report.p_value)
@@ -197,11 +205,28 @@ def shown_claims(claims: pd.DataFrame, digits: int = 3, kruskal: bool = False) -
 def reading_lines(claims: pd.DataFrame) -> str:
     """C3's reading of its claims table: the seeds, the smallest possible p, one sentence per claim."""
     n = claims.n.iloc[0]
+    sizes = claims.groupby(["claim", "mode"], sort=False).size()
+    tests = f"{sizes.min()}" if sizes.min() == sizes.max() else f"{sizes.min()} to {sizes.max()}"
     lines = [f"Seeds per variant: {n}. The smallest one-sided Mann–Whitney p at this n is "
-             f"{report.p_value(claims.min_p.min())}; with {len(claims)} claims on this page, Holm needs the "
-             "smallest p below α divided by the number of claims."]
+             f"{report.p_value(claims.min_p.min())}. Holm corrects each claim over its own scopes ({tests} "
+             "tests per claim here, wherever the claim is shown), so a claim's smallest p must lie below α "
+             "divided by its number of tests."]
     lines += ["- " + report.describe(row) for _, row in claims.iterrows()]
     return "\n".join(lines)
+
+
+def claim_statements(claims: Sequence[report.PaperClaim]) -> pd.DataFrame:
+    """The claims as the paper words them: per claim, the paper's sentence, how we test it, its margin
+    with the margin's source (ours labelled), and the run settings it needs with why ("–": none)."""
+    def needs(claim: report.PaperClaim) -> str:
+        if not claim.scale:
+            return "–"
+        return "; ".join(f"{name} {value:g}" for name, value in claim.scale) + f" ({claim.scale_reason})"
+
+    return pd.DataFrame([{"claim": c.key, "the paper says": f"“{c.sentence}”",
+                          "tested as": c.operationalisation,
+                          "margin (its source)": f"{c.margin} ({c.margin_source})", "needs": needs(c)}
+                         for c in claims])
 
 
 # --- C2 -------------------------------------------------------------------------------------------
@@ -363,28 +388,121 @@ def stage_summary(outcomes: pd.DataFrame, variants: Sequence[str], labels: Mappi
     return table.rename_axis("last generation, mean ± sd over seeds").reset_index()
 
 
-def saving_table(outcomes: pd.DataFrame) -> pd.DataFrame:
-    """Stage 1's relative cost, factorized vs dense, in steps and wall time, beside the paper's."""
+def saving_table(outcomes: pd.DataFrame, matched: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Stage 1's relative cost, factorized vs dense, in steps and wall time, beside the paper's; with
+    ``matched`` (:func:`~nevolab.studies.c.claims.matched_parent_fitness`), a second row in steps at
+    matched parent fitness (its runs' means over the band; no wall time, no paper value)."""
     times = paper.PIXEL_STAGE1_TIME_S
-    return pd.DataFrame({
+    table = pd.DataFrame({
         "environment steps": [runtime_saving(outcomes, "stage1_steps")],
         "wall time": [runtime_saving(outcomes, "stage1_time_s")],
         "paper (wall time)": [times["factorized"] / times["dense"] - 1.0],
-    }, index=["stage 1, factorized vs dense"])
+    }, index=["stage 1, factorized vs dense, last generation"])
+    if matched is not None and not matched.empty:
+        table.loc["stage 1, factorized vs dense, matched parent fitness"] = [
+            runtime_saving(matched.dropna(subset=["stage1_steps"]), "stage1_steps"), np.nan, np.nan]
+    return table
+
+
+def matched_summary(matched: pd.DataFrame, variants: Sequence[str], labels: Mapping[str, str]
+                    ) -> pd.DataFrame:
+    """Per variant at matched parent fitness: the band, the runs and generations in it, the mean parent
+    level, and stage 1's steps and mean score (mean over the runs with generations in the band)."""
+    rows = []
+    for variant in [v for v in variants if v in set(matched.variant)]:
+        runs = matched[matched.variant == variant]
+        inside = runs.dropna(subset=["stage1_steps"])
+        rows.append({"variant": labels[variant],
+                     "band of parent levels":
+                         f"{runs.band_low.iloc[0]:,.1f} to {runs.band_high.iloc[0]:,.1f}",
+                     "runs in the band": f"{len(inside)} / {len(runs)}",
+                     "generations in the band": int(runs.generations.sum()),
+                     "mean parent level": f"{inside.mean_level.mean():,.1f}",
+                     "stage-1 steps": f"{inside.stage1_steps.mean():,.1f}",
+                     "stage-1 mean score": f"{inside.stage1_mean_score.mean():,.1f}"})
+    return pd.DataFrame(rows)
+
+
+def _verdicts(claims: pd.DataFrame, key: str) -> dict[str, pd.Series]:
+    """The rows of claim ``key`` by scope."""
+    return {row.scope: row for _, row in claims[claims.claim == key].iterrows()}
+
+
+def matched_saving_line(claims: pd.DataFrame, matched: pd.DataFrame) -> str:
+    """Whether stage 1's saving survives at matched parent fitness: the band, how well the levels match,
+    the relative change of the steps and the verdict of the matched row of ``pixel_less_runtime``."""
+    from nevolab.studies.c.claims import MATCHED_SCOPE
+
+    row = _verdicts(claims, "pixel_less_runtime").get(MATCHED_SCOPE)
+    inside = matched.dropna(subset=["stage1_steps"])
+    if row is None or inside.empty:
+        return "No matched comparison: no parent level is reached by both variants."
+    level = inside.groupby("variant").mean_level.mean()
+    change = runtime_saving(inside, "stage1_steps")
+    survives = {"reproduced": "the saving survives", "not reproduced": "the factorized variant takes more "
+                "steps", "inconclusive": "no saving is shown", "underpowered": "these seeds cannot decide it",
+                "not tested at scale": "not decided at this scale"}[row.verdict]
+    return (f"At matched parent fitness (the previous generation's parents score "
+            f"{inside.band_low.iloc[0]:,.1f} to {inside.band_high.iloc[0]:,.1f}; mean level "
+            f"{level.get('dense', float('nan')):,.1f} dense, {level.get('factorized', float('nan')):,.1f} "
+            f"factorized), stage 1 costs the factorized variant {change:+.0%} environment steps against the "
+            f"dense one's (mean over seeds): {survives} ({row.verdict}, Holm p = "
+            f"{report.p_value(row.p_holm)}).")
 
 
 def stage_reading(claims: pd.DataFrame) -> str:
-    """C5's reading of its three verdicts together: shorter stage-1 episodes at an equal final score?"""
-    verdict = claims.set_index("claim").verdict
-    cheaper = verdict.get("pixel_less_runtime") == "reproduced"
-    equal = verdict.get("pixel_equal_final")
-    if cheaper and equal == "reproduced":
-        return ("Here too: stage 1 costs the factorized variant fewer steps, and its final score is "
-                "equivalent to the dense one's. The saving comes at no loss.")
-    if cheaper:
-        final = ("differs from the dense one's beyond the margin" if equal == "not reproduced"
-                 else "not shown to be equivalent to the dense one's")
-        return (f"Stage 1 costs the factorized variant fewer steps, but its final score {final}: at "
-                "this scale the saving cannot be separated from a worse population, so the paper's "
-                "reading (a saving at no loss) is not supported here.")
-    return "Stage 1 does not cost the factorized variant fewer steps here."
+    """C5's reading of its verdicts together: shorter stage-1 episodes, at matched parent fitness too,
+    and at an equal final score (or a final score this scale cannot test)?"""
+    from nevolab.studies.c.claims import MATCHED_SCOPE, RACING_SCOPE
+
+    runtime = _verdicts(claims, "pixel_less_runtime")
+    final = _verdicts(claims, "pixel_equal_final").get(RACING_SCOPE)
+    last, matched = runtime.get(RACING_SCOPE), runtime.get(MATCHED_SCOPE)
+    if last is None or last.verdict != "reproduced":
+        return "Stage 1 does not cost the factorized variant fewer steps here."
+    survives = matched is not None and matched.verdict == "reproduced"
+    first = ("Stage 1 costs the factorized variant fewer steps, at the last generation and at matched "
+             "parent fitness: the saving is not only that of a worse population." if survives else
+             "Stage 1 costs the factorized variant fewer steps at the last generation, but not shown at "
+             "matched parent fitness: the saving cannot be separated from a worse population.")
+    if final is None:
+        return first
+    if final.verdict == "reproduced":
+        return f"{first} Its final score is equivalent to the dense one's: the saving comes at no loss."
+    if final.verdict == "not tested at scale":
+        return (f"{first} Whether it comes at no loss, an equal final score, is not tested at this scale "
+                f"({final.below_scale}).")
+    outcome = ("differs from the dense one's beyond the margin" if final.verdict == "not reproduced"
+               else "is not shown to be equivalent to the dense one's")
+    return (f"{first} Its final score {outcome}, so the paper's reading (a saving at no loss) is not "
+            "supported here.")
+
+
+def paper_stage_line(seeds: Any) -> str:
+    """The paper's last-generation numbers C5 compares with (generated from
+    :data:`nevolab.studies.c.paper.PIXEL_LAST_GEN`; ``seeds``: the paper's seeds per variant)."""
+    last = paper.PIXEL_LAST_GEN
+
+    def pair(quantity: str, unit: str = "") -> str:
+        dense, factorized = last[quantity]["dense"], last[quantity]["factorized"]
+        return f"{dense:g}{unit} dense against {factorized:g}{unit} factorized"
+
+    saving = last["stage1_time_s"]["factorized"] / last["stage1_time_s"]["dense"] - 1.0
+    return (f"From the original's `last-gen-information.json` (generation {paper.PAPER_GENERATIONS}, {seeds} "
+            f"seeds): stage-1 evaluation time {pair('stage1_time_s', ' s')} ({saving:+.0%}), stage-1 mean "
+            f"score {pair('stage1_mean_score')}, stage-2 mean score {pair('stage2_mean_score')} and stage-2 "
+            f"time {pair('stage2_time_s', ' s')}.")
+
+
+def equal_final_line() -> str:
+    """How C4's claim, an equal final score, is tested: the paper's number, the paper's margin, ours as
+    a labelled extra row, and the scale the claim needs (from the claim's :class:`PaperClaim`)."""
+    claim = paper.PIXEL_CLAIMS_BY_KEY["pixel_equal_final"]
+    needs = ", ".join(f"{name} {value:g}" for name, value in claim.scale)
+    return (f"The paper reads its CarRacing figure as: the factorized network reaches the same final score "
+            f"as the dense one (the paper: {claim.paper_value}). \"The same\" is tested as equivalence "
+            f"(two one-sided tests) within {claim.margin}: {claim.margin_source}. Our own margin, "
+            f"±{paper.EQUAL_SCORE_MARGIN:g} points, is a labelled extra row (`{paper.OURS_EQUAL_FINAL}`) "
+            f"that never decides the claim. The claim is about the end of the paper's runs, so it needs "
+            f"{needs}; below that its verdict is "
+            "*not tested at scale*, with its data and interval shown.")
