@@ -123,11 +123,14 @@ saving.style.format("{:+.1%}")
 from nevolab.studies.c.claims import matched_parent_fitness
 
 matched = matched_parent_fitness(results)
+matched_saving = analysis.saving_table(outcomes, matched).iloc[1:]
+step_saving = float(100 * matched_saving.iloc[0, 0]) if len(matched_saving) else float("nan")
+glue("c5_matched_step_saving", step_saving, display=False)  # per cent, for the chapter page
 if matched.empty:
     print("needs both the dense and the factorized variant")
 else:
     display(report.styled(analysis.matched_summary(matched, config.variants, labels)))
-    display(analysis.saving_table(outcomes, matched).iloc[1:].style.format("{:+.1%}", na_rep="–"))
+    display(matched_saving.style.format("{:+.1%}", na_rep="–"))
 
 # %% [markdown]
 # ## Claims
