@@ -1,0 +1,260 @@
+"""The real pixel environments (``envpool:<task>``, the optional ``envpool`` extra) of Study C.
+
+The tests that run envpool skip when the extra is absent and say how to install it; the others (the
+missing-extra error, names, the early-termination rule, the resize, the episode draws) need nothing
+installed. Rollouts use a tiny CNN, few members and tens of steps, so each test takes seconds.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from nevolab.models import pixel_cnn
+from nevolab.tasks import envpool_pixel as ep
+
+INSTALL = "make venv-envpool"
+needs_envpool = pytest.mark.skipif(not ep.envpool_installed(),
+                                   reason=f"the envpool extra is not installed: {ep.INSTALL_HINT}")
+
+
+@pytest.fixture
+def without_envpool(monkeypatch):
+    """``envpool`` looks uninstalled: ``importlib.util.find_spec("envpool")`` answers None."""
+    real = importlib.util.find_spec
+
+    def find_spec(name, *args, **kwargs):
+        return None if name == "envpool" or name.startswith("envpool.") else real(name, *args, **kwargs)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+
+
+# --- without envpool --------------------------------------------------------------------------------
+
+
+def test_without_the_extra_an_envpool_task_fails_in_one_line_before_compute(without_envpool):
+    assert not ep.envpool_installed()
+    with pytest.raises(ModuleNotFoundError) as error:
+        ep.check_task("envpool:CarRacing-v3")
+    message = str(error.value)
+    assert message == f"task 'envpool:CarRacing-v3' needs the envpool extra: {ep.INSTALL_HINT}"
+    assert "\n" not in message and INSTALL in message and "pip install -e '.[envpool]'" in message
+    assert ep.unavailable_reason("envpool:Kangaroo") == f"needs the envpool extra: {ep.INSTALL_HINT}"
+    with pytest.raises(ModuleNotFoundError, match="envpool extra"):  # the rollout checks first, too
+        ep.EnvpoolRollout("envpool:Kangaroo", lambda params, obs: obs)
+
+
+def test_an_unknown_task_lists_the_valid_ones(without_envpool):
+    """Checked before the install: a typo is named even where the extra is missing."""
+    with pytest.raises(ValueError) as error:
+        ep.check_task("envpool:Pong")
+    message = str(error.value)
+    assert message.startswith("unknown envpool task 'Pong'; valid: envpool:CarRacing-v3, envpool:Asteroids")
+    assert all(f"envpool:{game}" in message for game in ep.ATARI_GAMES) and "\n" not in message
+    assert ep.unavailable_reason("racing") is None and not ep.is_envpool_task("racing")
+    with pytest.raises(ValueError, match="not an envpool task"):
+        ep.check_task("racing")
+
+
+def test_the_library_imports_without_envpool():
+    """Nothing imports envpool at import time: only making a pool does."""
+    code = ("import sys, nevolab.tasks.envpool_pixel; "
+            "assert 'envpool' not in sys.modules, 'envpool imported eagerly'")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_the_task_table_has_the_originals_settings():
+    racing = ep.get_task("envpool:CarRacing-v3")
+    assert (racing.obs_shape, racing.num_actions, racing.discrete) == ((64, 64, 12), 3, False)
+    assert racing.max_steps == 1000
+    assert racing.early_termination and racing.max_noops == 0
+    for game in ep.PAPER_ATARI_GAMES:
+        atari = ep.get_task(game)
+        options = dict(atari.options)
+        assert (atari.obs_shape, atari.discrete) == ((84, 84, 12), True)
+        assert (atari.max_steps, atari.max_noops) == (2500, 30)
+        assert options["frame_skip"] == 4 and options["repeat_action_probability"] == 0.0
+        assert not options["gray_scale"] and not options["episodic_life"] and not options["reward_clip"]
+        assert not options["use_fire_reset"] and options["noop_max"] == 1  # the original's no-ops instead
+    assert ep.get_task("Asteroids").num_actions == 14 and ep.get_task("Kangaroo").num_actions == 18
+
+
+def _literal_rule(rewards: list[float]) -> bool:
+    """car-racing.jl: ``length(prev_rewards) > 20 && all(prev_rewards[end-20:end] .< 0)``."""
+    return len(rewards) > 20 and all(reward < 0 for reward in rewards[-21:])
+
+
+def test_early_termination_is_the_originals_rule_read_literally():
+    rng = np.random.default_rng(0)
+    for trial in range(60):
+        # runs of -0.1 frames broken by tile rewards and exact zeros (zero is not negative)
+        length = int(rng.integers(1, 80))
+        rewards = np.where(rng.random(length) < rng.uniform(0.0, 0.15), rng.choice([3.2, 0.0], length), -0.1)
+        seen, streak = np.zeros(1, np.int32), np.zeros(1, np.int32)
+        prefix: list[float] = []
+        for reward in rewards:
+            prefix.append(float(reward))
+            seen, streak, stop = ep.no_progress(seen, streak, np.array([reward], np.float32))
+            assert bool(stop[0]) == _literal_rule(prefix), (trial, prefix)
+    # the edges: 21 negatives end it at the 21st reward, not the 20th; one positive restarts the count
+    assert [_literal_rule([-0.1] * n) for n in (20, 21)] == [False, True]
+    seen, streak, stop = ep.no_progress(np.array([19, 20, 40]), np.array([19, 20, 20]),
+                                        np.array([-0.1, -0.1, 0.0]))
+    assert stop.tolist() == [False, True, False] and streak.tolist() == [20, 21, 0]
+
+
+def test_area_resize_averages_each_output_pixels_source_area():
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 256, (2, 12, 9, 3), dtype=np.uint8)
+    out = ep.area_resize(images, 8, 6)  # 1.5x shrink both ways, as 96 -> 64
+    weights = ep.area_resize_weights(12, 8)
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0)
+    reference = np.zeros((2, 8, 6, 3))
+    for i in range(8):
+        for j in range(6):
+            for p in range(12):
+                for q in range(9):
+                    area = (max(0.0, min(1.5 * (i + 1), p + 1) - max(1.5 * i, p))
+                            * max(0.0, min(1.5 * (j + 1), q + 1) - max(1.5 * j, q)))
+                    reference[:, i, j] += area * images[:, p, q] / 2.25
+    np.testing.assert_array_equal(out, np.rint(reference).astype(np.uint8))
+    assert out.dtype == np.uint8 and ep.area_resize(images, 12, 9).tolist() == images.tolist()
+
+
+def test_frame_stack_drops_the_oldest_frame_and_scales_to_unit_range():
+    stack = np.arange(2 * 4 * 4 * 12, dtype=np.uint8).reshape(2, 4, 4, 12)
+    frame = np.full((2, 4, 4, 3), 255, np.uint8)
+    pushed = ep.push_frames(stack, frame)
+    np.testing.assert_array_equal(pushed[..., :9], stack[..., 3:])
+    assert (pushed[..., 9:] == 255).all()
+    values = np.asarray(ep.scaled(jnp.asarray(pushed)))
+    assert values.dtype == np.float32 and values.min() >= 0.0 and values.max() == 1.0
+
+
+def test_episode_draws_are_deterministic_per_key_and_in_range():
+    keys = jax.random.split(jax.random.PRNGKey(3), (50, 4))
+    seeds, noops = ep.episode_draws(keys, 30)
+    again, noops_again = ep.episode_draws(keys, 30)
+    assert seeds.shape == noops.shape == (50, 4)
+    np.testing.assert_array_equal(seeds, again)
+    np.testing.assert_array_equal(noops, noops_again)
+    assert seeds.min() >= 0 and seeds.max() < 2 ** 31 - 1 and len(np.unique(seeds)) == 200
+    assert noops.min() == 0 and noops.max() == 29  # rand(1:30) - 1 no-ops; 200 draws reach both ends
+    # each episode's draw depends on its key alone, not on the batch it is in
+    part, _ = ep.episode_draws(keys[3:5, 1:3], 30)
+    np.testing.assert_array_equal(part, seeds[3:5, 1:3])
+    typed, _ = ep.episode_draws(jax.random.wrap_key_data(keys), 30)
+    np.testing.assert_array_equal(typed, seeds)
+    assert not ep.episode_draws(keys, 0)[1].any()
+
+
+def test_a_discrete_tasks_action_is_the_argmax():
+    assert int(ep.to_action(jnp.array([0.1, 0.7, -1.0, 0.7]), discrete=True)) == 1
+    assert int(ep.to_action(jnp.array(2), discrete=True)) == 2  # a policy that chose already
+    np.testing.assert_array_equal(ep.to_action(jnp.array([3.0, -2.0, 0.5]), discrete=False), [3.0, -2.0, 0.5])
+
+
+# --- with envpool: tiny populations and tens of steps ------------------------------------------------
+
+
+def _config(task):
+    """A small CNN (the paper's "small" channels) for the task's observation and actions."""
+    spec = ep.get_task(task)
+    return pixel_cnn.PixelCNNConfig(input_shape=spec.obs_shape, conv_channels=(4, 4, 8, 16),
+                                    hidden_sizes=(32,), num_actions=spec.num_actions)
+
+
+def _population(key, members, config):
+    """Random small CNNs with varied output biases, so episodes differ in length (some parked cars end
+    by the no-progress rule, some drive to the limit)."""
+    def member(index, key):
+        params = pixel_cnn.init_params(key, config)
+        params["output"]["kernel"] = params["output"]["kernel"] * 0.05
+        bias = jnp.linspace(-1.0, 1.0, config.num_actions) * jnp.where(index % 2 == 0, -2.0, 1.0)
+        params["output"]["bias"] = bias + 0.3 * index
+        return params
+
+    return jax.vmap(member)(jnp.arange(members), jax.random.split(key, members))
+
+
+def _rollout(task, max_steps, chunk_steps=8):
+    config = _config(task)
+    rollout = ep.EnvpoolRollout(task, lambda params, obs: pixel_cnn.apply(params, obs, config),
+                                chunk_steps=chunk_steps, num_buckets=4, max_steps=max_steps)
+    return rollout, config
+
+
+def _keys(members, episodes, seed=1):
+    return jax.random.split(jax.random.PRNGKey(seed), (members, episodes))
+
+
+@needs_envpool
+def test_preprocessing_shapes_carracing_and_atari():
+    seeds = np.array([5, 6])
+    pool = ep.make_pool(ep.get_task("CarRacing-v3"), seeds, max_steps=10)
+    try:
+        raw, _ = pool.reset()
+        assert raw.shape == (2, 96, 96, 3) and raw.dtype == np.uint8
+        stack = ep.carracing_stack(raw)
+        assert stack.shape == (2, 64, 64, 12) == (2, *ep.get_task("CarRacing-v3").obs_shape)
+        np.testing.assert_array_equal(stack[..., :3], stack[..., 9:])  # the reset frame, repeated
+        raw, *_ = pool.step(np.zeros((2, 3), np.float32))
+        pushed = ep.push_frames(stack, ep.area_resize(raw, 64, 64))
+        values = np.asarray(ep.scaled(jnp.asarray(pushed)))
+        assert values.shape == (2, 64, 64, 12) and 0.0 <= values.min() and values.max() <= 1.0
+    finally:
+        pool.close()
+    pool = ep.make_pool(ep.get_task("Breakout"), seeds, max_steps=10)
+    try:
+        obs, _ = pool.reset()
+        assert obs.shape == (2, 12, 84, 84)
+        stack = ep.atari_stack(obs)
+        assert stack.shape == (2, 84, 84, 12) == (2, *ep.get_task("Kangaroo").obs_shape)
+        previous = stack
+        obs, *_ = pool.step(np.array([1, 1], np.int32))
+        stack = ep.atari_stack(obs)
+        np.testing.assert_array_equal(stack[..., :9], previous[..., 3:])  # oldest first, RGB per frame
+    finally:
+        pool.close()
+
+
+@needs_envpool
+def test_carracing_same_keys_same_returns_and_compaction_equals_plain():
+    rollout, config = _rollout("envpool:CarRacing-v3", max_steps=40)
+    params, keys = _population(jax.random.PRNGKey(0), 4, config), _keys(4, 2)
+    plain, compacted = rollout.plain(params, keys), rollout.compacted(params, keys)
+    np.testing.assert_array_equal(plain.returns, compacted.returns)
+    np.testing.assert_array_equal(plain.steps, compacted.steps)
+    np.testing.assert_array_equal(plain.ended_early, compacted.ended_early)
+    assert plain.returns.shape == (4, 2) and plain.rows_stepped == 8 * 40
+    # the population mixes: some episodes end by the no-progress rule, some reach the limit
+    assert plain.ended_early.any() and (plain.steps == 40).any()
+    assert np.all(plain.steps[plain.ended_early] < 40)
+    assert plain.alive_steps <= compacted.rows_stepped < plain.rows_stepped
+    again = rollout.compacted(params, keys)
+    np.testing.assert_array_equal(again.returns, compacted.returns)
+    other = rollout.compacted(params, _keys(4, 2, seed=7))  # other keys, other tracks
+    assert not np.array_equal(other.returns, compacted.returns)
+    # an episode's seed is its key's: the same episodes in a smaller pool give the same returns
+    part = rollout.compacted(jax.tree_util.tree_map(lambda leaf: leaf[1:3], params), keys[1:3])
+    np.testing.assert_array_equal(part.returns, compacted.returns[1:3])
+
+
+@needs_envpool
+def test_atari_same_keys_same_returns_and_compaction_equals_plain():
+    rollout, config = _rollout("envpool:Asteroids", max_steps=48)
+    # plain random CNNs: their argmax follows the screen, so some shoot asteroids within 48 steps
+    members = jax.random.split(jax.random.PRNGKey(2), 3)
+    params, keys = jax.vmap(lambda key: pixel_cnn.init_params(key, config))(members), _keys(3, 2)
+    plain, compacted = rollout.plain(params, keys), rollout.compacted(params, keys)
+    np.testing.assert_array_equal(plain.returns, compacted.returns)
+    np.testing.assert_array_equal(plain.steps, compacted.steps)
+    np.testing.assert_array_equal(plain.ended_early, compacted.ended_early)
+    assert (plain.steps == 48).all() and not plain.ended_early.any() and plain.returns.any()
+    np.testing.assert_array_equal(rollout.compacted(params, keys).returns, compacted.returns)
