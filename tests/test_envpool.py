@@ -160,6 +160,86 @@ def test_a_discrete_tasks_action_is_the_argmax():
     np.testing.assert_array_equal(ep.to_action(jnp.array([3.0, -2.0, 0.5]), discrete=False), [3.0, -2.0, 0.5])
 
 
+class _FakePool:
+    """envpool's synchronous gymnasium interface, scripted: a NOOP (action 0) earns 1 on Atari; on
+    CarRacing every frame earns -0.1, except that odd env ids earn 5 every 10th of their steps. It
+    answers in reverse order, as envpool may answer in its own."""
+
+    def __init__(self, task, num_envs):
+        self.task, self.steps, self.sent = task, np.zeros(num_envs, int), []
+        self.shape = (12, 84, 84) if task.discrete else (96, 96, 3)
+
+    def reset(self):
+        return np.zeros((len(self.steps), *self.shape), np.uint8), {}
+
+    def step(self, actions, env_id):
+        self.sent.append((env_id.copy(), np.asarray(actions).copy()))
+        self.steps[env_id] += 1
+        if self.task.discrete:
+            reward = (np.asarray(actions) == 0).astype(np.float32)
+        else:
+            reward = np.where((env_id % 2 == 1) & (self.steps[env_id] % 10 == 0), 5.0, -0.1)
+        back = slice(None, None, -1)
+        obs = np.full((len(env_id), *self.shape), 7, np.uint8)
+        false = np.zeros(len(env_id), bool)
+        return obs[back], reward[back], false, false, {"env_id": env_id[back]}
+
+    def close(self):
+        pass
+
+
+@pytest.fixture
+def fake_pools(monkeypatch):
+    """envpool looks installed and ``make_pool`` hands out :class:`_FakePool`s (kept in the list)."""
+    pools = []
+
+    def make_pool(task, seeds, max_steps, num_threads=0):
+        pools.append(_FakePool(task, len(seeds)))
+        return pools[-1]
+
+    monkeypatch.setattr(ep, "envpool_installed", lambda: True)
+    monkeypatch.setattr(ep, "make_pool", make_pool)
+    return pools
+
+
+def test_atari_plays_the_originals_no_ops_before_the_policy_acts(fake_pools):
+    """Episode i sends NOOP for its first noops[i] steps (from its key), then the policy's action."""
+    rollout = ep.EnvpoolRollout("envpool:Kangaroo", lambda action, obs: action, chunk_steps=16,
+                                num_buckets=2, max_steps=40)
+    keys = _keys(6, 2)
+    actions = jnp.arange(1, 7, dtype=jnp.int32)  # member m always answers action m + 1 (never NOOP)
+    _, noops = ep.episode_draws(keys, 30)
+    for evaluate in (rollout.plain, rollout.compacted):
+        result = evaluate(actions, keys)
+        np.testing.assert_array_equal(result.returns, noops)  # a NOOP earns 1 in the fake
+        assert (result.steps == 40).all() and not result.ended_early.any()
+    sent = {}
+    for env_id, action in fake_pools[-1].sent:
+        for row, value in zip(env_id, action):
+            sent.setdefault(int(row), []).append(int(value))
+    for row, values in sent.items():
+        member, episode = divmod(row, 2)
+        count = noops[member, episode]
+        assert values == [0] * count + [member + 1] * (40 - count)
+
+
+def test_carracing_episodes_end_by_the_rule_and_compaction_steps_only_alive_ones(fake_pools):
+    rollout = ep.EnvpoolRollout("envpool:CarRacing-v3", lambda action, obs: action, chunk_steps=8,
+                                num_buckets=2, max_steps=30)
+    params, keys = jnp.zeros((3, 3)), _keys(3, 2)
+    plain, compacted = rollout.plain(params, keys), rollout.compacted(params, keys)
+    for result in (plain, compacted):
+        # even rows: 21 frames of -0.1 end them early; odd rows earn 5 every 10th step and reach 30
+        np.testing.assert_array_equal(result.steps.reshape(-1), [21, 30] * 3)
+        np.testing.assert_array_equal(result.ended_early.reshape(-1), [True, False] * 3)
+        np.testing.assert_allclose(result.returns.reshape(-1), [-2.1, 12.3] * 3, rtol=1e-5)
+    np.testing.assert_array_equal(plain.returns, compacted.returns)
+    assert plain.rows_stepped == 6 * 30 and compacted.rows_stepped < plain.rows_stepped
+    # compacted: env steps are exactly the alive steps; plain stepped every env 30 times
+    assert sum(len(env_id) for env_id, _ in fake_pools[-1].sent) == compacted.alive_steps == 3 * 21 + 3 * 30
+    assert sum(len(env_id) for env_id, _ in fake_pools[-2].sent) == 6 * 30
+
+
 # --- with envpool: tiny populations and tens of steps ------------------------------------------------
 
 
