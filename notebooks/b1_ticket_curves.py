@@ -71,7 +71,6 @@ from nevolab import plotting, registry, report, store
 from nevolab.studies.b import analysis as b_analysis
 from nevolab.studies.b import claims as b_claims
 from nevolab.studies.b import pages as b_pages
-from nevolab.studies.b import paper as b_paper
 from nevolab.studies.b import runs as b_runs
 from nevolab.studies.b import sentences as b_sentences
 
@@ -159,8 +158,7 @@ plotting.format_table(raw, formats=b_analysis.task_formats(raw.columns))
 # is "–" where the sample size cannot reach p ≤ 0.05, or where the runs lack the claim's tasks):
 
 # %% tags=["hide-input"]
-stored, _ = b_pages.claims(config)  # B4's table: the same numbers on every page
-stored = stored[stored.claim.map(lambda key: b_paper.CLAIMS_BY_KEY[key].figure) == config.notebook]
+stored = b_pages.figure_claims(config)  # B4's table: the same numbers on every page
 claims = report.compact(stored.assign(scope=stored.scope.map(plotting.display_name)), b_claims.LABELS)
 report.styled(claims.drop(columns="test") if claims.test.nunique() == 1 else claims)
 

@@ -69,7 +69,6 @@ from nevolab import plotting, registry, report, store
 from nevolab.studies.b import analysis as b_analysis
 from nevolab.studies.b import claims as b_claims
 from nevolab.studies.b import pages as b_pages
-from nevolab.studies.b import paper as b_paper
 from nevolab.studies.b import sentences as b_sentences
 
 config = registry.configure_from("b2_es_vs_gd", globals())
@@ -166,8 +165,7 @@ display(plotting.format_table(sparsest, formats=b_analysis.task_formats(sparsest
 # sample size cannot reach p ≤ 0.05, or where the runs lack the claim's tasks, Hopper and Grasp):
 
 # %% tags=["hide-input"]
-stored, _ = b_pages.claims(config)  # B4's table: the same numbers on every page
-stored = stored[stored.claim.map(lambda key: b_paper.CLAIMS_BY_KEY[key].figure) == config.notebook]
+stored = b_pages.figure_claims(config)  # B4's table: the same numbers on every page
 if stored.empty:
     print("no task has both ES-SNR and GD-IMP runs: the ES-vs-GD claim cannot be tested here")
 else:

@@ -117,8 +117,7 @@ from nevolab import report
 from nevolab.studies.b import claims as b_claims
 from nevolab.studies.b import paper as b_paper
 
-stored, _ = b_pages.claims(config)  # B4's table: the same numbers on every page
-stored = stored[stored.claim.map(lambda key: b_paper.CLAIMS_BY_KEY[key].figure) == config.notebook]
+stored = b_pages.figure_claims(config)  # B4's table: the same numbers on every page
 display(report.styled(b_claims.paper_table(b_paper.CLAIMS, {k: b_claims.LABELS[k] for k in stored.claim})))
 display(report.styled(report.compact(stored, b_claims.LABELS).assign(
     reason=stored.verdict_reason.to_numpy())))

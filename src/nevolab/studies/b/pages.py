@@ -126,6 +126,14 @@ def claims(config: Config, fresh: bool = False) -> tuple[pd.DataFrame, dict]:
                                lambda claims_config: _CLAIMS[page](claims_config, fresh), fresh)
 
 
+def figure_claims(config: Config) -> pd.DataFrame:
+    """The rows of the claims table whose paper claim rests on ``config``'s page (B1–B3 each show their
+    own claims of B4's table)."""
+    stored, _ = claims(config)
+    figures = {claim.key: claim.figure for claim in paper.CLAIMS}
+    return stored[stored.claim.map(figures) == config.notebook]
+
+
 # ----------------------------------------------------------------------------------------------
 # What the pages read besides their tables
 # ----------------------------------------------------------------------------------------------
