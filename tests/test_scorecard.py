@@ -60,10 +60,12 @@ def test_one_row_per_claim_with_both_modes_and_the_headline_scope():
 def test_a_margin_we_chose_is_labelled_ours():
     ours = report.PaperClaim("k", "s", "o", "f", margin="±50 points", margin_source="ours: 5 % of a lap")
     theirs = report.PaperClaim("k", "s", "o", "f", margin="±0.02", margin_source="the paper's Fig. 1")
-    row = pd.Series({"margin": 50.0})
+    row = pd.Series({"margin": 50.0, "expected": "equivalent"})
     assert sc.margin_text(ours, row) == "±50 points (ours: 5 % of a lap)" and ours.margin_is_ours
-    assert sc.margin_text(theirs, row) == "±0.02 (the paper's Fig. 1)" and not theirs.margin_is_ours
-    assert sc.margin_text(report.PaperClaim("k", "s", "o", "f"), pd.Series({"margin": 0.0})) == "–"
+    assert sc.margin_text(theirs, row) == "±0.02<br><small>the paper's Fig. 1</small>"
+    assert not theirs.margin_is_ours
+    directional = pd.Series({"margin": 0.0, "expected": "lower"})
+    assert sc.margin_text(theirs, directional) == "0 (directional)"
 
 
 @pytest.mark.parametrize("profile", ["smoke", "default"])

@@ -135,8 +135,10 @@ def decisive_row(tested: pd.DataFrame, study: str) -> pd.Series:
 
 
 def margin_text(paper_claim: report.PaperClaim, row: pd.Series) -> str:
-    """The margin a claim is tested against and its source, labelled "ours" when we chose it; "–" for
-    a directional claim (threshold 0) that states none."""
+    """The margin a claim is tested against, with its source in small type, labelled "ours" when we
+    chose it; "0 (directional)" for a claim whose region is one side of zero."""
+    if row.get("expected", "equivalent") in ("lower", "higher"):
+        return "0 (directional)"
     value = float(row.get("margin", 0.0) or 0.0)
     stated = paper_claim.margin or (f"δ = {value:.3g}" if value > 0 else "")
     if not stated:
@@ -144,7 +146,7 @@ def margin_text(paper_claim: report.PaperClaim, row: pd.Series) -> str:
     source = paper_claim.margin_source
     if paper_claim.margin_is_ours:
         return f"{stated} (ours{source[4:]})" if source[4:].strip(" :") else f"{stated} (ours)"
-    return f"{stated} ({source})" if source else stated
+    return f"{stated}<br><small>{source}</small>" if source else stated
 
 
 NOT_RUN = "not run at this profile"
@@ -234,7 +236,7 @@ def page_table(config: Config, fresh: bool = False) -> tuple[pd.DataFrame, dict]
 
 def mark_counts(card: pd.DataFrame) -> pd.DataFrame:
     """Claims per mark (columns) and study (rows), with an "all" row."""
-    marks = card.groupby("study").mark.value_counts().unstack(fill_value=0)
+    marks = card.groupby(card.study.str[0].rename("study")).mark.value_counts().unstack(fill_value=0)
     marks = marks.reindex(columns=list(MARK_COLUMNS), fill_value=0).astype(int)
     marks.loc["all"] = marks.sum()
     return marks
@@ -326,7 +328,7 @@ def forest_plot(card: pd.DataFrame) -> Figure:
     ax.axvline(0.0, color="#555555", linewidth=0.8)
     ax.set_xlim(-FOREST_LIMIT - 0.2, FOREST_LIMIT + 0.2)
     ax.set_ylim(-0.7, len(card) - 0.3)
-    ax.set_xlabel("shift in margins or own scale (→ the claim)")
+    ax.set_xlabel("shift / margin (→ the claim)")
     handles = [mpl.lines.Line2D([], [], color=color, marker="o", linewidth=2, label=verdict)
                for verdict, color in report.VERDICT_COLORS.items()
                if (card.decisive_verdict == verdict).any()]
