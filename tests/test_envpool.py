@@ -170,6 +170,7 @@ class _FakePool:
         self.shape = (12, 84, 84) if task.discrete else (96, 96, 3)
 
     def reset(self):
+        self.steps[:], self.sent = 0, []
         return np.zeros((len(self.steps), *self.shape), np.uint8), {}
 
     def step(self, actions, env_id):
@@ -221,6 +222,7 @@ def test_atari_plays_the_originals_no_ops_before_the_policy_acts(fake_pools):
         member, episode = divmod(row, 2)
         count = noops[member, episode]
         assert values == [0] * count + [member + 1] * (40 - count)
+    assert len(fake_pools) == 1  # Atari's pool is made once and reset per call
 
 
 def test_carracing_episodes_end_by_the_rule_and_compaction_steps_only_alive_ones(fake_pools):

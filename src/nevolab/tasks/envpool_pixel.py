@@ -28,9 +28,11 @@ gymnasium; here envpool's C++ ports of the same environments run them, several a
   Life losses do not end an episode and rewards are not clipped, as in the original.
 
 **Seeds.** Every episode is one envpool environment whose seed (and, on Atari, no-op count) comes from
-the episode's key (:func:`episode_draws`): envpool seeds each environment by its own seed, whatever
-the pool, so the same keys give the same episodes in any batch (tested), and a new pool is made per
-rollout call.
+the episode's key (:func:`episode_draws`). envpool seeds each environment by its own seed, whatever
+the pool, so the same keys give the same episodes in any batch (tested). On CarRacing the seed draws
+the track, so each rollout call makes a new pool (cheap). On Atari it changes nothing (ALE without
+sticky actions is deterministic; the no-op count is the episode's only randomness), and loading a game
+is not cheap, so a rollout keeps one pool per size and resets it per call.
 
 **Compaction.** :class:`EnvpoolRollout` has :class:`~nevolab.tasks.pixel_rollout.PopulationRollout`'s
 interface and :class:`~nevolab.tasks.pixel_rollout.RolloutResult`. The policy runs as one jitted,
@@ -96,6 +98,7 @@ class EnvpoolTask:
     max_steps: int  # agent steps per episode at most
     early_termination: bool  # the CarRacing no-progress rule
     max_noops: int  # the original's rand(1:max_noops) no-op start (0: none)
+    seeded: bool  # the seed changes the episodes: a new pool per rollout (else one pool, reset per rollout)
     options: tuple[tuple[str, Any], ...] = ()  # envpool.make keyword arguments
 
 
@@ -107,10 +110,14 @@ _ATARI_OPTIONS = (("gray_scale", False), ("img_height", 84), ("img_width", 84), 
 _ATARI_ACTIONS = {"Asteroids": 14, "Frostbite": 18, "Gravitar": 18, "Kangaroo": 18, "Breakout": 4}
 
 TASKS: dict[str, EnvpoolTask] = {
+    # the seed draws CarRacing's track; making its pool is cheap (about 4 ms an environment here)
     CAR_RACING: EnvpoolTask(CAR_RACING, "CarRacing-v3", (64, 64, 12), 3, discrete=False, max_steps=1000,
-                            early_termination=True, max_noops=0),
+                            early_termination=True, max_noops=0, seeded=True),
+    # ALE without sticky actions is deterministic (the seed changes nothing: checked, and a reset
+    # episode replays a fresh one), while loading a game costs about 70 ms an environment: one pool
     **{game: EnvpoolTask(game, f"{game}-v5", (84, 84, 12), _ATARI_ACTIONS[game], discrete=True,
-                         max_steps=2500, early_termination=False, max_noops=30, options=_ATARI_OPTIONS)
+                         max_steps=2500, early_termination=False, max_noops=30, seeded=False,
+                         options=_ATARI_OPTIONS)
        for game in ATARI_GAMES},
 }
 """Every ``envpool:`` task by name (without the prefix)."""
@@ -307,6 +314,7 @@ class EnvpoolRollout:
             return to_action(apply_fn(net_params, scaled(stack)), discrete)
 
         self._act = jax.jit(jax.vmap(act))
+        self._pools: dict[int, Any] = {}  # unseeded tasks' pools by size, reused across calls
         self._rows = jax.jit(lambda params, member: jax.vmap(self.develop)(
             jax.tree_util.tree_map(lambda leaf: leaf[member], params)))
 
@@ -324,7 +332,7 @@ class EnvpoolRollout:
         total = members * episodes
         seeds, noops = episode_draws(keys, self.task.max_noops)
         member = np.repeat(np.arange(members, dtype=np.int32), episodes)
-        pool = make_pool(self.task, seeds.reshape(-1), self.max_steps, self.num_threads)
+        pool = self._pool(seeds.reshape(-1))
         try:
             obs, _ = pool.reset()
             state = _Episodes(stack=self._first_stack(obs), noops=noops.reshape(-1),
@@ -352,10 +360,25 @@ class EnvpoolRollout:
                     self._step(pool, state, real[positions], actions[positions])
                     rows_stepped += int(batch.size)
         finally:
-            pool.close()
+            if self.task.seeded:
+                pool.close()
         shape = (members, episodes)
         return RolloutResult(state.ret.reshape(shape), state.steps.reshape(shape),
                              state.ended_early.reshape(shape), rows_stepped)
+
+    def _pool(self, seeds: np.ndarray) -> Any:
+        """A pool of len(seeds) environments: new and seeded by ``seeds``, or the task's kept one."""
+        if self.task.seeded:
+            return make_pool(self.task, seeds, self.max_steps, self.num_threads)
+        if len(seeds) not in self._pools:
+            self._pools[len(seeds)] = make_pool(self.task, seeds, self.max_steps, self.num_threads)
+        return self._pools[len(seeds)]
+
+    def close(self) -> None:
+        """Close the kept pools (they also close when the rollout is garbage-collected)."""
+        for pool in self._pools.values():
+            pool.close()
+        self._pools.clear()
 
     def _first_stack(self, obs: np.ndarray) -> np.ndarray:
         if self.task.discrete:
