@@ -142,3 +142,61 @@ def test_figure_legend_names_each_curve_once():
         plotting.band(ax, [1, 2], [1, 2], ([0, 1], [2, 3]), "snr")
     plotting.figure_legend(fig, axes)
     assert [t.get_text() for t in fig.legends[0].get_texts()] == [plotting.STYLES["snr"].label]
+
+
+def test_a_figure_of_the_book_width_keeps_paper_sized_text_legible_on_a_phone():
+    """8.8 pt (seaborn's "paper" tick labels) at FIGURE_WIDTH_IN, scaled to the phone column."""
+    fig = _figure(plotting.FIGURE_WIDTH_IN, 8.8)
+    assert plotting.displayed_width_px(fig) <= plotting.COLUMN_PX  # unscaled on a desktop
+    assert plotting.check_legible(fig, plotting.PHONE_COLUMN_PX, plotting.MIN_PHONE_FONT_PX) == []
+    assert plotting.enlarge_small_text(fig) == []
+
+
+def test_finish_enlarges_text_too_small_on_a_phone_and_ticks_drawn_later_follow():
+    fig = _figure(plotting.FIGURE_WIDTH_IN, 6.5)  # legible on a desktop (9.9 px), not on a phone
+    fig.axes[0].tick_params(labelsize=6.5)
+    fig.axes[0].set_title("a title", fontsize=14)
+    assert plotting.check_legible(fig, plotting.PHONE_COLUMN_PX, plotting.MIN_PHONE_FONT_PX)
+    plotting.finish(fig)
+    assert plotting.check_legible(fig, plotting.PHONE_COLUMN_PX, plotting.MIN_PHONE_FONT_PX) == []
+    assert fig.axes[0].title.get_fontsize() == 14  # larger text is left alone
+    fig.axes[0].set_xlim(0, 100)  # new ticks
+    fig.canvas.draw()
+    assert plotting.check_legible(fig, plotting.PHONE_COLUMN_PX, plotting.MIN_PHONE_FONT_PX) == []
+
+
+def test_the_shown_png_records_the_smallest_font(tmp_path):
+    """The inline backend's PNG (and a saved .png) carries the smallest font in points, which the
+    browser test turns into displayed px; other formats are left alone."""
+    import io
+
+    from IPython.core.pylabtools import print_figure
+    from PIL import Image
+
+    fig = plotting.finish(_figure(plotting.FIGURE_WIDTH_IN, 12))
+    smallest = plotting.smallest_font_pt(fig)
+    assert smallest == pytest.approx(min(t.get_fontsize() for t in fig.axes[0].get_xticklabels()))
+    for fmt in ("png", "retina"):
+        image = Image.open(io.BytesIO(print_figure(fig, fmt)))
+        assert float(image.text[plotting.FONT_KEY]) == pytest.approx(smallest, abs=1e-3)
+    fig.savefig(tmp_path / "figure.png")
+    assert plotting.FONT_KEY in Image.open(tmp_path / "figure.png").text
+    fig.savefig(tmp_path / "figure.pdf")  # no PNG metadata key forced on another format
+
+
+def test_a_figure_legend_too_wide_for_one_row_takes_fewer_columns_and_a_phone_legible_size():
+    plotting.set_theme("paper")
+    fig, axes = plotting.grid(2)
+    labels = ["the target's own ticket (SNR, or GD-IMP)", "the target's random re-initialisation",
+              "the transfer (the source's SNR ticket)"]
+    for ax in axes:
+        for i, label in enumerate(labels):
+            ax.plot([0, 1], [i, i + 1], label=label)
+    plotting.figure_legend(fig, axes, ncol=3)
+    (legend,) = fig.legends
+    assert len(legend.get_texts()) == 3 and legend._ncols < 3
+    assert legend.get_window_extent(fig.canvas.get_renderer()).width <= fig.bbox.width
+    assert plotting.displayed_width_px(fig) <= plotting.COLUMN_PX
+    assert all(text.get_fontsize() >= plotting.phone_font_pt(fig) for text in legend.get_texts())
+    assert plotting.check_legible(plotting.finish(fig), plotting.PHONE_COLUMN_PX,
+                                  plotting.MIN_PHONE_FONT_PX) == []

@@ -11,6 +11,8 @@ is drawn on top, so both stay visible.
 from __future__ import annotations
 
 import dataclasses
+import math
+import os
 from collections.abc import Sequence
 
 import matplotlib as mpl
@@ -19,6 +21,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.text import Text
 from numpy.typing import ArrayLike
 
@@ -38,12 +41,21 @@ DPI = 110
 #: Width in CSS px of the book's text column at a 1400 px window (measured in Chromium: the cell
 #: output area of a page); a wider image is scaled down to it, and its fonts with it.
 COLUMN_PX = 772
+#: Width in CSS px of the text column at a 390 px window (a phone; measured in Chromium): every
+#: figure is scaled down to it.
+PHONE_COLUMN_PX = 358
 #: Inches of padding the notebook's inline backend adds on each side (``bbox_inches="tight"``).
 INLINE_PAD_IN = 0.1
-#: A figure this wide (at :data:`DPI`) is shown at its own size, unscaled, in the book's column.
-FIGURE_WIDTH_IN = round((COLUMN_PX / DPI) - 2 * INLINE_PAD_IN, 1)
-#: Smallest font, in displayed px, that :func:`finish` accepts.
+#: Figures are drawn this wide: narrower than the desktop column, where they show at their own size
+#: (682 px at :data:`DPI` with the inline padding), so that on a phone, scaled to
+#: :data:`PHONE_COLUMN_PX` (0.52), text of 8.8 pt (seaborn's "paper" tick labels) still shows at 7 px.
+FIGURE_WIDTH_IN = 6.0
+#: Smallest font, in displayed px, that :func:`finish` accepts in the desktop column.
 MIN_FONT_PX = 9.0
+#: Smallest font, in displayed px, in the phone column: :func:`finish` enlarges smaller text to it.
+MIN_PHONE_FONT_PX = 7.0
+#: PNG text chunk in which a figure's image records its smallest font, in points.
+FONT_KEY = "nevolab:smallest-font-pt"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -249,20 +261,36 @@ def grid(panels: int, columns: int = 2, panel_height: float = 2.6, **subplots) -
     return fig, flat[:panels]
 
 
+def phone_font_pt(fig: Figure) -> float:
+    """The smallest font, in points, that shows at :data:`MIN_PHONE_FONT_PX` on a phone when the
+    image is as wide as ``fig`` (with the inline padding)."""
+    width_px = (fig.get_figwidth() + 2 * INLINE_PAD_IN) * fig.dpi
+    return MIN_PHONE_FONT_PX * 72 / fig.dpi * max(1.0, width_px / PHONE_COLUMN_PX)
+
+
 def figure_legend(fig: Figure, axes: Sequence[plt.Axes], loc: str = "outside lower center", ncol: int = 3,
                   ) -> None:
-    """One legend for the whole figure, each label once, outside the panels (none when empty)."""
+    """One legend for the whole figure, each label once, outside the panels (none when empty); in
+    at most ``ncol`` columns, fewer where a row would be wider than the figure (that would widen the
+    image and so shrink the whole figure on the page), with text legible on a phone."""
     handles: dict[str, object] = {}
     for ax in axes:
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             handles.setdefault(label, handle)
-    if handles:
-        fig.legend(list(handles.values()), list(handles), loc=loc, ncol=min(ncol, len(handles)))
+    if not handles:
+        return
+    size = max(FontProperties(size=mpl.rcParams["legend.fontsize"]).get_size_in_points(), phone_font_pt(fig))
+    for columns in range(min(ncol, len(handles)), 0, -1):
+        legend = fig.legend(list(handles.values()), list(handles), loc=loc, ncol=columns, fontsize=size)
+        if columns == 1 or legend.get_window_extent(fig.canvas.get_renderer()).width <= fig.bbox.width:
+            return
+        legend.remove()
 
 
 def displayed_width_px(fig: Figure) -> float:
     """Width in px of the image the notebook shows: the figure, or its tight bounding box plus the
     inline backend's padding when artists stick out of it (an outside legend)."""
+    fig.draw_without_rendering()  # lays the figure out as the shown image will be (constrained layout)
     tight = fig.get_tightbbox().width + 2 * INLINE_PAD_IN
     return max(fig.get_figwidth(), tight) * fig.dpi
 
@@ -282,12 +310,86 @@ def check_legible(fig: Figure, column_px: float = COLUMN_PX, min_px: float = MIN
     return [(text, round(px, 1)) for text, px in sizes if px < min_px]
 
 
-def finish(fig: Figure, column_px: float = COLUMN_PX, min_px: float = MIN_FONT_PX) -> Figure:
-    """Check ``fig`` before it is shown: raises ``ValueError`` naming any text below ``min_px``."""
+def _visible_texts(fig: Figure) -> list[Text]:
+    return list({id(t): t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()}.values())
+
+
+def enlarge_small_text(fig: Figure, column_px: float = PHONE_COLUMN_PX, min_px: float = MIN_PHONE_FONT_PX,
+                       ) -> list[str]:
+    """Enlarge every text of ``fig`` that would show under ``min_px`` in a column ``column_px`` wide
+    to the smallest size that reaches it (tick labels through their axis, so ticks drawn later
+    follow); return the texts enlarged.
+
+    Text that sticks out of the figure (a title wider than its panel) widens the image as it grows,
+    which shrinks the whole image on the page; this repeats while the image stays within 5 % of its
+    first width, and otherwise stops rather than chase it: such a figure needs a layout that fits
+    (the browser test names it)."""
+    enlarged: dict[int, str] = {}
+    first = displayed_width_px(fig)
+    for _ in range(3):
+        width = displayed_width_px(fig)
+        if width > 1.05 * first:
+            break
+        scale = fig.dpi / 72 * min(1.0, column_px / width)
+        needed = math.ceil(min_px / scale * 100) / 100  # points
+        small = [t for t in _visible_texts(fig) if t.get_fontsize() < needed - 1e-9]
+        if not small:
+            break
+        for ax in fig.axes:
+            for name, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
+                for which, ticks in (("major", axis.get_major_ticks()), ("minor", axis.get_minor_ticks())):
+                    if ticks and ticks[0].label1.get_fontsize() < needed:
+                        ax.tick_params(axis=name, which=which, labelsize=needed)
+        for text in small:
+            enlarged.setdefault(id(text), text.get_text())
+            text.set_fontsize(max(text.get_fontsize(), needed))
+    return list(enlarged.values())
+
+
+def smallest_font_pt(fig: Figure) -> float | None:
+    """The size in points of the smallest visible text of ``fig`` (None when it has no text)."""
+    sizes = [t.get_fontsize() for t in _visible_texts(fig)]
+    return min(sizes) if sizes else None
+
+
+def _record_smallest_font(fig: Figure) -> None:
+    """Have every PNG of ``fig`` carry its smallest font size in points (text chunk
+    :data:`FONT_KEY`), so the browser test can tell how large the figure's text is as displayed:
+    points × the PNG's dpi / 72 × displayed width / natural width."""
+    canvas = fig.canvas
+    if getattr(canvas.print_figure, "_nevolab_records_fonts", False):
+        return
+    original = canvas.print_figure
+
+    def print_figure(filename, *args, **kwargs):
+        named = isinstance(filename, str | os.PathLike)
+        fmt = kwargs.get("format") or (os.path.splitext(filename)[1][1:] if named else None)
+        smallest = smallest_font_pt(fig)
+        if str(fmt).lower() == "png" and smallest is not None:
+            kwargs["metadata"] = {**(kwargs.get("metadata") or {}), FONT_KEY: f"{smallest:.3f}"}
+        return original(filename, *args, **kwargs)
+
+    print_figure._nevolab_records_fonts = True
+    canvas.print_figure = print_figure
+
+
+def _raise_if_illegible(fig: Figure, column_px: float, min_px: float) -> None:
     offenders = check_legible(fig, column_px, min_px)
     if offenders:
         listed = ", ".join(f"{text!r} {px} px" for text, px in offenders[:8])
         raise ValueError(f"{len(offenders)} text(s) under {min_px} px in a {column_px} px column: {listed}")
+
+
+def finish(fig: Figure, column_px: float = COLUMN_PX, min_px: float = MIN_FONT_PX) -> Figure:
+    """Check ``fig`` before it is shown: raises ``ValueError`` naming any text below ``min_px`` in
+    the desktop column; then enlarges any text that would show under :data:`MIN_PHONE_FONT_PX` on a
+    phone (:func:`enlarge_small_text`). The PNG the notebook shows records the figure's smallest
+    font (see :func:`_record_smallest_font`): the browser test reads it and names a figure whose
+    text is still too small on a phone (that one does not stop the page from building)."""
+    _raise_if_illegible(fig, column_px, min_px)
+    enlarge_small_text(fig)
+    _raise_if_illegible(fig, column_px, min_px)
+    _record_smallest_font(fig)
     return fig
 
 
