@@ -36,10 +36,11 @@ class PaperClaim:
 VERDICT_COLORS = {"reproduced": "#1a7f37", "not reproduced": "#b42318", "inconclusive": "#6b6b6b",
                   "underpowered": "#9a6700", "not tested at scale": "#1f5fa8"}
 #: A claims table's CSS: full column width, cells wrapped at spaces only (never inside a word or a
-#: number; a table that still cannot fit scrolls sideways inside its column, see _static/nevolab.css).
-_WRAP = [{"selector": "", "props": [("table-layout", "auto"), ("width", "100%"), ("font-size", "0.85em")]},
+#: number; a table that still cannot fit scrolls sideways inside its column, see _static/nevolab.css),
+#: set small and tight enough that a claims table's verdict column is in view in a desktop column.
+_WRAP = [{"selector": "", "props": [("table-layout", "auto"), ("width", "100%"), ("font-size", "0.8em")]},
          {"selector": "td, th", "props": [("white-space", "normal"), ("overflow-wrap", "normal"),
-                                          ("word-break", "normal"), ("padding", "2px 6px"),
+                                          ("word-break", "normal"), ("padding", "2px 4px"),
                                           ("vertical-align", "top")]}]
 
 
