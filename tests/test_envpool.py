@@ -79,7 +79,9 @@ def test_the_task_table_has_the_originals_settings():
         options = dict(atari.options)
         assert (atari.obs_shape, atari.discrete) == ((84, 84, 12), True)
         assert (atari.max_steps, atari.max_noops) == (2500, 30)
-        assert options["frame_skip"] == 4 and options["repeat_action_probability"] == 0.0
+        # the rollout repeats the action on 4 single frames (envpool's own skip max-pools two frames)
+        assert atari.frame_skip == 4 and options["frame_skip"] == 1 and options["stack_num"] == 1
+        assert options["repeat_action_probability"] == 0.0
         assert not options["gray_scale"] and not options["episodic_life"] and not options["reward_clip"]
         assert not options["use_fire_reset"] and options["noop_max"] == 1  # the original's no-ops instead
     assert ep.get_task("Asteroids").num_actions == 14 and ep.get_task("Kangaroo").num_actions == 18
@@ -161,13 +163,14 @@ def test_a_discrete_tasks_action_is_the_argmax():
 
 
 class _FakePool:
-    """envpool's synchronous gymnasium interface, scripted: a NOOP (action 0) earns 1 on Atari; on
+    """envpool's synchronous gymnasium interface, scripted: a NOOP frame (action 0) earns 1 on Atari and
+    env 0's game ends on its 6th frame (inside its second agent step); on
     CarRacing every frame earns -0.1, except that odd env ids earn 5 every 10th of their steps. It
     answers in reverse order, as envpool may answer in its own."""
 
     def __init__(self, task, num_envs):
         self.task, self.steps, self.sent = task, np.zeros(num_envs, int), []
-        self.shape = (12, 84, 84) if task.discrete else (96, 96, 3)
+        self.shape = (3, 84, 84) if task.discrete else (96, 96, 3)
 
     def reset(self):
         self.steps[:], self.sent = 0, []
@@ -183,7 +186,8 @@ class _FakePool:
         back = slice(None, None, -1)
         obs = np.full((len(env_id), *self.shape), 7, np.uint8)
         false = np.zeros(len(env_id), bool)
-        return obs[back], reward[back], false, false, {"env_id": env_id[back]}
+        over = (env_id == 0) & (self.steps[env_id] == 6) if self.task.discrete else false
+        return obs[back], reward[back], over[back], false, {"env_id": env_id[back]}
 
     def close(self):
         pass
@@ -204,16 +208,20 @@ def fake_pools(monkeypatch):
 
 
 def test_atari_plays_the_originals_no_ops_before_the_policy_acts(fake_pools):
-    """Episode i sends NOOP for its first noops[i] steps (from its key), then the policy's action."""
+    """Episode i sends NOOP for its first noops[i] steps (from its key), then the policy's action,
+    each agent step being 4 frames of the same action whose rewards add up."""
     rollout = ep.EnvpoolRollout("envpool:Kangaroo", lambda action, obs: action, chunk_steps=16,
                                 num_buckets=2, max_steps=40)
     keys = _keys(6, 2)
     actions = jnp.arange(1, 7, dtype=jnp.int32)  # member m always answers action m + 1 (never NOOP)
     _, noops = ep.episode_draws(keys, 30)
+    expected = 4 * noops  # a NOOP frame earns 1 in the fake
+    expected[0, 0] = min(expected[0, 0], 6)  # env 0's game is over after 6 frames: 2 agent steps
     for evaluate in (rollout.plain, rollout.compacted):
         result = evaluate(actions, keys)
-        np.testing.assert_array_equal(result.returns, noops)  # a NOOP earns 1 in the fake
-        assert (result.steps == 40).all() and not result.ended_early.any()
+        np.testing.assert_array_equal(result.returns, expected)
+        assert result.steps[0, 0] == 2 and result.ended_early[0, 0]
+        assert (result.steps.reshape(-1)[1:] == 40).all() and not result.ended_early.reshape(-1)[1:].any()
     sent = {}
     for env_id, action in fake_pools[-1].sent:
         for row, value in zip(env_id, action):
@@ -221,7 +229,8 @@ def test_atari_plays_the_originals_no_ops_before_the_policy_acts(fake_pools):
     for row, values in sent.items():
         member, episode = divmod(row, 2)
         count = noops[member, episode]
-        assert values == [0] * count + [member + 1] * (40 - count)
+        frames = 6 if row == 0 else 160  # compacted: a game over stops its environment mid-step
+        assert values == ([0] * (4 * count) + [member + 1] * (4 * (40 - count)))[:frames]
     assert len(fake_pools) == 1  # Atari's pool is made once and reset per call
 
 
@@ -283,7 +292,7 @@ def test_preprocessing_shapes_carracing_and_atari():
     try:
         raw, _ = pool.reset()
         assert raw.shape == (2, 96, 96, 3) and raw.dtype == np.uint8
-        stack = ep.carracing_stack(raw)
+        stack = ep.reset_stack(ep.area_resize(raw, 64, 64))
         assert stack.shape == (2, 64, 64, 12) == (2, *ep.get_task("CarRacing-v3").obs_shape)
         np.testing.assert_array_equal(stack[..., :3], stack[..., 9:])  # the reset frame, repeated
         raw, *_ = pool.step(np.zeros((2, 3), np.float32))
@@ -295,15 +304,30 @@ def test_preprocessing_shapes_carracing_and_atari():
     pool = ep.make_pool(ep.get_task("Breakout"), seeds, max_steps=10)
     try:
         obs, _ = pool.reset()
-        assert obs.shape == (2, 12, 84, 84)
-        stack = ep.atari_stack(obs)
+        assert obs.shape == (2, 3, 84, 84)  # single RGB frames: the rollout skips and stacks
+        stack = ep.reset_stack(ep.atari_frames(obs))
         assert stack.shape == (2, 84, 84, 12) == (2, *ep.get_task("Kangaroo").obs_shape)
-        previous = stack
-        obs, *_ = pool.step(np.array([1, 1], np.int32))
-        stack = ep.atari_stack(obs)
-        np.testing.assert_array_equal(stack[..., :9], previous[..., 3:])  # oldest first, RGB per frame
     finally:
         pool.close()
+
+
+@needs_envpool
+@pytest.mark.parametrize(("task", "shape"), [("envpool:CarRacing-v3", (64, 64, 12)),
+                                             ("envpool:Breakout", (84, 84, 12))])
+def test_the_policy_sees_the_originals_observation(task, shape):
+    """What reaches the policy: the task's shape, float32 in [0, 1], not all black."""
+    seen = []
+
+    def policy(action, obs):
+        assert obs.shape == shape and obs.dtype == jnp.float32  # checked as the forward is traced
+        jax.debug.callback(lambda low, high: seen.append((np.min(low), np.max(high))), obs.min(), obs.max())
+        return action
+
+    rollout = ep.EnvpoolRollout(task, policy, chunk_steps=4, num_buckets=1, max_steps=4)
+    action = jnp.zeros((1, 3)) if task.endswith("v3") else jnp.zeros(1, jnp.int32)
+    rollout.compacted(action, _keys(1, 1))
+    low, high = min(low for low, _ in seen), max(high for _, high in seen)
+    assert 0.0 <= low and 0.0 < high <= 1.0
 
 
 @needs_envpool

@@ -11,8 +11,10 @@ gymnasium; here envpool's C++ ports of the same environments run them, several a
   from its registration; the outer ``TimeLimit(10000)`` never binds), ``ResizeObservation((64, 64))``
   (OpenCV's area interpolation: :func:`area_resize_weights`), ``FrameStackObservation(4)`` (the reset
   frame repeated, gymnasium's default padding), concatenated oldest first to 64x64x12 and divided
-  by 255. The action is the network's 3 raw outputs (envpool clips them to the action space; gymnasium
-  clips gas and its steering joint saturates, so the two act alike). **Early termination**: after
+  by 255. The action is the network's 3 raw outputs. envpool clips them to the action space, which
+  changes nothing in gymnasium's dynamics (``car_dynamics.py``: gas is clipped to [0, 1], a brake of
+  0.9 or more locks the wheels and one of 0 or less does nothing, and a steering target past the
+  joint's ±0.4 limit drives its motor at the same capped speed as ±1 does). **Early termination**: after
   each step the episode ends once more than 20 rewards have been seen and the last 21 are all
   negative (:func:`nevolab.tasks.racing.update_progress` / :func:`~nevolab.tasks.racing.early_stop`
   count exactly that); it counts as ended early, as the environment's own ends do.
@@ -23,9 +25,14 @@ gymnasium; here envpool's C++ ports of the same environments run them, several a
   rewards kept. The episode is cut after 2,500 agent steps; the action is the argmax of the outputs;
   one episode per member. envpool's own no-op start and FIRE-on-reset are switched off
   (``noop_max=1`` draws zero no-ops; ``noop_max=0`` crashes envpool 1.2.5) so the original's rule
-  applies. **One difference remains**: envpool max-pools the last two frames of each 4-frame skip
-  (it has no option to turn that off), where ``Deterministic-v4`` returns the last frame alone.
-  Life losses do not end an episode and rewards are not clipped, as in the original.
+  applies. **The frame skip is done here**, not by envpool: envpool's ``frame_skip=4`` returns the
+  maximum of the last two frames (checked against single frames: it matched all 60 steps of an
+  Asteroids test where the last frame alone matched 36), while ``Deterministic-v4`` repeats the action
+  on 4 frames, sums their rewards and returns the last frame alone, which is what the rollout does
+  with envpool stepping single frames (``frame_skip=1``; envpool still resizes each frame with
+  OpenCV's area interpolation). A game that ends inside the 4 frames is not stepped further (ALE ignores
+  actions after game over). Life losses do not end an episode and rewards are not clipped, as in the
+  original.
 
 **Seeds.** Every episode is one envpool environment whose seed (and, on Atari, no-op count) comes from
 the episode's key (:func:`episode_draws`). envpool seeds each environment by its own seed, whatever
@@ -65,9 +72,9 @@ from nevolab.tasks.racing import EnvParams as RacingParams
 from nevolab.tasks.racing import early_stop, update_progress
 
 __all__ = ["ATARI_GAMES", "CAR_RACING", "INSTALL_HINT", "PAPER_ATARI_GAMES", "PREFIX", "TASKS",
-           "EnvpoolRollout", "EnvpoolTask", "area_resize", "area_resize_weights", "carracing_stack",
+           "EnvpoolRollout", "EnvpoolTask", "area_resize", "area_resize_weights", "atari_frames",
            "check_task", "envpool_installed", "episode_draws", "get_task", "is_envpool_task",
-           "no_progress", "push_frames", "scaled", "to_action", "unavailable_reason"]
+           "no_progress", "push_frames", "reset_stack", "scaled", "to_action", "unavailable_reason"]
 
 PyTree = Any
 
@@ -98,12 +105,15 @@ class EnvpoolTask:
     max_steps: int  # agent steps per episode at most
     early_termination: bool  # the CarRacing no-progress rule
     max_noops: int  # the original's rand(1:max_noops) no-op start (0: none)
+    frame_skip: int  # frames per agent step, done by the rollout (the action repeated, rewards summed)
     seeded: bool  # the seed changes the episodes: a new pool per rollout (else one pool, reset per rollout)
     options: tuple[tuple[str, Any], ...] = ()  # envpool.make keyword arguments
 
 
-_ATARI_OPTIONS = (("gray_scale", False), ("img_height", 84), ("img_width", 84), ("stack_num", 4),
-                  ("frame_skip", 4), ("repeat_action_probability", 0.0), ("noop_max", 1),
+# single frames, unstacked: the rollout repeats the action and stacks the frames (envpool's own skip
+# max-pools the last two frames, which Deterministic-v4 does not)
+_ATARI_OPTIONS = (("gray_scale", False), ("img_height", 84), ("img_width", 84), ("stack_num", 1),
+                  ("frame_skip", 1), ("repeat_action_probability", 0.0), ("noop_max", 1),
                   ("use_fire_reset", False), ("episodic_life", False), ("reward_clip", False),
                   ("full_action_space", False), ("use_inter_area_resize", True))
 # The minimal action sets (ALE): Asteroids 14, Breakout 4, the other three 18.
@@ -112,11 +122,11 @@ _ATARI_ACTIONS = {"Asteroids": 14, "Frostbite": 18, "Gravitar": 18, "Kangaroo": 
 TASKS: dict[str, EnvpoolTask] = {
     # the seed draws CarRacing's track; making its pool is cheap (about 4 ms an environment here)
     CAR_RACING: EnvpoolTask(CAR_RACING, "CarRacing-v3", (64, 64, 12), 3, discrete=False, max_steps=1000,
-                            early_termination=True, max_noops=0, seeded=True),
+                            early_termination=True, max_noops=0, frame_skip=1, seeded=True),
     # ALE without sticky actions is deterministic (the seed changes nothing: checked, and a reset
     # episode replays a fresh one), while loading a game costs about 70 ms an environment: one pool
     **{game: EnvpoolTask(game, f"{game}-v5", (84, 84, 12), _ATARI_ACTIONS[game], discrete=True,
-                         max_steps=2500, early_termination=False, max_noops=30, seeded=False,
+                         max_steps=2500, early_termination=False, max_noops=30, frame_skip=4, seeded=False,
                          options=_ATARI_OPTIONS)
        for game in ATARI_GAMES},
 }
@@ -204,15 +214,14 @@ def push_frames(stack: np.ndarray, frames: np.ndarray) -> np.ndarray:
     return np.concatenate([stack[..., channels:], frames], axis=-1)
 
 
-def carracing_stack(raw: np.ndarray, num_frames: int = 4, size: int = 64) -> np.ndarray:
-    """The reset observation: raw (n, 96, 96, 3) frames resized and repeated ``num_frames`` times,
-    (n, size, size, 3 * num_frames) uint8 (FrameStackObservation's ``padding_type="reset"``)."""
-    return np.tile(area_resize(raw, size, size), (1, 1, 1, num_frames))
+def reset_stack(frames: np.ndarray, num_frames: int = 4) -> np.ndarray:
+    """The stack at reset: (n, h, w, c) frames repeated ``num_frames`` times, (n, h, w, c * num_frames)
+    (FrameStackObservation's default ``padding_type="reset"``)."""
+    return np.tile(frames, (1, 1, 1, num_frames))
 
 
-def atari_stack(obs: np.ndarray) -> np.ndarray:
-    """envpool's (n, 12, 84, 84) stacked RGB (frames oldest first) as (n, 84, 84, 12), the original's
-    channel order (``cat(frames..., dims=3)``)."""
+def atari_frames(obs: np.ndarray) -> np.ndarray:
+    """envpool's channel-first (n, 3, 84, 84) frames as (n, 84, 84, 3)."""
     return np.ascontiguousarray(np.moveaxis(obs, 1, -1))
 
 
@@ -270,7 +279,7 @@ def make_pool(task: EnvpoolTask, seeds: np.ndarray, max_steps: int, num_threads:
     envpool = _import_envpool()
     return envpool.make(task.envpool_id, env_type="gymnasium", num_envs=len(seeds),
                         seed=[int(seed) for seed in seeds], num_threads=num_threads,
-                        max_episode_steps=max_steps, **dict(task.options))
+                        max_episode_steps=max_steps * task.frame_skip, **dict(task.options))
 
 
 @dataclasses.dataclass
@@ -380,10 +389,14 @@ class EnvpoolRollout:
             pool.close()
         self._pools.clear()
 
-    def _first_stack(self, obs: np.ndarray) -> np.ndarray:
+    def _frames(self, obs: np.ndarray) -> np.ndarray:
+        """envpool's observations as (n, h, w, 3) uint8 frames of the task's size."""
         if self.task.discrete:
-            return atari_stack(obs)
-        return carracing_stack(obs, self.task.obs_shape[-1] // 3, self.task.obs_shape[0])
+            return atari_frames(obs)
+        return area_resize(obs, *self.task.obs_shape[:2])
+
+    def _first_stack(self, obs: np.ndarray) -> np.ndarray:
+        return reset_stack(self._frames(obs), self.task.obs_shape[-1] // 3)
 
     def _step(self, pool: Any, state: _Episodes, rows: np.ndarray, actions: np.ndarray) -> None:
         """Step environments ``rows`` with ``actions`` and update their episodes (alive ones count)."""
@@ -392,16 +405,8 @@ class EnvpoolRollout:
             actions = np.where(state.steps[rows] < state.noops[rows], 0, actions).astype(np.int32)
         else:
             actions = np.asarray(actions, np.float32)
-        obs, reward, terminated, truncated, info = pool.step(actions, rows.astype(np.int32))
-        ids = np.asarray(info["env_id"])
-        order = np.argsort(ids)  # envpool answers in its own order; rows is sorted
-        ids, obs = ids[order], obs[order]
-        reward = np.asarray(reward, np.float32)[order]
-        terminated, truncated = np.asarray(terminated)[order], np.asarray(truncated)[order]
-        if self.task.discrete:
-            state.stack[ids] = atari_stack(obs)
-        else:
-            state.stack[ids] = push_frames(state.stack[ids], area_resize(obs, *self.task.obs_shape[:2]))
+        ids, frames, reward, terminated, truncated = self._skip(pool, rows, actions)
+        state.stack[ids] = push_frames(state.stack[ids], frames)
         alive = ~state.done[ids]
         state.ret[ids] = np.where(alive, state.ret[ids] + reward, state.ret[ids])
         state.steps[ids] += alive.astype(np.int32)
@@ -415,3 +420,26 @@ class EnvpoolRollout:
         ended = alive & terminated
         state.ended_early[ids] |= ended
         state.done[ids] |= terminated | truncated | (state.steps[ids] >= self.max_steps)
+
+    def _skip(self, pool: Any, rows: np.ndarray, actions: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """One agent step of environments ``rows`` (sorted): the action on ``frame_skip`` frames, rewards
+        summed, the last frame kept; an episode that ends inside stops there. Returns (rows, frames,
+        rewards, terminated, truncated), rows in order."""
+        frames = np.zeros((len(rows), *self.task.obs_shape[:2], 3), np.uint8)
+        reward = np.zeros(len(rows), np.float32)
+        terminated, truncated = np.zeros(len(rows), bool), np.zeros(len(rows), bool)
+        going = np.arange(len(rows))  # positions in rows still to step
+        for _ in range(self.task.frame_skip):
+            obs, frame_reward, frame_terminated, frame_truncated, info = pool.step(
+                actions[going], rows[going].astype(np.int32))
+            # envpool answers in its own order: put each answer at its row's position
+            order = np.argsort(np.asarray(info["env_id"]))
+            frames[going] = self._frames(np.asarray(obs)[order])
+            reward[going] += np.asarray(frame_reward, np.float32)[order]
+            terminated[going] |= np.asarray(frame_terminated)[order]
+            truncated[going] |= np.asarray(frame_truncated)[order]
+            going = going[~(terminated[going] | truncated[going])]
+            if going.size == 0:
+                break
+        return rows, frames, reward, terminated, truncated
