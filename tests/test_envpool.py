@@ -20,6 +20,8 @@ from nevolab.models import pixel_cnn
 from nevolab.tasks import envpool_pixel as ep
 
 INSTALL = "make venv-envpool"
+# envpool's CarRacing spec builds its float64 action bounds into a float32 gymnasium Box
+pytestmark = pytest.mark.filterwarnings("ignore:.*precision lowered by casting:UserWarning")
 needs_envpool = pytest.mark.skipif(not ep.envpool_installed(),
                                    reason=f"the envpool extra is not installed: {ep.INSTALL_HINT}")
 
@@ -283,6 +285,15 @@ def _rollout(task, max_steps, chunk_steps=8):
 
 def _keys(members, episodes, seed=1):
     return jax.random.split(jax.random.PRNGKey(seed), (members, episodes))
+
+
+@needs_envpool
+def test_the_action_counts_are_envpools():
+    import envpool
+
+    for name, task in ep.TASKS.items():
+        space = envpool.make_spec(task.envpool_id, **dict(task.options)).action_space
+        assert (space.n if task.discrete else space.shape[0]) == task.num_actions, name
 
 
 @needs_envpool
