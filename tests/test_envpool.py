@@ -253,6 +253,15 @@ def test_carracing_episodes_end_by_the_rule_and_compaction_steps_only_alive_ones
     assert sum(len(env_id) for env_id, _ in fake_pools[-2].sent) == 6 * 30
 
 
+def test_an_episode_strip_shows_the_policys_frames_from_reset_to_the_end(fake_pools):
+    rollout = ep.EnvpoolRollout("envpool:CarRacing-v3", lambda action, obs: action, max_steps=30)
+    strip = rollout.episode_strip(jnp.zeros(3), jax.random.PRNGKey(0), num_frames=4, gap=2)
+    assert strip.shape == (64, 4 * 66 - 2, 3) and strip.dtype == np.uint8
+    assert (strip[:, :64] == 0).all()  # the reset frame (the fake's black screen)
+    assert (strip[:, 64:66] == 255).all()  # a white spacer
+    assert (strip[:, -64:] == 7).all()  # the last frame the episode (21 steps, by the rule) saw
+
+
 # --- with envpool: tiny populations and tens of steps ------------------------------------------------
 
 

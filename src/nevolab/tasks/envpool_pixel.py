@@ -337,7 +337,20 @@ class EnvpoolRollout:
         alive episodes' environments stepped."""
         return self._rollout(params, keys, compact=True)
 
-    def _rollout(self, params: PyTree, keys: jax.Array, compact: bool) -> RolloutResult:
+    def episode_strip(self, params: PyTree, key: jax.Array, num_frames: int = 6, gap: int = 2) -> np.ndarray:
+        """One episode of one member (``params`` without a member axis) as an RGB strip of what its policy
+        sees, (h, num_frames * (w + gap) - gap, 3) uint8: the newest frame at ``num_frames`` evenly
+        spaced steps from the reset to the episode's last (pixel_rollout.episode_strip's layout)."""
+        frames: list[np.ndarray] = []
+        members = jax.tree_util.tree_map(lambda leaf: jnp.asarray(leaf)[None], params)
+        result = self._rollout(members, key[None, None], compact=True, record=frames)
+        picks = np.linspace(0, int(result.steps[0, 0]), num_frames).round().astype(int)
+        spacer = np.full((frames[0].shape[0], gap, 3), 255, np.uint8)
+        pieces = [piece for index in picks for piece in (frames[index], spacer)][:-1]
+        return np.concatenate(pieces, axis=1)
+
+    def _rollout(self, params: PyTree, keys: jax.Array, compact: bool, record: list | None = None
+                 ) -> RolloutResult:
         members, episodes = int(keys.shape[0]), int(keys.shape[1])
         total = members * episodes
         seeds, noops = episode_draws(keys, self.task.max_noops)
@@ -351,6 +364,8 @@ class EnvpoolRollout:
                               rewards_seen=np.zeros(total, np.int32),
                               negative_streak=np.zeros(total, np.int32))
             rows_stepped, every = 0, np.arange(total)
+            if record is not None:  # the newest frame of episode 0, at reset and after each step
+                record.append(state.stack[0, ..., -3:].copy())
             for start in range(0, self.max_steps, self.chunk_steps):
                 # the batch's distinct rows (position i holds row real[i]) and, compacted, its padding
                 real = np.flatnonzero(~state.done) if compact else every
@@ -369,6 +384,8 @@ class EnvpoolRollout:
                     actions = np.asarray(self._act(net_params, jnp.asarray(state.stack[batch])))
                     self._step(pool, state, real[positions], actions[positions])
                     rows_stepped += int(batch.size)
+                    if record is not None and len(record) <= state.steps[0]:  # episode 0 took this step
+                        record.append(state.stack[0, ..., -3:].copy())
         finally:
             if self.task.seeded:
                 pool.close()
