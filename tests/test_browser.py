@@ -452,7 +452,7 @@ def test_book_pages_were_measured(book_html, book_reports):
         for page, report in reports.items():
             assert report["links"], page
             assert len(report["images"]) == (book_html[0] / page).read_text().count("<img"), page
-            assert report["page"]["viewport"] == width, page
+            assert width - 20 <= report["page"]["viewport"] <= width, page  # less a scroll bar
         assert sum(1 for report in reports.values() for image in report["images"] if image["output"]) > 0
         for claims in ("book/a3_claims.html", "book/b4_claims.html", "book/c3_claims.html"):
             assert reports[claims]["tables"], claims
