@@ -1,7 +1,9 @@
 """Study C on pixel RL: the Deep GA with the paper's two-stage selection, dense against
 rank-1 factorized and small dense CNNs, on the pixel tasks of :mod:`nevolab.studies.c.pixel_tasks`
-(racing with CarRacing's rules, MinAtar games). What differs between tasks is that table's; this
-module names no task.
+(racing with CarRacing's rules, MinAtar games, and with the envpool extra the paper's CarRacing-v3 and
+Atari games). What differs between tasks is that table's; this module names no task. An envpool task's
+episodes run through :class:`~nevolab.tasks.envpool_pixel.EnvpoolRollout` (the same interface and
+result as :class:`~nevolab.tasks.pixel_rollout.PopulationRollout`), with the same policy and selection.
 
 One cached unit is one (task, variant, seed) run (:class:`PixelRun`); its table has one row per
 generation with what the paper logs: every stage's mean score, wall time and the environment steps
@@ -42,12 +44,14 @@ import pandas as pd
 
 from nevolab import store
 from nevolab.algorithms.deep_ga import DeepGA, rebuild_from_seeds
-from nevolab.config import Config, RunConfig
+from nevolab.config import Config, ConfigError, RunConfig
 from nevolab.lowrank import GenomeLayout, genome_layout
 from nevolab.models import pixel_cnn
 from nevolab.studies.c import pixel_tasks
 from nevolab.studies.c.pixel_tasks import MINATAR_GAMES, RACING, pixel_task_problem
 from nevolab.studies.c.spec import PIXEL_VARIANTS, seed_list
+from nevolab.tasks import envpool_pixel
+from nevolab.tasks.envpool_pixel import EnvpoolRollout
 from nevolab.tasks.pixel_rollout import (
     PopulationRollout,
     RolloutResult,
@@ -162,22 +166,38 @@ def make_policy(run: PixelRun, config: pixel_cnn.PixelCNNConfig) -> Callable[[An
 
 @dataclasses.dataclass
 class _Setup:
-    env: Any
+    env: Any  # None on an envpool task (its rollout holds the environments)
     env_params: Any
     config: pixel_cnn.PixelCNNConfig
     layout: GenomeLayout
-    rollout: PopulationRollout
+    rollout: PopulationRollout | EnvpoolRollout
     ga: DeepGA
 
 
-def _setup(run: PixelRun) -> _Setup:
+def _spaces(run: PixelRun) -> tuple[Any, Any, tuple[int, ...], int]:
+    """(env, env_params, observation shape, action count) of the run's task; no environment on envpool."""
+    if pixel_tasks.get_task(run.task).envpool:
+        task = envpool_pixel.get_task(run.task)
+        return None, None, task.obs_shape, task.num_actions
     env, env_params = _make_env(run)
-    obs_shape = env.observation_space(env_params).shape
-    config = network_config(run, obs_shape, env.num_actions)
+    return env, env_params, env.observation_space(env_params).shape, env.num_actions
+
+
+def _rollout(run: PixelRun, env: Any, env_params: Any, policy: Callable, develop: Callable
+             ) -> PopulationRollout | EnvpoolRollout:
+    """The run's population rollout: envpool's for an envpool task (checked installed here), else JAX's."""
+    if env is None:
+        return EnvpoolRollout(run.task, policy, develop=develop, chunk_steps=run.chunk_steps,
+                              num_buckets=run.num_buckets, max_steps=run.max_steps)
+    return PopulationRollout(env, env_params, policy, develop=develop, chunk_steps=run.chunk_steps,
+                             num_buckets=run.num_buckets, max_steps=run.max_steps)
+
+
+def _setup(run: PixelRun) -> _Setup:
+    env, env_params, obs_shape, num_actions = _spaces(run)
+    config = network_config(run, obs_shape, num_actions)
     layout = _layout(run, config)
-    rollout = PopulationRollout(env, env_params, make_policy(run, config), develop=layout.encoding.decode,
-                                chunk_steps=run.chunk_steps, num_buckets=run.num_buckets,
-                                max_steps=run.max_steps)
+    rollout = _rollout(run, env, env_params, make_policy(run, config), layout.encoding.decode)
     ga = DeepGA(run.population_size, layout.num_genes, run.num_parents, layout.mutation_scales,
                 max_generations=run.num_generations)
     return _Setup(env, env_params, config, layout, rollout, ga)
@@ -282,8 +302,12 @@ def cached_pixel_run(run: PixelRun, fresh: bool = False) -> pd.DataFrame:
 
 
 def pixel_tables(config: Config, fresh: bool = False, tasks: tuple[str, ...] | None = None) -> pd.DataFrame:
-    """Every run of ``config`` (or of its ``tasks`` only), one table."""
+    """Every run of ``config`` (or of its ``tasks`` only), one table; a ConfigError (one line, exit 2
+    through the CLI) before any compute when ``config`` runs none of ``tasks``."""
     runs = [run for run in pixel_runs(config) if tasks is None or run.task in tasks]
+    if not runs:
+        raise ConfigError(f"parameter 'tasks': this page reads the runs of {', '.join(tasks or ())}; "
+                          f"got {config.tasks}")
     return pd.concat([cached_pixel_run(run, fresh) for run in runs], ignore_index=True)
 
 
@@ -300,7 +324,10 @@ def best_genotype(run: PixelRun, best_seeds: str) -> tuple[jax.Array, _Setup]:
 
 def best_policy_strip(run: PixelRun, best_seeds: str, key: jax.Array) -> np.ndarray:
     """One episode, drawn by ``key``, of the policy a stored ``best_seeds`` string describes, as a
-    strip of frames (:func:`~nevolab.tasks.pixel_rollout.episode_strip`)."""
+    strip of frames (:func:`~nevolab.tasks.pixel_rollout.episode_strip`; on an envpool task the RGB
+    frames its policy saw, :meth:`~nevolab.tasks.envpool_pixel.EnvpoolRollout.episode_strip`)."""
     genotype, setup = best_genotype(run, best_seeds)
+    if setup.env is None:
+        return setup.rollout.episode_strip(genotype, key)
     policy = functools.partial(make_policy(run, setup.config), setup.layout.encoding.decode(genotype))
     return episode_strip(setup.env, setup.env_params, policy, key)

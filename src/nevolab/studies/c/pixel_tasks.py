@@ -5,6 +5,10 @@ the rest of the pixel-RL code (:mod:`nevolab.studies.c.pixel`, the specs' choice
 the table and names no task. Adding a MinAtar game is adding its name to :data:`MINATAR_GAMES`;
 adding another pixel task is adding one entry.
 
+The paper's own environments, ``envpool:CarRacing-v3`` and ``envpool:<Game>`` (the optional envpool
+extra, :mod:`nevolab.tasks.envpool_pixel`), are entries too, looked up by name; iterating :data:`TASKS`
+gives the JAX tasks only (those every install can step, and the ones the profiles' presets list).
+
 This module imports no JAX at import time (the specs read it to list their choices); the factories
 import the environment and the network when a run is built.
 """
@@ -15,7 +19,8 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["MINATAR_GAMES", "PIXEL_TASKS", "RACING", "RACING_TRACK", "TASKS", "PixelTask", "get_task",
+__all__ = ["ENVPOOL_PIXEL_TASKS", "JAX_PIXEL_TASKS", "MINATAR_GAMES", "PIXEL_TASKS", "RACING",
+           "RACING_TRACK", "TASKS", "PixelTask", "TaskTable", "envpool_entry", "get_task", "is_envpool",
            "peak_memory", "pixel_task_problem"]
 
 RACING = "racing"
@@ -40,7 +45,9 @@ class PixelTask:
     ``run_settings(values)`` gives the :class:`~nevolab.studies.c.pixel.PixelRun` fields a page's
     parameter values set for this task; ``observation(values)`` the observation's shape there (at
     most: it sizes the memory estimate), and ``population_param`` the page parameter that sets the
-    population.
+    population. ``envpool``: the task runs on envpool (:class:`~nevolab.tasks.envpool_pixel.EnvpoolRollout`,
+    its observation and actions from :data:`nevolab.tasks.envpool_pixel.TASKS`); ``make_env`` is then
+    not used.
     """
 
     name: str
@@ -53,6 +60,7 @@ class PixelTask:
     run_settings: Callable[[Mapping[str, Any]], dict[str, Any]]
     observation: Callable[[Mapping[str, Any]], tuple[int, int, int]]
     population_param: str
+    envpool: bool = False
 
 
 def _racing_env(run: Any) -> tuple[Any, Any]:
@@ -115,13 +123,86 @@ def _minatar(game: str) -> PixelTask:
                      observation=_minatar_observation, population_param="atari_population")
 
 
-TASKS: dict[str, PixelTask] = {task.name: task for task in (_racing(), *map(_minatar, MINATAR_GAMES))}
-"""Every pixel task, by name (racing first: C5 and the claims rest on it)."""
-PIXEL_TASKS = tuple(TASKS)
+def _envpool_env(run: Any) -> tuple[Any, Any]:
+    raise TypeError(f"{run.task} runs on envpool (EnvpoolRollout), not on a gymnax-style environment")
+
+
+def _envpool_observation(name: str) -> Callable[[Mapping[str, Any]], tuple[int, int, int]]:
+    def observation(values: Mapping[str, Any]) -> tuple[int, int, int]:
+        from nevolab.tasks import envpool_pixel
+
+        return envpool_pixel.get_task(name).obs_shape
+
+    return observation
+
+
+def _with_obs_size(settings: Callable[[Mapping[str, Any]], dict[str, Any]], side: int
+                   ) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
+    """``settings`` with the run's ``obs_size`` set to the envpool task's fixed image side."""
+    def run_settings(values: Mapping[str, Any]) -> dict[str, Any]:
+        return {**settings(values), "obs_size": side}
+
+    return run_settings
+
+
+def envpool_entry(name: str) -> PixelTask:
+    """The table entry of ``envpool:<name>``: CarRacing-v3 with racing's parameters and the paper's
+    CarRacing CNN (64x64x12 in: 64 -> 31 -> 14 -> 6 -> 2), an Atari game with the Atari parameters and
+    the paper's channels (32, 64, 64) and dense 256 on 84x84x12. The paper's Atari net is Nature-DQN's
+    8x8/4, 4x4/2, 3x3/1; :mod:`nevolab.models.pixel_cnn` has one kernel size and stride for every layer,
+    so here all three are 4x4 stride 2 (84 -> 41 -> 19 -> 8, a 4,096-wide flatten against its 3,136)."""
+    from nevolab.tasks import envpool_pixel
+
+    task = envpool_pixel.get_task(name)
+    full = envpool_pixel.PREFIX + task.name
+    observation = _envpool_observation(task.name)
+    side = task.obs_shape[0]
+    if not task.discrete:
+        return PixelTask(full, f"{task.name} (envpool)", _envpool_env,
+                         {"dense": ((32, 64, 128, 256), (256,)), "small": ((4, 4, 8, 16), (32,))},
+                         kernel_size=4, stride=2, greedy=False,
+                         run_settings=_with_obs_size(_racing_settings, side), observation=observation,
+                         population_param="population", envpool=True)
+    return PixelTask(full, f"{task.name} (Atari, envpool)", _envpool_env,
+                     {"dense": ((32, 64, 64), (256,)), "small": ((4, 8, 8), (32,))},
+                     kernel_size=4, stride=2, greedy=True, run_settings=_with_obs_size(_atari_settings, side),
+                     observation=observation, population_param="atari_population", envpool=True)
+
+
+def is_envpool(name: str) -> bool:
+    """True for a task name ``envpool:<name>`` (known or not)."""
+    from nevolab.tasks import envpool_pixel
+
+    return envpool_pixel.is_envpool_task(name)
+
+
+class TaskTable(dict):
+    """The task table: a dict of the JAX tasks, which also answers an ``envpool:`` name with its entry
+    (:func:`envpool_entry`, built on lookup; iterating and ``in`` see the JAX tasks only)."""
+
+    def __missing__(self, key: str) -> PixelTask:
+        if isinstance(key, str) and key in ENVPOOL_PIXEL_TASKS:
+            return envpool_entry(key)
+        raise KeyError(key)
+
+
+TASKS: dict[str, PixelTask] = TaskTable({task.name: task
+                                         for task in (_racing(), *map(_minatar, MINATAR_GAMES))})
+"""Every JAX pixel task, by name (racing first: C5 and the claims rest on it); envpool ones on lookup."""
+JAX_PIXEL_TASKS = tuple(TASKS)
+"""The tasks every install runs (the profiles' presets)."""
+ENVPOOL_PIXEL_TASKS = ("envpool:CarRacing-v3", "envpool:Asteroids", "envpool:Frostbite", "envpool:Gravitar",
+                       "envpool:Kangaroo", "envpool:Breakout")
+"""The paper's real environments (the envpool extra): :data:`nevolab.tasks.envpool_pixel.TASKS`."""
+PIXEL_TASKS = (*JAX_PIXEL_TASKS, *ENVPOOL_PIXEL_TASKS)
+"""Every task name a page accepts."""
 
 
 def get_task(name: str) -> PixelTask:
-    """The table entry of ``name``; raises ValueError for a task not in :data:`TASKS`."""
+    """The table entry of ``name``; raises ValueError for a task not in :data:`TASKS` (an envpool task
+    is returned whether or not the extra is installed: a run checks that when it starts)."""
+    if name in ENVPOOL_PIXEL_TASKS:
+        return TASKS[name]
     problem = pixel_task_problem(name)
     if problem is not None:
         raise ValueError(problem)
@@ -129,10 +210,16 @@ def get_task(name: str) -> PixelTask:
 
 
 def pixel_task_problem(task: str) -> str | None:
-    """Why ``task`` is not a pixel task here (None when it is)."""
+    """Why ``task`` is not a pixel task here, in one line (None when it is): an unknown name, or an
+    envpool task without the extra (naming the install command)."""
     if task in TASKS:
         return None
-    valid = ", ".join(TASKS)
+    if is_envpool(task):
+        from nevolab.tasks import envpool_pixel
+
+        reason = envpool_pixel.unavailable_reason(task)
+        return None if reason is None else f"task {task!r} {reason}" if reason.startswith("needs") else reason
+    valid = ", ".join(PIXEL_TASKS)
     if task.startswith("jaxtari:"):
         return ("jaxtari's games need its sprite assets, which it downloads from Google Drive (this "
                 f"machine is offline); valid: {valid}")

@@ -21,7 +21,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from nevolab.config import NotebookSpec, Param
-from nevolab.studies.c.pixel_tasks import MINATAR_GAMES, PIXEL_TASKS, RACING, pixel_task_problem
+from nevolab.studies.c.pixel_tasks import (
+    ENVPOOL_PIXEL_TASKS,
+    JAX_PIXEL_TASKS,
+    MINATAR_GAMES,
+    PIXEL_TASKS,
+    RACING,
+    pixel_task_problem,
+)
 from nevolab.studies.c.variants import PAPER_VARIANTS, PIXEL_VARIANTS, VARIANTS
 from nevolab.tasks.language import corpus_tokens
 
@@ -165,10 +172,15 @@ def _check_learning_rate(value: float, values: Mapping[str, Any]) -> str | None:
 
 
 def _check_pixel_tasks(value: list[str], values: Mapping[str, Any]) -> str | None:
+    """Known tasks, installed (an envpool task without the extra names the install command), and racing
+    among them unless every task is envpool's (C4 on the real environments alone)."""
     problems = [problem for problem in map(pixel_task_problem, value) if problem]
     if problems:
         return problems[0]
-    return None if RACING in value else f"must include {RACING!r} (C5 and the claims rest on it); got {value}"
+    if RACING in value or all(task in ENVPOOL_PIXEL_TASKS for task in value):
+        return None
+    return (f"must include {RACING!r} (C5 and the claims rest on it) unless every task is an envpool one; "
+            f"got {value}")
 
 
 def _check_finalists(value: int, values: Mapping[str, Any]) -> str | None:
@@ -203,10 +215,12 @@ def _pixel_params() -> tuple[Param, ...]:
     """The parameters of C4 and C5's runs (shared, so their runs are computed once)."""
     return (
         Param("tasks", "str_list", {"smoke": [RACING], "default": [RACING, "minatar:Breakout"],
-                                    "paper": list(PIXEL_TASKS)},
+                                    "paper": list(JAX_PIXEL_TASKS)},
               paper="CarRacing-v3; Atari Asteroids, Frostbite, Gravitar, Kangaroo",
               help="racing (a JAX task with CarRacing's rules) and minatar:<game> (gymnax's MinAtar, "
-                   "standing in for the paper's Atari games)", choices=PIXEL_TASKS, check=_check_pixel_tasks),
+                   "standing in for the paper's Atari games); envpool:CarRacing-v3 and envpool:<game> "
+                   "(the paper's real environments; needs the envpool extra)", choices=PIXEL_TASKS,
+              check=_check_pixel_tasks),
         Param("variants", "str_list", {"default": list(PIXEL_VARIANTS)}, paper=list(PIXEL_VARIANTS),
               help="dense (No Factorization); factorized (rank-r factors on every kernel but the output); "
                    "small (No Factorization (Small))", choices=PIXEL_VARIANTS),
