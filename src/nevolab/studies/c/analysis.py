@@ -22,12 +22,14 @@ from nevolab import report
 from nevolab.studies.c import paper
 from nevolab.studies.c.claims import (
     CLAIMS,
+    discrete_task,
     kruskal_wallis,
     last_generation,
     per_seed_outcomes,
     runtime_saving,
 )
 from nevolab.studies.c.confound import common_fitness_window, matched_fitness_outcomes, outcomes_by_fitness
+from nevolab.studies.c.pixel_tasks import ENVPOOL_PIXEL_TASKS, RACING
 
 __all__ = [
     "CHILDREN_FORMAT",
@@ -79,19 +81,27 @@ def lm_scale_line(config: Any) -> str:
 
 
 def pixel_scale_lines(config: Any, image: bool = True) -> list[str]:
-    """C4/C5's scale lines (racing; MinAtar when a page runs a MinAtar task) next to the paper's values;
-    ``image``: with the racing image's side."""
+    """C4/C5's scale lines (racing, or envpool's CarRacing-v3 without racing; MinAtar or Atari when a page
+    runs a discrete-action task, alone when it runs nothing else) next to the paper's values; ``image``:
+    with the racing image's side (racing's line only)."""
     side, size = _paper(config, "obs_size"), config.obs_size
     picture = f"{size}×{size} grayscale (paper {side}×{side} RGB), " if image else ""
-    racing = (f"scale (racing): population {config.population} (paper {_paper(config, 'population')}), "
+    discrete = [task for task in config.tasks if discrete_task(task)]
+    if image and RACING not in config.tasks:  # envpool's CarRacing-v3 sees what the paper's does
+        picture = f"{side}×{side} RGB as the paper, "
+    label = "racing" if RACING in config.tasks or not image else "CarRacing-v3"
+    racing = (f"scale ({label}): population {config.population} (paper {_paper(config, 'population')}), "
               f"{config.finalists} finalists (paper {_paper(config, 'finalists')}), "
               f"{config.parents} parents (paper {_paper(config, 'parents')}), "
               f"{config.generations} generations (paper {_paper(config, 'generations')}), "
               f"episodes of at most {config.max_steps} frames (paper {_paper(config, 'max_steps')}), "
               f"{picture}{config.seeds} seeds per variant (paper {_paper(config, 'seeds')})")
-    if not image or all(task == "racing" for task in config.tasks):
+    if not image or not discrete:
         return [racing]
-    return [racing, f"scale (MinAtar): population {config.atari_population} (paper "
+    kinds = " and ".join(dict.fromkeys("Atari" if task in ENVPOOL_PIXEL_TASKS else "MinAtar"
+                                       for task in discrete))
+    lines = [racing] if len(discrete) < len(config.tasks) else []
+    return [*lines, f"scale ({kinds}): population {config.atari_population} (paper "
                     f"{_paper(config, 'atari_population')}), truncation {config.atari_parents} (paper "
                     f"{_paper(config, 'atari_parents')}), {config.atari_generations} generations (paper "
                     f"{_paper(config, 'atari_generations')}), episodes of at most {config.atari_max_steps} "

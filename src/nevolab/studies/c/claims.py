@@ -20,12 +20,13 @@ from scipy import stats as sps
 from nevolab import stats, store
 from nevolab.config import Config
 from nevolab.studies.c import confound, paper
-from nevolab.studies.c.pixel_tasks import RACING
+from nevolab.studies.c.pixel_tasks import ENVPOOL_PIXEL_TASKS, RACING, TASKS
 
-__all__ = ["CLAIMS", "MATCHED_PIXEL_COLUMNS", "OUTCOME_COLUMNS", "PIXEL_CLAIM_TESTS", "glass_delta_original",
-           "kruskal_wallis", "last_generation", "matched_parent_fitness", "outcomes_with_matched_fitness",
-           "parent_levels", "per_seed_outcomes", "pixel_claims", "pixel_settings", "runtime_saving",
-           "stage_long_table", "stored_claims", "stored_pixel_claims", "study_c_claims"]
+__all__ = ["CLAIMS", "MATCHED_PIXEL_COLUMNS", "OUTCOME_COLUMNS", "PIXEL_CLAIM_TESTS", "discrete_task",
+           "glass_delta_original", "kruskal_wallis", "last_generation", "matched_parent_fitness",
+           "outcomes_with_matched_fitness", "paper_atari_tasks", "parent_levels", "per_seed_outcomes",
+           "pixel_claims", "pixel_settings", "runtime_saving", "stage_long_table", "stored_claims",
+           "stored_pixel_claims", "study_c_claims"]
 
 
 def per_seed_outcomes(curves: pd.DataFrame, tail_fraction: float = 0.1) -> pd.DataFrame:
@@ -190,8 +191,20 @@ def pixel_settings(values: Mapping[str, Any]) -> dict[str, float]:
     (:attr:`nevolab.report.PaperClaim.scale`) are read against."""
     return {"generations": float(values["generations"]), "population": float(values["population"]),
             "early termination (1 = on)": float(bool(values["early_termination"])),
-            # the task table holds racing and MinAtar games: none of them is one of the paper's ALE games
-            "Atari games run": 0.0}
+            # racing and MinAtar are not the paper's ALE games; envpool:<game> is, for its four games
+            "Atari games run": float(len(paper_atari_tasks(values["tasks"])))}
+
+
+def paper_atari_tasks(tasks: Sequence[str]) -> list[str]:
+    """The tasks among ``tasks`` that are one of the paper's Atari games (envpool's ALE ports)."""
+    return [task for task in tasks if task in ENVPOOL_PIXEL_TASKS
+            and task.split(":", 1)[1] in paper.PAPER_ATARI_GAMES]
+
+
+def discrete_task(task: str) -> bool:
+    """Whether ``task``'s runs test the Atari claim: every pixel task but racing and envpool's CarRacing
+    (continuous actions)."""
+    return task != RACING and not (task in ENVPOOL_PIXEL_TASKS and not TASKS[task].greedy)
 
 
 def parent_levels(runs: pd.DataFrame, task: str = "racing") -> pd.DataFrame:
@@ -290,7 +303,7 @@ def pixel_claims(runs: pd.DataFrame, settings: Mapping[str, float], seed: int = 
         dense = outcomes[outcomes.variant == "dense"][column]
         add("pixel_stage2_equal", outcomes, column, "equivalent", f"{RACING_SCOPE}: {label}",
             margin=fraction * abs(float(dense.mean())))
-    games = [task for task in dict.fromkeys(runs.task) if task != RACING]
+    games = [task for task in dict.fromkeys(runs.task) if discrete_task(task)]
     for task in games:
         add("pixel_atari_competitive", last_generation(runs, task), "best_score", "higher",
             f"{task}, factorized vs dense")

@@ -86,11 +86,13 @@ def embedding_stds(config: Config, vocab_size: int) -> dict[str, float]:
 def policy_strips(results: pd.DataFrame, config: Config, task: str = "racing", seed: int = 0,
                   key_seed: int = 10_000) -> tuple[dict[str, np.ndarray], dict[str, float]]:
     """Per variant, one episode (on the track of ``key_seed``) of seed ``seed``'s best finalist at the
-    last generation, rebuilt from its stored seed list, and that finalist's selection score."""
+    last generation, rebuilt from its stored seed list, and that finalist's selection score. When the
+    page ran no ``task`` (C4 on envpool tasks alone), its first task's."""
     import jax
 
     from nevolab.studies.c import pixel
 
+    task = task if task in set(results.task) else config.tasks[0]
     runs = results[(results.task == task) & (results.seed == seed)]
     strips, scores = {}, {}
     for variant in config.variants:
