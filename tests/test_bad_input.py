@@ -49,6 +49,9 @@ BAD_PARAMETERS = [
     (["c5_selection_stages", "-p", "tasks", "racing,racing"], "'tasks'"),
     (["c5_selection_stages", "-p", "variants", "dense,dense"], "'variants'"),
     (["c4_pixel_rl_scores", "-p", "variants", "factorized,small,factorized"], "'variants'"),
+    # an envpool task that is not in the table; envpool's beside a JAX task other than racing
+    (["c4_pixel_rl_scores", "-p", "tasks", "envpool:Pong"], "'tasks'"),
+    (["c5_selection_stages", "-p", "tasks", "minatar:Breakout,envpool:Kangaroo"], "'tasks'"),
     # NaN passes a minimum-only check (nan < minimum is False)
     (["b6_connectivity_flatness", "-p", "span", "nan"], "'span'"),
     (["b6_connectivity_flatness", "-p", "surface_span", "nan"], "'surface_span'"),
