@@ -3,6 +3,8 @@ log axes, curves that stay visible when they coincide, readable names and clean 
 
 from __future__ import annotations
 
+import itertools
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -200,3 +202,23 @@ def test_a_figure_legend_too_wide_for_one_row_takes_fewer_columns_and_a_phone_le
     assert all(text.get_fontsize() >= plotting.phone_font_pt(fig) for text in legend.get_texts())
     assert plotting.check_legible(plotting.finish(fig), plotting.PHONE_COLUMN_PX,
                                   plotting.MIN_PHONE_FONT_PX) == []
+
+
+def test_fixed_tick_labels_that_overlap_are_thinned_and_the_ticks_stay():
+    fig, ax = plt.subplots(figsize=(2.0, 2.0), dpi=plotting.DPI)
+    kept = [100, 50, 25, 12.5, 6.25, 3.12, 1.56]
+    ax.set_xscale("log")
+    ax.plot(kept, range(len(kept)))
+    ax.set_xticks(kept, [f"{k:.3g}" for k in kept], fontsize=10)
+    ax.set_xlim(115, 1.3)
+    assert plotting.thin_overlapping_tick_labels(fig)
+    fig.canvas.draw()
+    shown = [t for t in ax.get_xticklabels() if t.get_visible()]
+    assert shown[0].get_text() == "100" and 1 < len(shown) < len(kept)
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in shown]
+    assert not any(a.overlaps(b) for a, b in itertools.pairwise(boxes))
+    assert len(ax.get_xticks()) == len(kept)  # every tick (and grid line) is still drawn
+    fig2, ax2 = plt.subplots(figsize=(6, 3), dpi=plotting.DPI)
+    ax2.plot([0, 1], [0, 1])
+    assert plotting.thin_overlapping_tick_labels(fig2) == []  # labels with room are left alone

@@ -11,6 +11,7 @@ is drawn on top, so both stay visible.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import os
 from collections.abc import Sequence
@@ -346,6 +347,27 @@ def enlarge_small_text(fig: Figure, column_px: float = PHONE_COLUMN_PX, min_px: 
     return list(enlarged.values())
 
 
+def thin_overlapping_tick_labels(fig: Figure) -> list[str]:
+    """Show only every n-th tick label (the first, and n smallest) on an axis whose tick labels
+    overlap once enlarged (fixed ticks, such as a log axis of rounds, do not thin themselves out);
+    the ticks and grid lines stay. Returns the axes labels of the axes thinned."""
+    thinned = []
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            labels = [t for t in axis.get_ticklabels() if t.get_visible() and t.get_text().strip()]
+            boxes = [t.get_window_extent(renderer).padded(2) for t in labels]
+            step = 1
+            while step < len(labels) and any(a.overlaps(b) for a, b in itertools.pairwise(boxes[::step])):
+                step += 1
+            if step > 1:
+                for i, label in enumerate(labels):
+                    label.set_visible(i % step == 0)
+                thinned.append(axis.get_label_text() or ax.get_title())
+    return thinned
+
+
 def smallest_font_pt(fig: Figure) -> float | None:
     """The size in points of the smallest visible text of ``fig`` (None when it has no text)."""
     sizes = [t.get_fontsize() for t in _visible_texts(fig)]
@@ -383,11 +405,13 @@ def _raise_if_illegible(fig: Figure, column_px: float, min_px: float) -> None:
 def finish(fig: Figure, column_px: float = COLUMN_PX, min_px: float = MIN_FONT_PX) -> Figure:
     """Check ``fig`` before it is shown: raises ``ValueError`` naming any text below ``min_px`` in
     the desktop column; then enlarges any text that would show under :data:`MIN_PHONE_FONT_PX` on a
-    phone (:func:`enlarge_small_text`). The PNG the notebook shows records the figure's smallest
+    phone (:func:`enlarge_small_text`), and thins tick labels that then overlap
+    (:func:`thin_overlapping_tick_labels`). The PNG the notebook shows records the figure's smallest
     font (see :func:`_record_smallest_font`): the browser test reads it and names a figure whose
     text is still too small on a phone (that one does not stop the page from building)."""
     _raise_if_illegible(fig, column_px, min_px)
     enlarge_small_text(fig)
+    thin_overlapping_tick_labels(fig)
     _raise_if_illegible(fig, column_px, min_px)
     _record_smallest_font(fig)
     return fig
