@@ -253,6 +253,15 @@ def test_carracing_episodes_end_by_the_rule_and_compaction_steps_only_alive_ones
     assert sum(len(env_id) for env_id, _ in fake_pools[-2].sent) == 6 * 30
 
 
+def test_carracing_without_the_rule_plays_every_episode_to_the_step_limit(fake_pools):
+    """``early_termination=False`` (a page's switch) turns the no-progress rule off, nothing else."""
+    rollout = ep.EnvpoolRollout("envpool:CarRacing-v3", lambda action, obs: action, chunk_steps=8,
+                                num_buckets=2, max_steps=30, early_termination=False)
+    result = rollout.compacted(jnp.zeros((3, 3)), _keys(3, 2))
+    assert (result.steps == 30).all() and not result.ended_early.any()
+    np.testing.assert_allclose(result.returns.reshape(-1), [-3.0, 12.3] * 3, rtol=1e-5)
+
+
 def test_an_episode_strip_shows_the_policys_frames_from_reset_to_the_end(fake_pools):
     rollout = ep.EnvpoolRollout("envpool:CarRacing-v3", lambda action, obs: action, max_steps=30)
     strip = rollout.episode_strip(jnp.zeros(3), jax.random.PRNGKey(0), num_frames=4, gap=2)

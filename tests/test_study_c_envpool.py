@@ -7,6 +7,7 @@ it; everything else, the missing-extra refusal included (simulated), needs nothi
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import os
 import subprocess
@@ -181,3 +182,35 @@ def test_c4_at_smoke_runs_end_to_end_on_an_envpool_task(task, tmp_path):
     if COMMANDS[task] is not None:
         assert set(table[table.variant == "dense"].num_params) == {COMMANDS[task]}
     assert list((results / "c5_selection_stages").glob("*.csv")), "C4 shows C5's claims rows"
+
+
+# --- runs ------------------------------------------------------------------------------------------------
+
+
+def _tiny(task: str, seed: int, **changes) -> pixel.PixelRun:
+    """A run of ``task`` small enough for seconds: 4 members, 2 generations, 25 steps."""
+    run = pixel.pixel_run(task, "small", seed, configure("c4_pixel_rl_scores", "smoke", tasks=[task]))
+    return dataclasses.replace(run, population_size=4, num_finalists=2, num_parents=1, stage2_episodes=min(
+        run.stage2_episodes, 1), num_generations=2, max_steps=25, **changes)
+
+
+@needs_envpool
+def test_seeds_share_one_rollout_and_get_the_same_tables_as_alone():
+    """A policy's rollout is kept for its next seed (compiled programs, Atari's pools): seed 1 after seed
+    0 gives the table seed 1 gets alone."""
+    pixel._shared_policy_setup.cache_clear()
+    alone = pixel.evolve(_tiny("envpool:Kangaroo", 1))
+    pixel._shared_policy_setup.cache_clear()
+    first = pixel._setup(_tiny("envpool:Kangaroo", 0)).rollout
+    pixel.evolve(_tiny("envpool:Kangaroo", 0))
+    after = pixel.evolve(_tiny("envpool:Kangaroo", 1))
+    assert pixel._setup(_tiny("envpool:Kangaroo", 1)).rollout is first
+    timing = [column for column in alone.columns if column.endswith("_time_s")]
+    pd.testing.assert_frame_equal(alone.drop(columns=timing), after.drop(columns=timing))
+
+
+@needs_envpool
+def test_the_pages_early_termination_switch_reaches_carracings_rule():
+    for switch in (True, False):
+        rollout = pixel._setup(_tiny("envpool:CarRacing-v3", 0, early_termination=switch)).rollout
+        assert rollout.task.early_termination is switch

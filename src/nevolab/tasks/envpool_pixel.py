@@ -306,13 +306,17 @@ class EnvpoolRollout:
     ``develop(params) -> net_params`` (default identity) maps one member's stored parameters to the
     network's; members' parameters carry a leading member axis; ``keys`` is (members, episodes, key),
     one key per episode. Keep one instance per (task, policy) for a run: the jitted programs are cached.
+    ``early_termination=False`` switches CarRacing's no-progress rule off (the environment's own ends stay).
     """
 
     def __init__(self, task: str, apply_fn: Callable, develop: Callable | None = None, chunk_steps: int = 50,
-                 num_buckets: int = 16, max_steps: int | None = None, num_threads: int = 0):
+                 num_buckets: int = 16, max_steps: int | None = None, num_threads: int = 0,
+                 early_termination: bool = True):
         if chunk_steps < 1 or num_buckets < 1:
             raise ValueError(f"chunk_steps and num_buckets must be >= 1; got {chunk_steps}, {num_buckets}")
         self.task = check_task(task)
+        if not early_termination:
+            self.task = dataclasses.replace(self.task, early_termination=False)
         self.max_steps = int(max_steps if max_steps is not None else self.task.max_steps)
         if self.max_steps < 1:
             raise ValueError(f"max_steps must be >= 1; got {self.max_steps}")

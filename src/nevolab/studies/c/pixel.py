@@ -188,16 +188,35 @@ def _rollout(run: PixelRun, env: Any, env_params: Any, policy: Callable, develop
     """The run's population rollout: envpool's for an envpool task (checked installed here), else JAX's."""
     if env is None:
         return EnvpoolRollout(run.task, policy, develop=develop, chunk_steps=run.chunk_steps,
-                              num_buckets=run.num_buckets, max_steps=run.max_steps)
+                              num_buckets=run.num_buckets, max_steps=run.max_steps,
+                              early_termination=run.early_termination)
     return PopulationRollout(env, env_params, policy, develop=develop, chunk_steps=run.chunk_steps,
                              num_buckets=run.num_buckets, max_steps=run.max_steps)
 
 
-def _setup(run: PixelRun) -> _Setup:
+def _policy_setup(run: PixelRun) -> tuple[Any, Any, pixel_cnn.PixelCNNConfig, GenomeLayout,
+                                          PopulationRollout | EnvpoolRollout]:
+    """(env, env_params, network config, genome layout, rollout) of ``run``'s task and variant."""
     env, env_params, obs_shape, num_actions = _spaces(run)
     config = network_config(run, obs_shape, num_actions)
     layout = _layout(run, config)
-    rollout = _rollout(run, env, env_params, make_policy(run, config), layout.encoding.decode)
+    return env, env_params, config, layout, _rollout(run, env, env_params, make_policy(run, config),
+                                                     layout.encoding.decode)
+
+
+@functools.lru_cache(maxsize=1)
+def _shared_policy_setup(run: PixelRun) -> tuple[Any, Any, pixel_cnn.PixelCNNConfig, GenomeLayout,
+                                                 EnvpoolRollout]:
+    """:func:`_policy_setup` of an envpool run, kept for the next run of the same policy (``run`` with
+    seed 0): its compiled programs and, on Atari, its loaded pools (about 70 ms a game) are reused;
+    a rollout's episodes depend on its keys only (``EnvpoolRollout``'s docstring)."""
+    return _policy_setup(run)
+
+
+def _setup(run: PixelRun) -> _Setup:
+    shared = pixel_tasks.get_task(run.task).envpool
+    env, env_params, config, layout, rollout = (
+        _shared_policy_setup(dataclasses.replace(run, seed=0)) if shared else _policy_setup(run))
     ga = DeepGA(run.population_size, layout.num_genes, run.num_parents, layout.mutation_scales,
                 max_generations=run.num_generations)
     return _Setup(env, env_params, config, layout, rollout, ga)
