@@ -281,7 +281,9 @@ def evolve_with_state(run: PixelRun, on_generation: Callable[[int, dict], None] 
     ga, params = setup.ga, setup.ga.default_params
     key_init, key_run = jax.random.split(jax.random.PRNGKey(run.seed))
     population, init_keys = ga.sample_initial(key_init, setup.layout.init_fn)
-    state = ga.init(key_init, population, jnp.full((run.population_size,), jnp.inf), params, init_keys)
+    # strongly typed, as the losses told later are: a weakly typed start compiles ``tell`` twice
+    fitness = jnp.full((run.population_size,), jnp.inf, dtype=jnp.float32)
+    state = ga.init(key_init, population, fitness, params, init_keys)
     tell = jax.jit(ga.tell)
     rows = []
     for generation in range(run.num_generations):
