@@ -69,7 +69,7 @@ report.styled(scorecard.shown_table(card)).set_properties(subset=["mark"], **{"w
 # goes on beyond the axis.
 
 # %% tags=["hide-input"]
-scorecard.forest_plot(card);
+fig = scorecard.forest_plot(card)
 
 # %% [markdown]
 # ## Our scale against the paper's

@@ -306,7 +306,7 @@ def forest_plot(card: pd.DataFrame) -> Figure:
     """One row per claim: the decisive row's shift and 95% interval, in units of its margin (or of its
     own scale for a directional claim), signed so that the claim's direction points right, over the
     region the claim asserts (grey), coloured by the decisive row's verdict."""
-    height = 0.9 + 0.24 * len(card)
+    height = 1.6 + 0.24 * len(card)  # the legend below takes about an inch
     fig, ax = plt.subplots(figsize=(plotting.FIGURE_WIDTH_IN * 0.8, height))
     labels = []
     for position, row in enumerate(card.itertuples()):
