@@ -59,7 +59,7 @@ display(Markdown(scorecard.summary_sentence(card)))
 # ## Every claim
 
 # %% tags=["hide-input"]
-report.styled(scorecard.shown_table(card)).set_properties(subset=["mark"], **{"white-space": "nowrap"})
+report.styled(scorecard.shown_table(card))
 
 # %% [markdown]
 # ## Every claim at a glance

@@ -62,7 +62,7 @@ def test_a_margin_we_chose_is_labelled_ours():
     theirs = report.PaperClaim("k", "s", "o", "f", margin="±0.02", margin_source="the paper's Fig. 1")
     row = pd.Series({"margin": 50.0, "expected": "equivalent"})
     assert sc.margin_text(ours, row) == "±50 points (ours: 5 % of a lap)" and ours.margin_is_ours
-    assert sc.margin_text(theirs, row) == "±0.02<br><small>the paper's Fig. 1</small>"
+    assert sc.margin_text(theirs, row) == "±0.02<br>(source: the paper's Fig. 1)"
     assert not theirs.margin_is_ours
     directional = pd.Series({"margin": 0.0, "expected": "lower"})
     assert sc.margin_text(theirs, directional) == "0 (directional)"

@@ -135,7 +135,7 @@ def decisive_row(tested: pd.DataFrame, study: str) -> pd.Series:
 
 
 def margin_text(paper_claim: report.PaperClaim, row: pd.Series) -> str:
-    """The margin a claim is tested against, with its source in small type, labelled "ours" when we
+    """The margin a claim is tested against, with its source below it, labelled "ours" when we
     chose it; "0 (directional)" for a claim whose region is one side of zero."""
     if row.get("expected", "equivalent") in ("lower", "higher"):
         return "0 (directional)"
@@ -146,7 +146,7 @@ def margin_text(paper_claim: report.PaperClaim, row: pd.Series) -> str:
     source = paper_claim.margin_source
     if paper_claim.margin_is_ours:
         return f"{stated} (ours{source[4:]})" if source[4:].strip(" :") else f"{stated} (ours)"
-    return f"{stated}<br><small>{source}</small>" if source else stated
+    return f"{stated}<br>(source: {source})" if source else stated
 
 
 NOT_RUN = "not run at this profile"
@@ -266,22 +266,22 @@ def _verdict_cell(row: pd.Series) -> str:
 
 
 def shown_table(card: pd.DataFrame) -> pd.DataFrame:
-    """The scorecard as a reader sees it: linked claim, the paper's words and number, what we test and
-    against which margin, the decisive scope and mode with our shift and its Holm p for and against
-    the claim, the verdicts over scopes per mode, the mark."""
+    """The scorecard as a reader sees it, what a glance needs first: linked claim, the mark, the decisive
+    scope and mode with our shift and its Holm p for and against the claim, the margin; then the
+    paper's number and words, what we test, the verdicts over scopes per mode."""
     return pd.DataFrame({
         "claim": [f'{row.study}: <a href="{row.page}.html">{row.claim.replace("_", " ")}</a>'
                   for row in card.itertuples()],
-        "the paper says": [f"“{sentence}”" for sentence in card.sentence],
-        "the paper's number": card.paper,
-        "we test": card.hypothesis,
-        "margin": card.margin_text,
+        "mark": card.mark_text,
         "decisive scope": card.decisive,
         "ours (shift [95% CI])": card.ours,
         "Holm p for / against": [f"{report.p_value(row.p_for)} / {report.p_value(row.p_against)}"
                                  for row in card.itertuples()],
+        "margin": card.margin_text,
+        "the paper's number": card.paper,
+        "the paper says": [f"“{sentence}”" for sentence in card.sentence],
+        "we test": card.hypothesis,
         "verdicts over scopes": card.apply(_verdict_cell, axis=1),
-        "mark": card.mark_text,
     })
 
 
