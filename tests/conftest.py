@@ -123,3 +123,25 @@ def default_book(tmp_path_factory):
         os.environ["NEVOLAB_RESULTS_DIR"] = previous
     after = {path.relative_to(results) for path in results.rglob("*") if path.is_file()}
     return book, sorted(str(path) for path in after - before), results
+
+
+@pytest.fixture
+def dirs(tmp_path, monkeypatch):
+    """A results folder and a book folder of this test's own (a kernel or child process inherits them)."""
+    results, book = tmp_path / "results", tmp_path / "book"
+    monkeypatch.setenv("NEVOLAB_RESULTS_DIR", str(results))
+    monkeypatch.setenv("NEVOLAB_BOOK_DIR", str(book))
+    return results, book
+
+
+@pytest.fixture
+def without_envpool(monkeypatch):
+    """``envpool`` looks uninstalled: ``importlib.util.find_spec("envpool")`` answers None."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+
+    def find_spec(name, *args, **kwargs):
+        return None if name == "envpool" or name.startswith("envpool.") else real(name, *args, **kwargs)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)

@@ -16,15 +16,6 @@ from nevolab import cli, registry, store
 from nevolab.config import ConfigError, NotebookSpec, Param, resolve
 
 
-@pytest.fixture
-def dirs(tmp_path, monkeypatch):
-    """A results folder and a book folder of this test's own (the kernel inherits them)."""
-    results, book = tmp_path / "results", tmp_path / "book"
-    monkeypatch.setenv("NEVOLAB_RESULTS_DIR", str(results))
-    monkeypatch.setenv("NEVOLAB_BOOK_DIR", str(book))
-    return results, book
-
-
 def files_under(*folders: Path) -> list[Path]:
     """Every file under ``folders``, lock files aside (a lock holds no result)."""
     return sorted(path for folder in folders if folder.exists() for path in folder.rglob("*")

@@ -7,7 +7,6 @@ installed. Rollouts use a tiny CNN, few members and tens of steps, so each test 
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 
@@ -24,17 +23,6 @@ INSTALL = "make venv-envpool"
 pytestmark = pytest.mark.filterwarnings("ignore:.*precision lowered by casting:UserWarning")
 needs_envpool = pytest.mark.skipif(not ep.envpool_installed(),
                                    reason=f"the envpool extra is not installed: {ep.INSTALL_HINT}")
-
-
-@pytest.fixture
-def without_envpool(monkeypatch):
-    """``envpool`` looks uninstalled: ``importlib.util.find_spec("envpool")`` answers None."""
-    real = importlib.util.find_spec
-
-    def find_spec(name, *args, **kwargs):
-        return None if name == "envpool" or name.startswith("envpool.") else real(name, *args, **kwargs)
-
-    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
 
 
 # --- without envpool --------------------------------------------------------------------------------

@@ -9,11 +9,9 @@ the missing-extra refusal included (simulated), needs nothing installed.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -33,32 +31,6 @@ COMMANDS = {  # issue 28's done-when commands, and what C4's runs at smoke must 
     "envpool:CarRacing-v3": 957_923,  # the paper's CarRacing network, parameter for parameter
     "envpool:Kangaroo": None,
 }
-
-
-@pytest.fixture
-def without_envpool(monkeypatch):
-    """``envpool`` looks uninstalled: ``importlib.util.find_spec("envpool")`` answers None."""
-    real = importlib.util.find_spec
-
-    def find_spec(name, *args, **kwargs):
-        return None if name == "envpool" or name.startswith("envpool.") else real(name, *args, **kwargs)
-
-    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
-
-
-@pytest.fixture
-def dirs(tmp_path, monkeypatch):
-    """A results folder and a book folder of this test's own (a kernel or child process inherits them)."""
-    results, book = tmp_path / "results", tmp_path / "book"
-    monkeypatch.setenv("NEVOLAB_RESULTS_DIR", str(results))
-    monkeypatch.setenv("NEVOLAB_BOOK_DIR", str(book))
-    return results, book
-
-
-def files_under(*folders: Path) -> list[Path]:
-    """Every file under ``folders``, lock files aside."""
-    return sorted(path for folder in folders if folder.exists() for path in folder.rglob("*")
-                  if path.is_file() and ".locks" not in path.parts)
 
 
 # --- the task table (no envpool needed) ---------------------------------------------------------------
@@ -137,7 +109,8 @@ def test_without_the_extra_the_command_exits_2_in_one_line(task, without_envpool
     assert len(lines) == 1, err
     for needle in ("nevolab: error: parameter 'tasks'", repr(task), "make venv-envpool"):
         assert needle in lines[0], lines[0]
-    assert out == "" and files_under(*dirs) == []
+    assert out == "" and not [path for folder in dirs if folder.exists() for path in folder.rglob("*")
+                              if path.is_file() and ".locks" not in path.parts]
 
 
 @needs_envpool
