@@ -149,6 +149,12 @@ def margin_text(paper_claim: report.PaperClaim, row: pd.Series) -> str:
     return f"{stated}<br>(source: {source})" if source else stated
 
 
+def _paper_fields(study: str, paper_claim: report.PaperClaim) -> dict:
+    """A scorecard row's fields that come from the paper's claim alone."""
+    return {"study": study, "claim": paper_claim.key, "sentence": paper_claim.sentence,
+            "paper": paper_claim.paper_value or "–", "hypothesis": paper_claim.operationalisation}
+
+
 NOT_RUN = "not run at this profile"
 """The decisive scope of a claim whose data a reduced profile (smoke) does not compute."""
 
@@ -177,10 +183,9 @@ def scorecard(claims_by_study: Mapping[str, pd.DataFrame], configs: Mapping[str,
                      for mode, group in tested.groupby("mode", sort=False)}
             the_mark = mark(tested.verdict)
             rows.append({
-                "study": study, "claim": paper_claim.key, "sentence": paper_claim.sentence,
-                "paper": paper_claim.paper_value or "–", "hypothesis": paper_claim.operationalisation,
-                "margin_text": margin_text(paper_claim, row), "margin_is_ours": paper_claim.margin_is_ours,
-                "decisive": where, "ours": report.interval(row.effect, row.low, row.high),
+                **_paper_fields(study, paper_claim), "margin_text": margin_text(paper_claim, row),
+                "margin_is_ours": paper_claim.margin_is_ours, "decisive": where,
+                "ours": report.interval(row.effect, row.low, row.high),
                 "p_for": float(row.get("p_holm", float("nan"))),
                 "p_against": float(row.get("p_against_holm", float("nan"))),
                 "expected": row.get("expected", "higher"), "margin": float(row.get("margin", 0.0) or 0.0),
@@ -198,8 +203,7 @@ def scorecard(claims_by_study: Mapping[str, pd.DataFrame], configs: Mapping[str,
                          "test each on the page that holds its data")
     for study, paper_claim in missing:  # a reduced profile's runs hold no data for it
         rows.append({
-            "study": study, "claim": paper_claim.key, "sentence": paper_claim.sentence,
-            "paper": paper_claim.paper_value or "–", "hypothesis": paper_claim.operationalisation,
+            **_paper_fields(study, paper_claim),
             "margin_text": margin_text(paper_claim, pd.Series({"margin": 0.0})),
             "margin_is_ours": paper_claim.margin_is_ours, "decisive": NOT_RUN, "ours": "–",
             "p_for": float("nan"), "p_against": float("nan"), "expected": "higher", "margin": 0.0,
