@@ -18,6 +18,13 @@
   population forward pass (matmul FLOPs counted analytically) as a fraction of a plain ``jnp.matmul``
   measured in the same process. At hidden size 32 the forward cannot approach a 1024^3 matmul.
 
+* ``lowrank.lm.bpe.tokens_per_s``: tokens per second of the dense population forward at Study C's
+  default scale and tokenisation: the 2048-token BPE (model vocabulary 2051), population 128 for each
+  of 6 seeds vmapped (as the runs evaluate it), 16 windows of 64 tokens. At vocabulary 2051 the tied
+  unembedding is most of a token's arithmetic. The record adds, timed interleaved in the same run, the
+  same forward with every window's logits formed at once (``unblocked``, the oracle) and the median
+  per-round speed-up of the blocked softmax (``nevolab.models.transformer.CE_BLOCK_ROWS``).
+
 * ``lowrank.lm.width128.rank4_over_dense``: seconds of one rank-4 generation over one dense
   generation at width 128 (hidden 128, feed-forward 512, 4 heads of 16: the paper's model with every
   width times 4), population 128 (smaller than above, to bound memory: a dense width-128 genome has
@@ -47,7 +54,7 @@ import jax.numpy as jnp
 
 from nevolab.algorithms.deep_ga import DeepGA
 from nevolab.bench import interleaved_seconds, median_seconds, xla_flops
-from nevolab.models.transformer import fast_cross_entropy
+from nevolab.models.transformer import CE_BLOCK_ROWS, fast_cross_entropy
 from nevolab.studies.c.lm import chunk_size_for, make_population_loss, prepare_sequences
 from nevolab.studies.c.variants import setup_variant
 
@@ -143,6 +150,45 @@ def bench_tokens_per_s() -> dict:
         "batch": f"{NUM_SEQUENCES}x{SEQUENCE_LENGTH}",
         "num_blocks": config.num_blocks,
         "chunk_size": _chunk_size(config),
+        "peak_rss_mb": _peak_rss_mb(),
+        "device": jax.devices()[0].device_kind,
+    }
+
+
+def bench_bpe_tokens_per_s(repeats: int = 5, seeds: int = 6, population: int = 128) -> dict:
+    """Tokens per second of the dense population forward at the default's BPE scale, blocked softmax
+    against the unblocked oracle (interleaved)."""
+    sequences, vocab_size = prepare_sequences("bpe", NUM_SEQUENCES, SEQUENCE_LENGTH, data_seed=0)
+    config, layout = setup_variant("dense", vocab_size)
+    chunk = chunk_size_for(NUM_SEQUENCES, SEQUENCE_LENGTH, vocab_size, config=config, copies=seeds)
+    keys = jax.random.split(jax.random.PRNGKey(0), seeds * population)
+    populations = jax.jit(jax.vmap(layout.init_fn))(keys).reshape(seeds, population, -1)
+    sequences = jnp.asarray(sequences)
+
+    def seeds_loss(block_rows: int):
+        loss = make_population_loss(layout.encoding, config, chunk, block_rows=block_rows)
+        return jax.jit(jax.vmap(lambda members: loss(members, sequences)))
+
+    unblocked_rows = NUM_SEQUENCES * SEQUENCE_LENGTH
+    timings = interleaved_seconds({"blocked": (seeds_loss(CE_BLOCK_ROWS), (populations,)),
+                                   "unblocked": (seeds_loss(unblocked_rows), (populations,))},
+                                  repeats=repeats)
+    speedups = [plain / fast for fast, plain in
+                zip(timings["blocked"]["times"], timings["unblocked"]["times"], strict=True)]
+    tokens = seeds * population * NUM_SEQUENCES * SEQUENCE_LENGTH
+    return {
+        "value": tokens / timings["blocked"]["median"],
+        "unit": "tokens/s",
+        "unblocked_tokens_per_s": tokens / timings["unblocked"]["median"],
+        "speedup_over_unblocked": statistics.median(speedups),
+        "speedups": speedups,
+        "block_rows": CE_BLOCK_ROWS,
+        "seeds": seeds,
+        "population": population,
+        "batch": f"{NUM_SEQUENCES}x{SEQUENCE_LENGTH}",
+        "vocab_size": vocab_size,
+        "chunk_size": chunk,
+        "compile_s": timings["blocked"]["first"],
         "peak_rss_mb": _peak_rss_mb(),
         "device": jax.devices()[0].device_kind,
     }
@@ -263,6 +309,7 @@ BENCHMARKS = {
     "lowrank.lm.dense.gen_s": bench_dense_generation,
     "lowrank.lm.rank4.gen_s": bench_rank4_generation,
     "lowrank.lm.tokens_per_s": bench_tokens_per_s,
+    "lowrank.lm.bpe.tokens_per_s": bench_bpe_tokens_per_s,
     "lowrank.lm.population_vs_inference": bench_population_vs_inference,
     "lowrank.lm.forward_flops_fraction": bench_forward_flops_fraction,
 }

@@ -50,6 +50,8 @@ seeds = None
 tokenizer = None
 sequence_length = None
 num_sequences = None
+heldout_sequences = None
+heldout_every = None
 rank = None
 embedding_rank = None
 mutation_rate = None
@@ -121,6 +123,7 @@ for verdict in ("reproduced", "not reproduced", "inconclusive", "underpowered", 
 glue("c3_total", len(claims), display=False)
 for name in ("population", "elites", "generations", "num_sequences", "sequence_length", "seeds"):
     glue(f"c3_{name}", int(config.values[name]), display=False)  # the chapter page states the scale
+glue("c3_vocabulary", pages.vocabulary(config), display=False)
 glue("c3_findings", HTML(report.as_html(report.findings(claims))), display=False)
 
 # %% [markdown]

@@ -262,3 +262,22 @@ def test_scale_lines_read_the_papers_values_from_the_spec():
     assert len(c4) == 2 and "(paper 64×64 RGB)" in c4[0] and "truncation 4 (paper 16)" in c4[1]
     (c5,) = analysis.pixel_scale_lines(configure("c5_selection_stages", "default"), image=False)
     assert "grayscale" not in c5 and c5.endswith("6 seeds per variant (paper 15)")
+
+
+def test_the_heldout_table_and_its_reading_come_from_the_last_scoring():
+    """Known answer: two seeds per variant; held-out scored at generations 0 and 2 (NaN between)."""
+    rows = []
+    for name, train, held in (("dense", -5.0, -5.5), ("adam", -1.0, -9.0)):
+        for seed, shift in ((0, 0.0), (1, 0.2)):
+            for generation, heldout in ((0, held - 1), (1, np.nan), (2, held + shift)):
+                rows.append({"variant": name, "seed": seed, "generation": generation,
+                             "best_neg_ce": train + shift, "heldout_neg_ce": heldout})
+    table = analysis.heldout_table(pd.DataFrame(rows), ["dense", "adam"], {"dense": "D", "adam": "A"})
+    assert list(table.index) == ["D", "A"]
+    assert table.loc["D", "scored at (generation; Adam: step)"] == 2
+    assert table.loc["D", "held-out −CE"] == pytest.approx(-5.4)
+    assert table.loc["D", "gap (training − held-out)"] == pytest.approx(0.5)
+    assert table.loc["A", "gap (training − held-out)"] == pytest.approx(8.0)
+    assert analysis.heldout_reading(table, "A") == (
+        "At the last scoring, the Deep GA variants' best individuals score 0.50–0.50 nats worse on the "
+        "held-out windows than on the training ones; Adam's parameters 8.00 nats worse (training −CE -0.90).")

@@ -20,6 +20,7 @@ from nevolab.tasks.language import (
     corpus_path,
     load_corpus,
     load_tinystories,
+    make_heldout_sequences,
     make_sequences,
     make_tokenizer,
     split_stories,
@@ -200,3 +201,20 @@ def test_load_tinystories_validation(tmp_path):
         load_tinystories(split="test", cache_dir=tmp_path)
     with pytest.raises(ValueError, match="num_stories"):
         load_tinystories(num_stories=0, cache_dir=tmp_path)
+
+
+def test_heldout_windows_are_disjoint_from_the_training_windows_and_fixed():
+    tokens = np.arange(1000)
+    train = make_sequences(tokens, 20, 9, seed=3)
+    heldout = make_heldout_sequences(tokens, 20, 30, 9, seed=3)
+    assert heldout.shape == (30, 10)
+    assert not set(train[:, 0]) & set(heldout[:, 0])  # every window starts at a distinct place
+    assert set(heldout[:, 0]) <= set(range(0, 1000, 10))  # on the same window grid
+    np.testing.assert_array_equal(heldout, make_heldout_sequences(tokens, 20, 30, 9, seed=3))
+    # all 100 windows: the held-out set is exactly what training left
+    rest = make_heldout_sequences(tokens, 20, 80, 9, seed=3)
+    assert sorted({*train[:, 0], *rest[:, 0]}) == list(range(0, 1000, 10))
+    with pytest.raises(ValueError, match="num_heldout=81 is too many"):
+        make_heldout_sequences(tokens, 20, 81, 9, seed=3)
+    with pytest.raises(ValueError, match="num_heldout must be at least 1"):
+        make_heldout_sequences(tokens, 20, 0, 9, seed=3)

@@ -5,18 +5,23 @@ from __future__ import annotations
 import dataclasses
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 import pytest
 
 from nevolab import runner, store
 from nevolab.algorithms.deep_ga import DeepGA
+from nevolab.lowrank import PAPER_VARIANTS
+from nevolab.models.transformer import TransformerConfig, init_params, token_cross_entropy
 from nevolab.studies.c import runs
 from nevolab.studies.c.lm import (
     AdamRun,
     LMRun,
     evolve,
     make_population_loss,
+    make_train,
+    prepare_heldout,
     prepare_sequences,
 )
 from nevolab.studies.c.runs import adam_table, run_tables
@@ -33,7 +38,7 @@ def tiny_run(variant: str = "rank1", num_generations: int = GENERATIONS, seeds: 
     """A tiny run config (test helper)."""
     run = LMRun(kind="curves", variant=variant, population_size=POP, num_elites=ELITES,
                 num_generations=num_generations, tokenizer="char", seeds=seeds, data_seed=0,
-                mutation_rate=0.01, model_overrides=TINY, ranks=None, **DATA)
+                mutation_rate=0.01, model_overrides=TINY, ranks=None, num_heldout=3, heldout_every=2, **DATA)
     return dataclasses.replace(run, **changes)
 
 
@@ -84,11 +89,42 @@ def test_children_effects_match_the_ga_metric():
 
 def test_adam_reference_tiny():
     run = AdamRun(kind="adam", num_steps=40, learning_rate=1e-2, tokenizer="char", seeds=(0,), data_seed=0,
-                  eval_every=20, model_overrides=TINY, **DATA)
+                  eval_every=20, model_overrides=TINY, num_heldout=3, **DATA)
     df = adam_table(run)
     assert list(df.step) == [0, 20, 40]
     np.testing.assert_array_equal(df.tokens_evaluated, df.step * 3 * 2 * 8)
     assert df.neg_ce.iloc[-1] > df.neg_ce.iloc[0] + 1.0  # backprop fits the two windows quickly
+    # known answer: before step 0 the held-out loss is the initial model's on the held-out windows
+    config = TransformerConfig(vocab_size=prepare_sequences("char", **DATA)[1],
+                               **{**PAPER_VARIANTS["dense"]["model"], **TINY})
+    heldout = prepare_heldout("char", DATA["num_sequences"], 3, DATA["sequence_length"])
+    initial = token_cross_entropy(init_params(config, jax.random.PRNGKey(0)), heldout, config)
+    np.testing.assert_allclose(df.heldout_neg_ce.iloc[0], -initial, rtol=1e-5)
+    # two windows are memorised, not learned: the held-out windows gain far less than the trained ones
+    assert df.heldout_neg_ce.notna().all()
+    gain = df.neg_ce.iloc[-1] - df.neg_ce.iloc[0]
+    assert df.heldout_neg_ce.iloc[-1] - df.heldout_neg_ce.iloc[0] < gain
+
+
+def test_the_best_individual_is_scored_on_the_heldout_windows_on_schedule():
+    """Every ``heldout_every``-th generation and the last, the held-out loss is the best individual's
+    loss on the held-out windows (recomputed here from the GA's state); NaN between."""
+    run = tiny_run(num_generations=5, seeds=(0,), heldout_every=2)
+    train = make_train(run)
+    _, metrics = evolve(run)
+    heldout = metrics["heldout_loss"][0]
+    assert list(np.flatnonzero(~np.isnan(heldout))) == [0, 2, 4]
+    state = train.init_fn(jax.random.split(train.keys[0])[1])
+    run_key = jax.random.split(train.keys[0])[0]
+    _, vocab_size = prepare_sequences("char", **DATA)
+    config, layout = setup_variant(run.variant, vocab_size, model_overrides=TINY)
+    loss = make_population_loss(layout.encoding, config, 1)
+    for generation in range(3):
+        keys = train.step.derive_keys(run_key, jnp.int32(generation))
+        state, _ = jax.jit(train.step)(state, keys, jnp.int32(generation), train.data)
+        if generation in (0, 2):
+            expected = loss(state.ga.best_solution[None], train.data[1])[0]
+            np.testing.assert_allclose(heldout[generation], expected, rtol=1e-5)
 
 
 def test_validation_before_compute():
@@ -98,7 +134,9 @@ def test_validation_before_compute():
         tiny_run(population_size=4, num_elites=4)
     with pytest.raises(ValueError, match="num_steps"):
         AdamRun(kind="adam", num_steps=0, learning_rate=1e-2, tokenizer="char", seeds=(0,), data_seed=0,
-                eval_every=1, model_overrides={}, **DATA)
+                eval_every=1, model_overrides={}, num_heldout=1, **DATA)
+    with pytest.raises(ValueError, match="num_heldout"):
+        tiny_run(num_heldout=0)
 
 
 def test_ga_runs_resume_after_a_kill_with_identical_numbers(tmp_path, monkeypatch):

@@ -46,13 +46,15 @@ def test_notebooks_share_their_runs():
     ({"rank": 17}, "parameter 'rank': must be in [1, 16]: at most min(fan_in, fan_out)"),
     ({"rank": 0}, "parameter 'rank': must be in [1, 16]"),
     ({"embedding_rank": 33}, "parameter 'embedding_rank': must be in [1, 32]"),
-    ({"elites": 64}, "parameter 'elites': must be below population=64"),
+    ({"elites": 128}, "parameter 'elites': must be below population=128"),
     ({"population": 8, "elites": 9}, "parameter 'elites': must be below population=8"),
     ({"variants": ["dense", "huge"]},
      "parameter 'variants': unknown value 'huge'; valid: dense, lowrank, small, rank1"),
     ({"tokenizer": "word"}, "parameter 'tokenizer': unknown value 'word'; valid: char, bpe"),
     ({"sequence_length": 1025}, "parameter 'sequence_length': must be in [1, 1024] (the model's context"),
-    ({"num_sequences": 20_000}, "parameter 'num_sequences': 20000 windows of sequence_length+1 = 33 tokens"),
+    ({"num_sequences": 20_000}, "parameter 'num_sequences': 20000 windows of sequence_length+1 = 65 tokens"),
+    ({"num_sequences": 1500, "heldout_sequences": 100}, "parameter 'heldout_sequences': must be at most 68"),
+    ({"heldout_every": 0}, "parameter 'heldout_every': must be >= 1"),
     ({"seeds": 1}, "parameter 'seeds': must be >= 2"),
     ({"generations": "many"}, "parameter 'generations': expected an integer"),
 ])
@@ -71,7 +73,7 @@ def test_bpe_window_budget_is_checked():
 @pytest.mark.parametrize("args, message", [
     (["run", "c1_lm_fitness_curves", "-p", "rank", "20"], "parameter 'rank'"),
     (["run", "c3_claims", "-p", "variants", "dense,giant"], "unknown value 'giant'"),
-    (["run", "c2_mutation_effects", "-p", "elites", "64"], "parameter 'elites'"),
+    (["run", "c2_mutation_effects", "-p", "elites", "128"], "parameter 'elites'"),
 ])
 def test_cli_rejects_bad_input_before_compute(tmp_path, args, message):
     env = {**os.environ, "NEVOLAB_RESULTS_DIR": str(tmp_path / "results"),
@@ -166,7 +168,8 @@ def test_cached_evolve_tiny_children_are_consistent(tmp_path, monkeypatch):
     monkeypatch.setenv("NEVOLAB_RESULTS_DIR", str(tmp_path))
     run = runs.LMRun(kind="curves", variant="rank1", population_size=8, num_elites=2, num_generations=6,
                      num_sequences=2, sequence_length=8, tokenizer="char", seeds=(0, 1), data_seed=0,
-                     mutation_rate=0.01, model_overrides={"num_blocks": 1}, ranks=None)
+                     mutation_rate=0.01, model_overrides={"num_blocks": 1}, ranks=None, num_heldout=2,
+                     heldout_every=3)
     curves, children = runs.cached_evolve(run)
     assert len(curves) == 2 * 6 and set(children.generation) == set(runs.default_effect_generations(6))
     assert len(children) == 2 * len(set(children.generation)) * (8 - 2)  # every mutated child, per seed

@@ -42,6 +42,7 @@ __all__ = [
     "freeze_pydoc_topics",
     "load_corpus",
     "load_tinystories",
+    "make_heldout_sequences",
     "make_sequences",
     "make_tokenizer",
     "split_stories",
@@ -358,9 +359,37 @@ def make_sequences(tokens: np.ndarray | Sequence[int], num_sequences: int, seque
             f"num_sequences={num_sequences} is too many: {tokens.size} tokens hold only {available} "
             f"non-overlapping windows of sequence_length+1={window}"
         )
-    chosen = np.sort(np.random.default_rng(seed).choice(available, size=num_sequences, replace=False))
-    starts = chosen * window
+    starts = _chosen_windows(available, num_sequences, seed) * window
     return np.stack([tokens[s:s + window] for s in starts]).astype(np.int32)
+
+
+def make_heldout_sequences(tokens: np.ndarray | Sequence[int], num_sequences: int, num_heldout: int,
+                           sequence_length: int, seed: int = 0) -> np.ndarray:
+    """``num_heldout`` windows shaped like :func:`make_sequences`' and disjoint from its
+    ``num_sequences`` training windows of the same ``seed``: a fixed held-out set, never trained on.
+
+    They are drawn (in stream order) from the windows the training set left, so adding a held-out set
+    leaves the training windows unchanged.
+    """
+    tokens = np.asarray(tokens)
+    if num_heldout < 1:
+        raise ValueError(f"num_heldout must be at least 1; got {num_heldout}")
+    make_sequences(tokens, num_sequences, sequence_length, seed)  # checks the training set's arguments
+    window = sequence_length + 1
+    available = tokens.size // window
+    left = np.setdiff1d(np.arange(available), _chosen_windows(available, num_sequences, seed))
+    if num_heldout > left.size:
+        raise ValueError(
+            f"num_heldout={num_heldout} is too many: {tokens.size} tokens hold {available} windows of "
+            f"sequence_length+1={window}, {num_sequences} of them for training, so {left.size} are left"
+        )
+    picked = np.sort(np.random.default_rng([seed, 1]).choice(left, size=num_heldout, replace=False))
+    return np.stack([tokens[s * window:(s + 1) * window] for s in picked]).astype(np.int32)
+
+
+def _chosen_windows(available: int, num_sequences: int, seed: int) -> np.ndarray:
+    """Indices (sorted) of the training windows :func:`make_sequences` takes."""
+    return np.sort(np.random.default_rng(seed).choice(available, size=num_sequences, replace=False))
 
 
 @functools.lru_cache(maxsize=8)

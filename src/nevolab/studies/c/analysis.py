@@ -42,6 +42,8 @@ __all__ = [
     "final_summary",
     "fitness_bins",
     "genome_size_table",
+    "heldout_reading",
+    "heldout_table",
     "last_generation_rows",
     "lm_scale_line",
     "matched_saving_line",
@@ -49,6 +51,7 @@ __all__ = [
     "matched_window",
     "paper_stage_line",
     "pixel_scale_lines",
+    "population_reach_line",
     "reading_lines",
     "saving_table",
     "seed_band",
@@ -128,10 +131,44 @@ def c1_table(curves: pd.DataFrame, adam: pd.DataFrame, tokens_per_generation: in
     """C1's table: the GA curves and the Adam reference (as variant ``adam``, its steps as generations),
     each row placed at its token budget in GA generations (``budget_generations``)."""
     adam = pd.DataFrame({"variant": "adam", "seed": adam.seed, "generation": adam.step,
-                         "best_neg_ce": adam.neg_ce, "tokens_evaluated": adam.tokens_evaluated})
+                         "best_neg_ce": adam.neg_ce, "heldout_neg_ce": adam.heldout_neg_ce,
+                         "tokens_evaluated": adam.tokens_evaluated})
     table = pd.concat([curves, adam], ignore_index=True)
     table["budget_generations"] = table.tokens_evaluated / tokens_per_generation
     return table
+
+
+def heldout_table(table: pd.DataFrame, names: Sequence[str], labels: Mapping[str, str]) -> pd.DataFrame:
+    """Per variant (and ``adam``), at its last held-out scoring: the best individual's negative
+    cross-entropy on the training windows and on the held-out ones (mean and sd over seeds), and the
+    gap between them (training minus held-out: how much of the fit is memorisation)."""
+    rows = []
+    for name in names:
+        scored = table[(table.variant == name) & table.heldout_neg_ce.notna()]
+        if scored.empty:
+            continue
+        last = scored[scored.generation == scored.generation.max()]
+        gap = last.best_neg_ce - last.heldout_neg_ce
+        rows.append({"": labels[name], "scored at (generation; Adam: step)": int(last.generation.iloc[0]),
+                     "training −CE": last.best_neg_ce.mean(), "held-out −CE": last.heldout_neg_ce.mean(),
+                     "held-out sd": last.heldout_neg_ce.std(), "gap (training − held-out)": gap.mean(),
+                     "gap sd": gap.std()})
+    return pd.DataFrame(rows).set_index("")
+
+
+def heldout_reading(heldout: pd.DataFrame, adam_label: str) -> str:
+    """One sentence from :func:`heldout_table`: the Deep GA variants' train-minus-held-out gap beside
+    Adam's at the last scoring."""
+    gap = heldout["gap (training − held-out)"]
+    ga = gap.drop(adam_label, errors="ignore")
+    parts = []
+    if not ga.empty:
+        parts.append(f"the Deep GA variants' best individuals score {ga.min():.2f}–{ga.max():.2f} nats "
+                     "worse on the held-out windows than on the training ones")
+    if adam_label in gap.index:
+        parts.append(f"Adam's parameters {gap[adam_label]:.2f} nats worse "
+                     f"(training −CE {heldout.loc[adam_label, 'training −CE']:.2f})")
+    return ("At the last scoring, " + "; ".join(parts) + ".") if parts else "No held-out scoring."
 
 
 def start_table(ga: pd.DataFrame, variants: Sequence[str], embedding_stds: Mapping[str, float],
@@ -364,6 +401,28 @@ def timing_line(results: pd.DataFrame, cpu: str) -> str:
     timing = results.groupby(["task", "variant"])[["stage1_time_s", "stage2_time_s"]].sum().sum(axis=1)
     return (f"{len(results)} generations in {results.groupby(['task', 'variant', 'seed']).ngroups} runs; "
             f"evaluation wall time {timing.sum() / 60:.1f} min on {cpu}")
+
+
+def population_reach_line(results: pd.DataFrame, config: Any, budget_min: float | None, cpu: str,
+                          task: str = RACING) -> str:
+    """The racing runs' evaluation time (against the profile's compute budget, if it has one), and an
+    estimate of the paper's population, finalists and seeds at this page's generations on the same
+    machine (stage 1 scaled by the population, stage 2 by the finalists, both by the seeds): the scale
+    the page could not reach."""
+    runs = results[results.task == task]
+    if runs.empty:
+        return f"no {task} runs on this page"
+    stage1, stage2 = runs.stage1_time_s.sum() / 60, runs.stage2_time_s.sum() / 60
+    seeds = _paper(config, "seeds") / config.seeds
+    paper_population, paper_finalists = _paper(config, "population"), _paper(config, "finalists")
+    estimate = seeds * (stage1 * paper_population / config.population
+                        + stage2 * paper_finalists / config.finalists)
+    budget = f", against the {budget_min:.0f} min this profile is sized for" if budget_min else ""
+    return (f"compute: the {task} runs' evaluations took {stage1 + stage2:.1f} min on {cpu}{budget}; the "
+            f"paper's population {paper_population} with "
+            f"{paper_finalists} finalists and {_paper(config, 'seeds')} seeds would take about "
+            f"{estimate / 60:.1f} h here at {config.generations} generations (stage 1 scaled by the "
+            f"population, stage 2 by the finalists), so this page runs population {config.population}")
 
 
 def last_generation_rows(results: pd.DataFrame, tasks: Sequence[str], variants: Sequence[str],

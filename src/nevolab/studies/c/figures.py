@@ -16,8 +16,8 @@ from matplotlib.figure import Figure
 from nevolab import plotting
 from nevolab.studies.c.analysis import cdf_points, seed_band
 
-__all__ = ["effect_panels", "first_last_cdfs", "lm_curves", "matched_fitness_panels", "pixel_scores",
-           "policy_strips", "stage_violins"]
+__all__ = ["effect_panels", "first_last_cdfs", "heldout_panels", "lm_curves", "matched_fitness_panels",
+           "pixel_scores", "policy_strips", "stage_violins"]
 
 WIDTH = plotting.FIGURE_WIDTH_IN
 
@@ -59,6 +59,40 @@ def lm_curves(ga: pd.DataFrame, adam: pd.DataFrame, variants: Sequence[str], lab
     axes[0].set_title("best individual per generation")
     axes[1].set_title("zoom on the uniform guess")
     fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=1, fontsize=10)
+    return plotting.finish(fig)
+
+
+def heldout_panels(table: pd.DataFrame, names: Sequence[str], labels: Mapping[str, str], uniform: float,
+                   vocab_size: int, generations: int) -> Figure:
+    """C1: per variant (and Adam), the best individual's negative cross-entropy on the training windows
+    (solid) beside the held-out windows (markers, every scoring), against the token budget; ``labels``
+    short enough for a half-width title."""
+    columns = 2
+    rows = -(-len(names) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(WIDTH, 2.6 * rows + 0.9), layout="constrained",
+                             sharex=True, squeeze=False)  # own y axes: the variants start far apart
+    grey, heldout_color = plotting.OKABE_ITO["grey"], plotting.OKABE_ITO["vermillion"]  # no variant's colour
+    for ax, name in zip(axes.flat, names):
+        runs = table[table.variant == name]
+        color = plotting.style_of(name).color
+        mean, low, high = seed_band(runs, "budget_generations", "best_neg_ce", dropna=False)
+        ax.plot(mean.index, mean, color=color, linewidth=1.8, label="training windows")
+        ax.fill_between(mean.index, low, high, color=color, alpha=0.2, linewidth=0)
+        mean, low, high = seed_band(runs, "budget_generations", "heldout_neg_ce")
+        ax.errorbar(mean.index, mean, yerr=(mean - low, high - mean), color=heldout_color, marker="o",
+                    markersize=3.5, linestyle="--", linewidth=1.0, capsize=0,
+                    errorevery=max(1, len(mean) // 20), label="held-out windows")
+        ax.axhline(uniform, color=grey, linestyle=":", linewidth=1.4,
+                   label=f"uniform guess, −ln {vocab_size}")
+        ax.set_title(labels[name], fontsize=10)
+        ax.set_xlim(0, generations)
+    for ax in axes.flat[len(names):]:
+        ax.set_visible(False)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("−CE (nats)")
+    for ax in axes[-1]:
+        ax.set_xlabel("generation")
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncol=3, fontsize=9)
     return plotting.finish(fig)
 
 

@@ -4,7 +4,9 @@ A run is described whole by a frozen run config (:class:`LMRun`, :class:`AdamRun
 key, see :mod:`nevolab.studies.c.runs`). :func:`make_train` turns an :class:`LMRun` into what
 :func:`nevolab.runner.run_vmapped` needs (the purejaxrl shape: init and one generation step, seeds
 vmapped, generations scanned); :func:`evolve` runs it. Fitness is the mean next-token cross-entropy
-on a fixed set of token windows (minimised; the paper plots its negative).
+on a fixed set of token windows (minimised; the paper plots its negative). A second fixed set of
+windows, never trained on, is scored on the best individual every ``heldout_every`` generations (and
+on Adam's parameters as often), so memorisation shows against generalisation.
 """
 
 from __future__ import annotations
@@ -25,9 +27,15 @@ from nevolab.algorithms.deep_ga import DeepGA, DeepGAParams, DeepGAState
 from nevolab.config import RunConfig
 from nevolab.encodings import Encoding
 from nevolab.lowrank import PAPER_VARIANTS, FactorizedEncoding
-from nevolab.models.transformer import TransformerConfig, fast_cross_entropy, init_params, token_cross_entropy
+from nevolab.models.transformer import (
+    CE_BLOCK_ROWS,
+    TransformerConfig,
+    fast_cross_entropy,
+    init_params,
+    token_cross_entropy,
+)
 from nevolab.studies.c.variants import check_variant, setup_variant
-from nevolab.tasks.language import corpus_tokens, make_sequences
+from nevolab.tasks.language import corpus_tokens, make_heldout_sequences, make_sequences
 
 __all__ = [
     "AdamRun",
@@ -38,6 +46,7 @@ __all__ = [
     "make_adam_train",
     "make_population_loss",
     "make_train",
+    "prepare_heldout",
     "prepare_sequences",
     "train_adam",
 ]
@@ -76,11 +85,16 @@ class LMRun(RunConfig):
     mutation_rate: float
     model_overrides: dict[str, Any]  # TransformerConfig fields, e.g. {"num_blocks": 1}
     ranks: tuple[int, int] | None  # (rank, embedding_rank) replacing a factorized variant's
+    num_heldout: int  # held-out windows, disjoint from the training ones
+    heldout_every: int  # generations between scorings of the best individual on them (and the last)
 
     def __post_init__(self) -> None:
         check_variant(self.variant)
         if self.num_generations < 1:
             raise ValueError(f"num_generations must be at least 1; got {self.num_generations}")
+        if self.num_heldout < 1 or self.heldout_every < 1:
+            raise ValueError(f"num_heldout and heldout_every must be at least 1; got {self.num_heldout} "
+                             f"and {self.heldout_every}")
         if len(self.seeds) < 1:
             raise ValueError("seeds must hold at least one seed")
         if not 1 <= self.num_elites < self.population_size:
@@ -95,7 +109,7 @@ class AdamRun(RunConfig):
     """Full-batch Adam on the dense model, same windows, all seeds (the backprop reference)."""
 
     KIND: ClassVar[str] = "study_c_runs"
-    VERSION: ClassVar[int] = 1
+    VERSION: ClassVar[int] = 2  # v2: the held-out windows scored every eval_every steps
 
     kind: str
     num_steps: int
@@ -107,12 +121,15 @@ class AdamRun(RunConfig):
     data_seed: int
     eval_every: int
     model_overrides: dict[str, Any]
+    num_heldout: int
 
     def __post_init__(self) -> None:
         if self.num_steps < 1:
             raise ValueError(f"num_steps must be at least 1; got {self.num_steps}")
         if self.eval_every < 1:
             raise ValueError(f"eval_every must be at least 1; got {self.eval_every}")
+        if self.num_heldout < 1:
+            raise ValueError(f"num_heldout must be at least 1; got {self.num_heldout}")
         if len(self.seeds) < 1:
             raise ValueError("seeds must hold at least one seed")
 
@@ -127,35 +144,47 @@ def prepare_sequences(tokenizer: str = "char", num_sequences: int = 16, sequence
     return make_sequences(tokens, num_sequences, sequence_length, data_seed), vocab_size
 
 
+def prepare_heldout(tokenizer: str, num_sequences: int, num_heldout: int, sequence_length: int,
+                    data_seed: int = 0) -> np.ndarray:
+    """The held-out windows ``(num_heldout, sequence_length + 1)``, disjoint from the training ones."""
+    tokens, _ = corpus_tokens(tokenizer, CORPUS)
+    return make_heldout_sequences(tokens, num_sequences, num_heldout, sequence_length, data_seed)
+
+
 def chunk_size_for(num_sequences: int, sequence_length: int, vocab_size: int, largest: int = 16,
                    config: TransformerConfig | None = None, copies: int = 1) -> int:
     """Individuals evaluated at once (vmapped) inside the population loss: a power of two, at most
     ``largest``, fewer when the largest activation (attention scores, feed-forward hidden layer or
-    logits of ``config``; the paper's model when None) of one individual times ``copies`` (populations
+    logits of ``CE_BLOCK_ROWS`` positions of ``config``; the paper's model when None) of one
+    individual times ``copies`` (populations
     vmapped around the loss, e.g. seeds) would exceed :data:`CHUNK_BYTES`."""
     c = config or TransformerConfig(vocab_size=vocab_size)
     tokens = num_sequences * sequence_length
     largest_activation = 4 * max(num_sequences * c.num_heads * sequence_length**2, tokens * c.ff_dim,
-                                 tokens * vocab_size)
+                                 min(tokens, CE_BLOCK_ROWS) * vocab_size)
     fits = max(1, min(largest, CHUNK_BYTES // (largest_activation * copies)))
     return 1 << (fits.bit_length() - 1)  # a power of two divides the usual populations: no remainder
 
 
 def make_population_loss(encoding: Encoding, config: TransformerConfig, chunk_size: int | None = None,
-                         plain: bool = False) -> Callable[[jax.Array, jax.Array], jax.Array]:
+                         plain: bool = False, block_rows: int = CE_BLOCK_ROWS
+                         ) -> Callable[[jax.Array, jax.Array], jax.Array]:
     """``(population (N, num_genes), sequences) -> losses (N,)``: each genotype's mean next-token
     cross-entropy. ``lax.map`` over chunks of ``chunk_size`` individuals (vmapped inside a chunk;
     None: :func:`chunk_size_for` the sequences) bounds the activation memory.
 
     The forward is :func:`~nevolab.models.transformer.fast_cross_entropy`, on factors where the
     encoding keeps them (:class:`~nevolab.lowrank.FactorizedEncoding`); ``plain``: the flax forward on
-    the decoded dense weights instead (the reference the fast one is tested against).
+    the decoded dense weights instead (the reference the fast one is tested against). ``block_rows``:
+    the token positions whose logits the fast forward forms at once.
     """
     if plain:
         decode, loss = encoding.decode, token_cross_entropy
     else:
         decode = encoding.decode_factors if isinstance(encoding, FactorizedEncoding) else encoding.decode
-        loss = fast_cross_entropy
+
+        def loss(params: Any, sequences: jax.Array, config: TransformerConfig) -> jax.Array:
+            return fast_cross_entropy(params, sequences, config, block_rows)
 
     def population_loss(population: jax.Array, sequences: jax.Array) -> jax.Array:
         def one(genotype: jax.Array) -> jax.Array:
@@ -211,7 +240,7 @@ class Train(NamedTuple):
     init_fn: Callable[[jax.Array], CommittedKeyState]
     step: runner.StepFn
     keys: jax.Array  # (num_seeds, 2): PRNGKey(seed) per seed
-    data: jax.Array  # the fixed windows
+    data: tuple[jax.Array, jax.Array]  # the fixed training windows and the held-out windows
     num_genes: int
     num_params: int
 
@@ -241,9 +270,25 @@ def make_train(run: LMRun) -> Train:
         state = ga.init(key_state, population, jnp.full((run.population_size,), jnp.inf), params, init_keys)
         return CommittedKeyState(ga=state, generation_keys=jax.random.split(key_loop, run.num_generations))
 
-    step = runner.make_generation_step(RecordingDeepGA(ga), params,
-                                       lambda genotypes, generation, data: loss(genotypes, data))
-    return Train(init_fn, step, seed_keys, jnp.asarray(sequences), layout.num_genes, layout.num_params)
+    generation_step = runner.make_generation_step(
+        RecordingDeepGA(ga), params, lambda genotypes, generation, data: loss(genotypes, data[0]))
+    heldout_loss = make_population_loss(layout.encoding, config, 1)
+
+    def step(state: CommittedKeyState, keys: Any, generation: jax.Array, data: tuple[jax.Array, jax.Array]
+             ) -> tuple[CommittedKeyState, dict[str, jax.Array]]:
+        state, metrics = generation_step(state, keys, generation, data)
+        due = (generation % run.heldout_every == 0) | (generation == run.num_generations - 1)
+        # generation is not batched over seeds, so under vmap this stays a branch: off-generations skip it
+        metrics["heldout_loss"] = jax.lax.cond(
+            due, lambda: heldout_loss(state.ga.best_solution[None], data[1])[0].astype(jnp.float32),
+            lambda: jnp.float32(jnp.nan))
+        return state, metrics
+
+    step.derive_keys = generation_step.derive_keys  # type: ignore[attr-defined]
+    heldout = prepare_heldout(run.tokenizer, run.num_sequences, run.num_heldout, run.sequence_length,
+                              run.data_seed)
+    return Train(init_fn, step, seed_keys, (jnp.asarray(sequences), jnp.asarray(heldout)),
+                 layout.num_genes, layout.num_params)
 
 
 def evolve(run: LMRun, checkpoint: Path | None = None, chunk_length: int | None = None
@@ -279,34 +324,44 @@ def _evolve_in_one_program(train: Train, num_generations: int) -> dict[str, np.n
     return jax.tree_util.tree_map(np.asarray, metrics)
 
 
-def make_adam_train(run: AdamRun) -> Callable[[jax.Array], tuple[jax.Array, jax.Array]]:
-    """``train(key) -> (loss before each step (num_steps,), final loss)``: full-batch Adam on the
-    dense model from the initialisation of ``key``."""
+def make_adam_train(run: AdamRun
+                    ) -> Callable[[jax.Array], tuple[jax.Array, jax.Array, jax.Array, jax.Array]]:
+    """``train(key) -> (loss before each step (num_steps,), final loss, held-out loss before each step
+    (num_steps,; NaN but every eval_every-th), final held-out loss)``: full-batch Adam on the dense
+    model from the initialisation of ``key``."""
     sequences, vocab_size = prepare_sequences(run.tokenizer, run.num_sequences, run.sequence_length,
                                               run.data_seed)
     sequences = jnp.asarray(sequences)
+    heldout = jnp.asarray(prepare_heldout(run.tokenizer, run.num_sequences, run.num_heldout,
+                                          run.sequence_length, run.data_seed))
     config = TransformerConfig(vocab_size=vocab_size, **{**PAPER_VARIANTS["dense"]["model"],
                                                          **run.model_overrides})
     optimizer = optax.adam(run.learning_rate)
 
-    def train(key: jax.Array) -> tuple[jax.Array, jax.Array]:
+    def train(key: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
         params = init_params(config, key)
 
-        def step(carry: tuple[Any, Any], _: None) -> tuple[tuple[Any, Any], jax.Array]:
+        def step(carry: tuple[Any, Any], t: jax.Array) -> tuple[tuple[Any, Any], tuple[jax.Array, jax.Array]]:
             params, opt_state = carry
+            # t is not batched over seeds, so under vmap this stays a branch
+            heldout_loss = jax.lax.cond(t % run.eval_every == 0,
+                                        lambda: token_cross_entropy(params, heldout, config),
+                                        lambda: jnp.float32(jnp.nan))
             loss, grads = jax.value_and_grad(token_cross_entropy)(params, sequences, config)
             updates, opt_state = optimizer.update(grads, opt_state)
-            return (optax.apply_updates(params, updates), opt_state), loss
+            return (optax.apply_updates(params, updates), opt_state), (loss, heldout_loss)
 
         carry = (params, optimizer.init(params))
-        (params, _), losses = jax.lax.scan(step, carry, None, length=run.num_steps)
-        return losses, token_cross_entropy(params, sequences, config)
+        (params, _), (losses, heldout_losses) = jax.lax.scan(step, carry, jnp.arange(run.num_steps))
+        return (losses, token_cross_entropy(params, sequences, config), heldout_losses,
+                token_cross_entropy(params, heldout, config))
 
     return train
 
 
-def train_adam(run: AdamRun) -> tuple[np.ndarray, np.ndarray]:
-    """Every seed of ``run`` (vmapped): losses before each step (seeds, num_steps) and final (seeds,)."""
+def train_adam(run: AdamRun) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every seed of ``run`` (vmapped): training losses before each step (seeds, num_steps) and final
+    (seeds,), then the same on the held-out windows (NaN but every ``eval_every``-th step)."""
     keys = jnp.stack([jax.random.PRNGKey(int(seed)) for seed in run.seeds])
-    losses, finals = jax.jit(jax.vmap(make_adam_train(run)))(keys)
-    return np.asarray(losses), np.asarray(finals)
+    outputs = jax.jit(jax.vmap(make_adam_train(run)))(keys)
+    return tuple(np.asarray(output) for output in outputs)  # type: ignore[return-value]

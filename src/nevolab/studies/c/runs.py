@@ -53,7 +53,8 @@ def lm_run(variant: str, config: Any) -> LMRun:
                  num_generations=config.generations, num_sequences=config.num_sequences,
                  sequence_length=config.sequence_length, tokenizer=config.tokenizer,
                  seeds=seed_list(config.seeds), data_seed=0, mutation_rate=config.mutation_rate,
-                 model_overrides={"num_blocks": config.num_blocks}, ranks=ranks)
+                 model_overrides={"num_blocks": config.num_blocks}, ranks=ranks,
+                 num_heldout=config.heldout_sequences, heldout_every=config.heldout_every)
 
 
 def adam_steps_for_budget(population_size: int, num_generations: int) -> int:
@@ -68,7 +69,8 @@ def adam_run(config: Any) -> AdamRun:
     return AdamRun(kind="adam", num_steps=steps, learning_rate=config.adam_learning_rate,
                    num_sequences=config.num_sequences, sequence_length=config.sequence_length,
                    tokenizer=config.tokenizer, seeds=seed_list(config.seeds), data_seed=0,
-                   eval_every=max(1, steps // 100), model_overrides={"num_blocks": config.num_blocks})
+                   eval_every=max(1, steps // 100), model_overrides={"num_blocks": config.num_blocks},
+                   num_heldout=config.heldout_sequences)
 
 
 def run_configs(config: Any) -> list[RunConfig]:
@@ -78,6 +80,10 @@ def run_configs(config: Any) -> list[RunConfig]:
         from nevolab.studies.c.pixel import pixel_runs  # model code stays out of the LM pages' imports
 
         return pixel_runs(config)
+    if config.notebook == "c6_real_carracing":
+        from nevolab.studies.c.real import real_runs  # the real CarRacing-v3's runs (C6's own)
+
+        return real_runs(config)
     keys: list[RunConfig] = []
     for variant in config.variants:
         run = lm_run(variant, config)
@@ -137,6 +143,7 @@ def _curves(run: LMRun, metrics: dict[str, np.ndarray], num_genes: int, num_para
         "best_neg_ce": -metrics["min_fitness"].ravel().astype(float),
         "mean_neg_ce": -metrics["mean_fitness"].ravel().astype(float),
         "best_so_far_neg_ce": -metrics["best_fitness"].ravel().astype(float),
+        "heldout_neg_ce": -metrics["heldout_loss"].ravel().astype(float),
         **{name: values.ravel() for name, values in summaries.items()},
         "mean_mutation_effect": metrics["mean_mutation_effect"].ravel().astype(float),
         "best_seed_length": metrics["best_seed_length"].ravel().astype(int),
@@ -185,7 +192,9 @@ def cached_evolve(run: LMRun, fresh: bool = False) -> tuple[pd.DataFrame, pd.Dat
     """A variant's Deep GA runs through the store: ``(curves, children)``.
 
     ``curves`` has one row per (seed, generation): ``best_neg_ce`` (the generation's best individual,
-    the paper's curve), ``mean_neg_ce``, ``best_so_far_neg_ce``; the mutation effects of the children
+    the paper's curve), ``mean_neg_ce``, ``best_so_far_neg_ce``, ``heldout_neg_ce`` (the best
+    individual on the held-out windows, every ``heldout_every`` generations and the last; NaN
+    between); the mutation effects of the children
     evaluated in that generation against their parents -- ``deleterious_fraction`` (share whose loss
     rose), ``mean_delta_fitness`` and ``median_delta_fitness`` (child minus parent negative
     cross-entropy: negative = deleterious), ``deleterious_magnitude`` (mean loss increase, nats, of
@@ -206,14 +215,17 @@ def cached_evolve(run: LMRun, fresh: bool = False) -> tuple[pd.DataFrame, pd.Dat
 
 def adam_table(run: AdamRun) -> pd.DataFrame:
     """The Adam reference, uncached: one row per evaluated step and seed, ``step, neg_ce,
-    tokens_evaluated`` (a forward + backward pass counted as three forward passes), ``seed, variant``."""
-    losses, finals = train_adam(run)
+    heldout_neg_ce, tokens_evaluated`` (a forward + backward pass counted as three forward passes),
+    ``seed, variant``."""
+    losses, finals, heldout_losses, heldout_finals = train_adam(run)
     steps = np.unique(np.r_[np.arange(0, run.num_steps + 1, run.eval_every), run.num_steps])
     tokens_per_step = 3 * run.num_sequences * run.sequence_length
     frames = []
     for i, seed in enumerate(run.seeds):
         before = np.append(losses[i], float(finals[i]))  # loss before step t, t = 0..num_steps
+        heldout = np.append(heldout_losses[i], float(heldout_finals[i]))
         frames.append(pd.DataFrame({"step": steps, "neg_ce": -before[steps],
+                                    "heldout_neg_ce": -heldout[steps],
                                     "tokens_evaluated": steps * tokens_per_step, "seed": int(seed),
                                     "variant": "dense"}))
     return pd.concat(frames, ignore_index=True)
