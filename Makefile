@@ -34,7 +34,8 @@ $(VENV)/.installed-envpool: $(VENV)/.installed requirements-envpool.lock
 	@if $(BIN)/python -m pip install --quiet -r requirements-envpool.lock; then touch $@; else \
 		echo "warning: the envpool extra did not install; its tests will skip (retry: make venv-envpool)" >&2; fi
 
-notebooks: venv
+# C6 runs on envpool's CarRacing-v3, so the book needs the envpool extra (best effort, as for the tests).
+notebooks: venv venv-envpool
 	$(BIN)/nevolab run-all --profile $(PROFILE)
 
 html: venv

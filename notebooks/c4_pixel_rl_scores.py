@@ -67,6 +67,7 @@ from nevolab import plotting, registry, report, store
 from nevolab.studies.c import analysis, figures, pages
 from nevolab.studies.c import paper as c_paper
 from nevolab.studies.c.pixel_tasks import RACING, TASKS
+from nevolab.studies.c.spec import PIXEL_DEFAULT_BUDGET_MIN
 
 config = registry.configure_from("c4_pixel_rl_scores", globals())
 print(f"profile: {config.profile}   results key: {config.hash()}")
@@ -87,6 +88,9 @@ from IPython.display import display
 results, provenance = pages.page_table(config, fresh=fresh)
 print(store.describe(provenance))
 print(analysis.timing_line(results, store.machine()["cpu"]))
+if RACING in config.tasks:
+    budget = PIXEL_DEFAULT_BUDGET_MIN if config.profile == "default" else None
+    print(analysis.population_reach_line(results, config, budget, store.machine()["cpu"]))
 
 # %% [markdown]
 # ## Figure

@@ -19,9 +19,10 @@
 # paper's. A margin we chose ourselves is labelled "ours". Nothing here is
 # typed by hand: the table is computed from the claims tables that [A3](a3_claims.ipynb),
 # [B4](b4_claims.ipynb), [B5](b5_transfer.ipynb), [B6](b6_connectivity_flatness.ipynb),
-# [B7](b7_snr_correlation.ipynb), [C3](c3_claims.ipynb) and [C5](c5_selection_stages.ipynb) store
-# (every page whose spec is a claims page), by the rule on
-# [How we decide](how_we_decide.md).
+# [B7](b7_snr_correlation.ipynb), [C3](c3_claims.ipynb), [C5](c5_selection_stages.ipynb) and
+# [C6](c6_real_carracing.ipynb) store (every page whose spec is a claims page), by the rule on
+# [How we decide](how_we_decide.md). A claim tested on two pages in their own scopes (the stage-1
+# claims, on racing in C5 and on the real CarRacing-v3 in C6) is one row over all its scopes.
 #
 # Following the ReScience C convention, each claim is marked **[Re]** (replicated in every scope and
 # mode), **[¬Re]** (not replicated anywhere, and contradicted somewhere), by its count of replicated

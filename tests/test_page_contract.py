@@ -71,7 +71,7 @@ def test_every_claims_page_is_on_the_scorecard():
     claims_pages = {spec.name for spec in NOTEBOOKS.values() if spec.claims_page}
     assert claims_pages == set(scorecard.CLAIMS_PAGES.values())
     assert {"a3_claims", "b4_claims", "b5_transfer", "b6_connectivity_flatness", "b7_snr_correlation",
-            "c3_claims", "c5_selection_stages"} == claims_pages
+            "c3_claims", "c5_selection_stages", "c6_real_carracing"} == claims_pages
 
 
 def test_no_provenance_seeds_are_written_by_hand():

@@ -57,6 +57,29 @@ def test_one_row_per_claim_with_both_modes_and_the_headline_scope():
         sc.scorecard(claims, configs)
 
 
+def test_a_claim_on_two_claims_pages_is_one_row_over_both():
+    """C5 tests the stage-1 claims on racing, C6 on the real CarRacing-v3, each in its own scopes: the
+    scorecard has one row per claim over all of them, its page the decisive row's; one scope on two pages
+    is refused."""
+    racing = _claims([("pixel_stage1_lower", "racing, factorized vs dense", "-", "inconclusive"),
+                      ("pixel_stage1_lower", "racing, factorized vs dense, matched parent fitness", "-",
+                       "inconclusive")])
+    real = _claims([("pixel_stage1_lower", "CarRacing-v3, factorized vs dense", "-", "reproduced"),
+                    ("pixel_stage1_lower", "CarRacing-v3, factorized vs dense, matched parent fitness", "-",
+                     "inconclusive")])
+    configs = {"C5": configure("c5_selection_stages", "default"),
+               "C6": configure("c6_real_carracing", "default")}
+    card = sc.scorecard({"C5": racing, "C6": real}, configs, complete=False).set_index("claim")
+    row = card.loc["pixel_stage1_lower"]
+    assert (card.index == "pixel_stage1_lower").sum() == 1 and row.study == "C5"
+    assert row.verdict == "1/4 Re · 3 inconclusive" and row.mark == "mixed"
+    assert row.decisive == "CarRacing-v3, factorized vs dense" and row.page == "c6_real_carracing"
+    alone = sc.scorecard({"C5": racing}, {"C5": configs["C5"]}, complete=False).set_index("claim")
+    assert alone.loc["pixel_stage1_lower"].page == "c5_selection_stages"  # the claim's own page
+    with pytest.raises(ValueError, match="on two claims pages: c5_selection_stages and c6_real_carracing"):
+        sc.scorecard({"C5": racing, "C6": racing}, configs, complete=False)
+
+
 def test_a_margin_we_chose_is_labelled_ours():
     ours = report.PaperClaim("k", "s", "o", "f", margin="±50 points", margin_source="ours: 5 % of a lap")
     theirs = report.PaperClaim("k", "s", "o", "f", margin="±0.02", margin_source="the paper's Fig. 1")

@@ -21,6 +21,7 @@ from nevolab.config import ConfigError
 from nevolab.models import pixel_cnn
 from nevolab.registry import configure, get_spec
 from nevolab.studies.c import analysis, pixel, pixel_tasks
+from nevolab.studies.c import paper as c_paper
 from nevolab.studies.c.claims import discrete_task, paper_atari_tasks, pixel_settings
 from nevolab.tasks import envpool_pixel
 
@@ -37,13 +38,14 @@ COMMANDS = {  # issue 28's done-when commands, and what C4's runs at smoke must 
 
 
 def test_the_table_names_every_envpool_task_and_iterates_the_jax_ones():
-    """Every envpool task is an entry by name; iterating the table (and the paper preset) gives the JAX
-    tasks only, as before."""
+    """Every envpool task is an entry by name; iterating the table gives the JAX tasks only; the paper
+    preset is the paper's own environments."""
     names = tuple(envpool_pixel.PREFIX + name for name in envpool_pixel.TASKS)
     assert pixel_tasks.ENVPOOL_PIXEL_TASKS == names
     assert pixel_tasks.PIXEL_TASKS == (*pixel_tasks.JAX_PIXEL_TASKS, *names)
     assert not any(pixel_tasks.is_envpool(task) for task in pixel_tasks.TASKS)
-    assert get_spec("c4_pixel_rl_scores").param("tasks").presets["paper"] == list(pixel_tasks.JAX_PIXEL_TASKS)
+    paper = get_spec("c4_pixel_rl_scores").param("tasks").presets["paper"]
+    assert paper == ["envpool:CarRacing-v3", *(f"envpool:{game}" for game in c_paper.PAPER_ATARI_GAMES)]
     for name in names:
         assert pixel_tasks.TASKS[name].name == name and pixel_tasks.get_task(name).envpool
         assert pixel_tasks.pixel_task_problem(name) is None or not envpool_pixel.envpool_installed()

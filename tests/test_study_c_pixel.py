@@ -102,10 +102,12 @@ def test_bad_parameters_fail_in_one_line(argv, name, capsys):
 
 def test_the_paper_profile_is_the_papers_selection():
     config = configure("c5_selection_stages", "paper")
-    run = pixel.pixel_run("racing", "dense", 0, config)
+    assert config.tasks == ["envpool:CarRacing-v3", "envpool:Asteroids", "envpool:Frostbite",
+                            "envpool:Gravitar", "envpool:Kangaroo"]
+    run = pixel.pixel_run("envpool:CarRacing-v3", "dense", 0, config)
     assert (run.population_size, run.num_finalists, run.num_parents, run.num_generations) == (256, 32, 8, 40)
     assert (run.stage1_episodes, run.stage2_episodes, config.seeds) == (2, 4, 15)
-    atari = pixel.pixel_run("minatar:Breakout", "factorized", 0, config)
+    atari = pixel.pixel_run("envpool:Kangaroo", "factorized", 0, config)
     assert (atari.population_size, atari.num_parents, atari.num_generations, atari.stage1_episodes,
             atari.stage2_episodes, atari.rank) == (512, 16, 300, 1, 0, 4)
 
@@ -209,7 +211,7 @@ def test_a_saving_of_the_encoding_survives_matched_parent_fitness():
 
 def test_claims_about_the_end_of_the_papers_runs_are_not_tested_below_its_scale():
     runs = _synthetic(encoding_steps=-1000.0, score_shift=-30.0)
-    settings = pixel_settings(configure("c5_selection_stages", "default").values)
+    settings = pixel_settings(configure("c5_selection_stages", "default", generations=12).values)
     assert settings == {"generations": 12.0, "population": 48.0, "early termination (1 = on)": 1.0,
                         "Atari games run": 0.0}
     claims = _claims(runs, settings)

@@ -329,7 +329,7 @@ def fast_logits(params: PyTree, tokens: jax.Array, config: TransformerConfig) ->
 CE_BLOCK_ROWS = 128
 """Token positions whose logits :func:`fast_cross_entropy` forms at once. At a 2051-token vocabulary
 one window's logits (64 x 2051 float32 per window) would leave the cache between the unembedding, the
-log-sum-exp and the target lookup; 128 rows (1 MiB) stay in L2, and the population loss ran 3.4x
+log-sum-exp and the target lookup; 128 rows (1 MiB) stay in L2, and the population loss ran 2.1x
 faster (benchmark ``lowrank.lm.bpe.tokens_per_s``)."""
 
 

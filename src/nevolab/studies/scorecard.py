@@ -1,5 +1,7 @@
 """The scorecard: every claim of the three papers in one table, computed from the stored claims tables
-of A3, B4 and C3 (ReScience C's marks: [Re] replicated, [¬Re] not replicated)."""
+of every claims page (ReScience C's marks: [Re] replicated, [¬Re] not replicated). A claim tested on
+several claims pages, each in its own scopes (C5's stage-1 claims on racing, C6's on the real
+CarRacing-v3), is one row over all its scopes."""
 
 from __future__ import annotations
 
@@ -54,8 +56,8 @@ SPECS: tuple[NotebookSpec, ...] = (
         name="scorecard",
         title="Scorecard: every claim, its verdict, our scale against the paper's",
         description="One row per claim of the three papers, computed from the stored claims tables of "
-                    "every claims page (A3, B4–B7, C3, C5): the paper's sentence and number, ours with its "
-                    "interval, the verdict per mode, and the ReScience mark.",
+                    "every claims page (A3, B4–B7, C3, C5, C6): the paper's sentence and number, ours with "
+                    "its interval, the verdict per mode, and the ReScience mark.",
         params=(Param("studies", "str_list", {"default": ["A", "B", "C"]}, paper="not applicable",
                       help="studies to include", choices=("A", "B", "C"), presentation=True),),
     ),
@@ -159,42 +161,62 @@ NOT_RUN = "not run at this profile"
 """The decisive scope of a claim whose data a reduced profile (smoke) does not compute."""
 
 
+def tested_rows(claims_by_study: Mapping[str, pd.DataFrame]) -> dict[str, tuple[str, pd.DataFrame]]:
+    """Per paper claim tested on some claims page: the first page's label and every page's rows of it,
+    in one table with the page's label as ``part``. A claim may be tested on several pages (C5 on racing,
+    C6 on the real CarRacing-v3), each in its own scopes; the same (scope, mode) on two pages is an
+    error."""
+    found: dict[str, list[pd.DataFrame]] = {}
+    for part, claims in claims_by_study.items():
+        for paper_claim in PAPER_CLAIMS[part]:
+            tested = claims[claims.claim == paper_claim.key]
+            if not tested.empty:
+                found.setdefault(paper_claim.key, []).append(tested.assign(part=part))
+    merged = {}
+    for key, frames in found.items():
+        rows = pd.concat(frames, ignore_index=True)
+        twice = rows[rows.duplicated(["scope", "mode"], keep=False)]
+        if not twice.empty:
+            pages = " and ".join(CLAIMS_PAGES[part] for part in dict.fromkeys(twice.part))
+            raise ValueError(f"claim {key!r} is tested in scope {twice.scope.iloc[0]!r} on two claims "
+                             f"pages: {pages}")
+        merged[key] = (frames[0].part.iloc[0], rows)
+    return merged
+
+
 def scorecard(claims_by_study: Mapping[str, pd.DataFrame], configs: Mapping[str, Config],
               complete: bool = True) -> pd.DataFrame:
     """One row per claim: study, key, the paper's sentence and number, the hypothesis and margin we test,
     the decisive row (scope and mode) with its effect, interval and Holm p for and against, the verdict
-    tally per mode, the mark and the page it rests on. ``complete`` requires every claim of the papers
+    tally per mode, the mark and the page it rests on. A claim tested on several claims pages (each in
+    its own scopes, :func:`tested_rows`) is one row over all of them; its page is the decisive row's
+    when that row is not on the claim's first page. ``complete`` requires every claim of the papers
     of ``claims_by_study``'s studies to be on some claims page (the book's profiles); otherwise a claim
     on none is a row marked not tested at scale, "not run at this profile" (the smoke profile)."""
     rows = []
-    shown: dict[str, str] = {}
-    for study, claims in claims_by_study.items():
-        for paper_claim in PAPER_CLAIMS[study]:
-            tested = claims[claims.claim == paper_claim.key]
-            if tested.empty:
-                continue
-            if paper_claim.key in shown:
-                raise ValueError(f"claim {paper_claim.key!r} is tested on two claims pages: "
-                                 f"{CLAIMS_PAGES[shown[paper_claim.key]]} and {CLAIMS_PAGES[study]}")
-            shown[paper_claim.key] = study
-            row = decisive_row(tested, study)
-            where = row.scope if row["mode"] == "-" else f"{row.scope} · {row['mode']}"
-            modes = {mode: report.verdict_tally(group.verdict)
-                     for mode, group in tested.groupby("mode", sort=False)}
-            the_mark = mark(tested.verdict)
-            rows.append({
-                **_paper_fields(study, paper_claim), "margin_text": margin_text(paper_claim, row),
-                "margin_is_ours": paper_claim.margin_is_ours, "decisive": where,
-                "ours": report.interval(row.effect, row.low, row.high),
-                "p_for": float(row.get("p_holm", float("nan"))),
-                "p_against": float(row.get("p_against_holm", float("nan"))),
-                "expected": row.get("expected", "higher"), "margin": float(row.get("margin", 0.0) or 0.0),
-                "effect": float(row.effect), "low": float(row.low), "high": float(row.high),
-                "decisive_verdict": row.verdict,
-                "faithful": modes.get("faithful", "–"), "corrected": modes.get("corrected", "–"),
-                "verdict": modes.get("-", "–"), "mark": the_mark, "mark_text": mark_text(tested, the_mark),
-                "page": paper_claim.figure,
-            })
+    tested_by_claim = tested_rows(claims_by_study)
+    claims_of = {claim.key: claim for part in claims_by_study for claim in PAPER_CLAIMS[part]}
+    shown = {key: study for key, (study, _) in tested_by_claim.items()}
+    for key, (study, tested) in tested_by_claim.items():
+        paper_claim = claims_of[key]
+        row = decisive_row(tested, study)
+        where = row.scope if row["mode"] == "-" else f"{row.scope} · {row['mode']}"
+        modes = {mode: report.verdict_tally(group.verdict)
+                 for mode, group in tested.groupby("mode", sort=False)}
+        the_mark = mark(tested.verdict)
+        rows.append({
+            **_paper_fields(study, paper_claim), "margin_text": margin_text(paper_claim, row),
+            "margin_is_ours": paper_claim.margin_is_ours, "decisive": where,
+            "ours": report.interval(row.effect, row.low, row.high),
+            "p_for": float(row.get("p_holm", float("nan"))),
+            "p_against": float(row.get("p_against_holm", float("nan"))),
+            "expected": row.get("expected", "higher"), "margin": float(row.get("margin", 0.0) or 0.0),
+            "effect": float(row.effect), "low": float(row.low), "high": float(row.high),
+            "decisive_verdict": row.verdict,
+            "faithful": modes.get("faithful", "–"), "corrected": modes.get("corrected", "–"),
+            "verdict": modes.get("-", "–"), "mark": the_mark, "mark_text": mark_text(tested, the_mark),
+            "page": paper_claim.figure if row.part == study else CLAIMS_PAGES[row.part],
+        })
     missing = [(study, claim) for study in dict.fromkeys(part[0] for part in claims_by_study)
                for claim in STUDY_PAPER_CLAIMS[study] if claim.key not in shown]
     if complete and missing:

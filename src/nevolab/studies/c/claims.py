@@ -1,5 +1,6 @@
 """Study C's claims (Garbus & Pollack 2025) and their verdicts, from one row per (variant, seed):
-C3's on the language-model runs, C5's on the pixel-RL runs' last generation.
+C3's on the language-model runs, C5's on the pixel-RL runs' last generation, C6's stage-1 claims on
+the real CarRacing-v3 (:func:`stage1_claims`).
 
 The paper tests its claims at the last generation with ``p-values.py`` (language model) and
 ``plot-last-gen.py`` (pixel RL): Kruskal-Wallis over the three main variants, the Wilcoxon rank-sum
@@ -25,8 +26,8 @@ from nevolab.studies.c.pixel_tasks import ENVPOOL_PIXEL_TASKS, RACING, TASKS
 __all__ = ["CLAIMS", "MATCHED_PIXEL_COLUMNS", "OUTCOME_COLUMNS", "PIXEL_CLAIM_TESTS", "discrete_task",
            "glass_delta_original", "kruskal_wallis", "last_generation", "matched_parent_fitness",
            "outcomes_with_matched_fitness", "paper_atari_tasks", "parent_levels", "per_seed_outcomes",
-           "pixel_claims", "pixel_settings", "runtime_saving", "stage_long_table", "stored_claims",
-           "stored_pixel_claims", "study_c_claims"]
+           "pixel_claims", "pixel_settings", "real_settings", "runtime_saving", "stage1_claims",
+           "stage_long_table", "stored_claims", "stored_pixel_claims", "stored_real_claims", "study_c_claims"]
 
 
 def per_seed_outcomes(curves: pd.DataFrame, tail_fraction: float = 0.1) -> pd.DataFrame:
@@ -317,6 +318,38 @@ def pixel_claims(runs: pd.DataFrame, settings: Mapping[str, float], seed: int = 
     return _decided(tests, paper_statistics, claims)
 
 
+def _pixel_statistics(frame: pd.DataFrame, column: str, a: np.ndarray, b: np.ndarray) -> dict[str, float]:
+    """The paper's statistics beside a pixel claim's verdict: Kruskal-Wallis p over the variants present,
+    rank-sum p and Glass's delta (dense as control), and the two variants' means."""
+    variants = [v for v in ("dense", "factorized", "small") if v in set(frame.variant)]
+    return {"kruskal_p": kruskal_wallis(frame, variants, column)["p_value"],
+            "ranksums_p": float(sps.ranksums(a, b).pvalue), "glass_delta": glass_delta_original(a, b),
+            "factorized_mean": float(a.mean()), "dense_mean": float(b.mean())}
+
+
+def stage1_claims(runs: pd.DataFrame, task: str, scope: str, settings: Mapping[str, float],
+                  seed: int = 0) -> pd.DataFrame:
+    """The stage-1 claims of :data:`PIXEL_CLAIM_TESTS` (a lower stage-1 score, fewer stage-1 steps) on
+    ``task``'s runs alone, factorized against dense: at the last generation (``scope``) and at matched
+    parent fitness (``scope`` + ", matched parent fitness"), Holm-corrected over these scopes of each
+    claim, with the columns of :func:`pixel_claims` (C6 on the real CarRacing-v3; C5's racing rows of
+    the same claims are :func:`pixel_claims`' own, a family of their own)."""
+    claims = paper.PIXEL_CLAIMS_BY_KEY
+    comparisons = ((last_generation(runs, task), scope, ""),
+                   (matched_parent_fitness(runs, task), f"{scope}, matched parent fitness", "matched_"))
+    tests, paper_statistics = [], []
+    for key, column, expected, at_matched in PIXEL_CLAIM_TESTS:
+        below = stats.scale_shortfall(dict(claims[key].scale), settings) if claims[key].scale else ""
+        for frame, where, prefix in comparisons[:2 if at_matched else 1]:
+            a, b = _groups(frame, column)
+            if a.size < 2 or b.size < 2:
+                continue
+            tests.append(stats.assess_claim(key, a, b, expected, scope=where, seed=seed,
+                                            detail=prefix + column, below_scale=below))
+            paper_statistics.append(_pixel_statistics(frame, column, a, b))
+    return _decided(tests, paper_statistics, claims)
+
+
 def stage_long_table(outcomes: pd.DataFrame) -> pd.DataFrame:
     """The last generation per (variant, seed, stage): ``mean_score``, ``steps``, ``time_s`` (the paper's
     split violins)."""
@@ -339,6 +372,29 @@ def stored_pixel_claims(config: Config, fresh: bool = False) -> tuple[pd.DataFra
         spec.SPECS_BY_NAME["c5_selection_stages"], config,
         lambda claims_config: pixel_claims(pixel.pixel_tables(claims_config, fresh),
                                            pixel_settings(claims_config.values)),
+        fresh)
+
+
+REAL_SCOPE = "CarRacing-v3, factorized vs dense"
+"""C6's scope of the stage-1 claims on the real CarRacing-v3 (``", matched parent fitness"`` added for the
+second comparison, as C5's racing scopes)."""
+
+
+def real_settings(values: Mapping[str, Any]) -> dict[str, float]:
+    """The run settings of C6's parameter ``values`` that the stage-1 claims' scales are read against."""
+    return {"generations": float(values["generations"]), "population": float(values["population"]),
+            "early termination (1 = on)": float(bool(values["early_termination"]))}
+
+
+def stored_real_claims(config: Config, fresh: bool = False) -> tuple[pd.DataFrame, dict]:
+    """C6's claims table through the store: :func:`stage1_claims` on the real CarRacing-v3's runs. A family
+    of its own (C5's racing rows of the same claims stay C5's). ``fresh`` recomputes the runs too."""
+    from nevolab.studies.c import real, spec  # the running layer stays out of the pure analysis above
+
+    return store.stored_claims(
+        spec.SPECS_BY_NAME["c6_real_carracing"], config,
+        lambda claims_config: stage1_claims(real.real_tables(claims_config, fresh), real.TASK, REAL_SCOPE,
+                                            real_settings(claims_config.values)),
         fresh)
 
 

@@ -3,7 +3,8 @@ computes from runs before it draws (the Adam reference's budget, the embeddings'
 policies' episodes).
 
 * :func:`page_table` -- the table a page stores under its own config (dispatch on ``config.notebook``);
-* :func:`claims` -- the claims table a page shows rows of: C3's for C1–C3, C5's for C4 and C5.
+* :func:`claims` -- the claims table a page shows rows of: C3's for C1–C3, C5's for C4 and C5, C6's own
+  (the real CarRacing-v3, :mod:`nevolab.studies.c.real`).
 """
 
 from __future__ import annotations
@@ -16,15 +17,18 @@ import pandas as pd
 from nevolab import store
 from nevolab.config import Config
 from nevolab.studies.c import analysis
-from nevolab.studies.c.claims import stored_claims, stored_pixel_claims
+from nevolab.studies.c.claims import stored_claims, stored_pixel_claims, stored_real_claims
 from nevolab.studies.c.lm import prepare_sequences
 from nevolab.studies.c.runs import adam_run, cached_adam, runs_for_config
 from nevolab.studies.c.variants import embedding_init_std, setup_variant, variant_ranks
 
-__all__ = ["PIXEL_PAGES", "claims", "embedding_stds", "page_table", "policy_strips", "vocabulary"]
+__all__ = ["PIXEL_PAGES", "REAL_PAGE", "claims", "embedding_stds", "page_table", "policy_strips",
+           "racing_stage1_rows", "vocabulary"]
 
 PIXEL_PAGES = ("c4_pixel_rl_scores", "c5_selection_stages")
 """The pages of the pixel-RL runs (the others read the language-model runs)."""
+REAL_PAGE = "c6_real_carracing"
+"""The page of the real CarRacing-v3's runs (its own, :mod:`nevolab.studies.c.real`)."""
 
 
 def vocabulary(config: Config) -> int:
@@ -53,7 +57,9 @@ def _c4_table(config: Config, fresh: bool) -> tuple[pd.DataFrame, dict]:
 
 
 def claims(config: Config, fresh: bool = False) -> tuple[pd.DataFrame, dict]:
-    """The claims table of the runs ``config`` reads: C5's for the pixel pages, else C3's."""
+    """The claims table of the runs ``config`` reads: C6's own, C5's for the other pixel pages, else C3's."""
+    if config.notebook == REAL_PAGE:
+        return stored_real_claims(config, fresh)
     if config.notebook in PIXEL_PAGES:
         return stored_pixel_claims(config, fresh)
     return stored_claims(config, fresh)
@@ -65,6 +71,7 @@ PAGE_TABLES: dict[str, Callable[[Config, bool], tuple[pd.DataFrame, dict]]] = {
     "c3_claims": claims,
     "c4_pixel_rl_scores": _c4_table,
     "c5_selection_stages": claims,
+    REAL_PAGE: claims,
 }
 """Each page's own stored table: C1 curves and Adam, C2 children, C4 the pixel runs; the claims pages
 store their claims tables."""
@@ -73,6 +80,24 @@ store their claims tables."""
 def page_table(config: Config, fresh: bool = False) -> tuple[pd.DataFrame, dict]:
     """The table ``config``'s page stores under its own key, and its provenance."""
     return PAGE_TABLES[config.notebook](config, fresh)
+
+
+def racing_stage1_rows(profile: str) -> tuple[pd.DataFrame, str]:
+    """C5's stored rows of the stage-1 claims on racing at ``profile`` (C5's preset) and "", or an empty
+    table and one line saying why: C6 shows them beside its own and never computes them (C5's runs are
+    C4's, hours at the default)."""
+    from nevolab.config import resolve
+    from nevolab.studies.c import real_page, spec
+
+    c5 = resolve(spec.SPECS_BY_NAME["c5_selection_stages"], profile)
+    try:
+        table, _ = store.load(c5)
+    except (FileNotFoundError, store.StaleResult):
+        return pd.DataFrame(), (f"C5's claims table at profile {profile!r} is not stored (`.venv/bin/nevolab "
+                                f"run c5_selection_stages --profile {profile}` computes it)")
+    scopes = [racing for _, racing in real_page.COMPARISONS.values()]
+    rows = table[table.claim.isin(real_page.STAGE1_KEYS) & table.scope.isin(scopes)]
+    return rows.reset_index(drop=True), ""
 
 
 def embedding_stds(config: Config, vocab_size: int) -> dict[str, float]:

@@ -11,8 +11,9 @@ Three notebooks share one set of run parameters, so that their runs (cached per 
 * ``c3_claims`` -- the paper's claims with its own statistics and a computed verdict.
 
 Scale: the ``paper`` profile is the paper's GA (population 512, 16 elites, 300 generations, a 2048-token
-BPE, 1024 sequences) on the offline corpus (TinyStories needs the internet); ``default`` is scaled down
-to finish in under 15 minutes per notebook on a 2-core CPU; ``smoke`` takes seconds.
+BPE, 1024 sequences) on the offline corpus (TinyStories needs the internet); ``default`` keeps the BPE
+and is scaled down to :data:`LM_DEFAULT_BUDGET_MIN` minutes of compute on a 2-core CPU for every
+variant and Adam; ``smoke`` takes seconds.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from typing import Any
 from nevolab.config import NotebookSpec, Param
 from nevolab.studies.c.pixel_tasks import (
     ENVPOOL_PIXEL_TASKS,
-    JAX_PIXEL_TASKS,
     MINATAR_GAMES,
     PIXEL_TASKS,
     RACING,
@@ -32,10 +32,21 @@ from nevolab.studies.c.pixel_tasks import (
 from nevolab.studies.c.variants import PAPER_VARIANTS, PIXEL_VARIANTS, VARIANTS
 from nevolab.tasks.language import corpus_tokens
 
-__all__ = ["MINATAR_GAMES", "PAPER_VARIANTS", "PIXEL_TASKS", "PIXEL_VARIANTS", "RACING", "SPECS",
+__all__ = ["LM_DEFAULT_BUDGET_MIN", "MINATAR_GAMES", "PAPER_PIXEL_TASKS", "PAPER_VARIANTS",
+           "PIXEL_DEFAULT_BUDGET_MIN", "PIXEL_TASKS", "PIXEL_VARIANTS", "RACING", "SPECS",
            "SPECS_BY_NAME", "TOKENIZERS", "VARIANTS", "pixel_task_problem", "seed_list"]
 
 TOKENIZERS = ("char", "bpe")
+
+PAPER_PIXEL_TASKS = ("envpool:CarRacing-v3", "envpool:Asteroids", "envpool:Frostbite", "envpool:Gravitar",
+                     "envpool:Kangaroo")
+"""The paper profile's tasks: the paper's own environments (needs the envpool extra)."""
+
+LM_DEFAULT_BUDGET_MIN = 60
+"""Minutes of compute C1–C3's default runs (every variant and Adam) are sized for on a 2-core CPU."""
+
+PIXEL_DEFAULT_BUDGET_MIN = 90
+"""Minutes of compute C4–C5's default racing runs are sized for on a 2-core CPU."""
 
 
 def seed_list(count: int) -> tuple[int, ...]:
@@ -96,6 +107,17 @@ def _check_num_sequences(value: int, values: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _check_heldout_sequences(value: int, values: Mapping[str, Any]) -> str | None:
+    length = values["sequence_length"]
+    tokens, _ = corpus_tokens(values["tokenizer"], "pydoc_topics")
+    left = tokens.size // (length + 1) - values["num_sequences"]
+    if value > left:
+        return (f"must be at most {left}: the {values['tokenizer']}-tokenized offline corpus holds "
+                f"{left} windows of {length + 1} tokens beside the {values['num_sequences']} training ones; "
+                f"got {value}")
+    return None
+
+
 def _lm_memory(values: Mapping[str, Any]) -> tuple[float, str]:
     """The estimated peak memory, in bytes, of one variant's Deep GA runs (all seeds vmapped), and the
     parameter that sets it.
@@ -131,28 +153,37 @@ def _run_params() -> tuple[Param, ...]:
               help="dense (No Factorization); lowrank (rank, embedding_rank); small (hidden 4, ff 16); "
                    "rank1 (rank 1, embedding rank 4); dense_matched (not in the paper: dense with its "
                    "embedding initialised at the low-rank embedding's scale)", choices=VARIANTS),
-        Param("population", "int", {"smoke": 16, "default": 64, "paper": 512}, paper=512,
+        Param("population", "int", {"smoke": 16, "default": 128, "paper": 512}, paper=512,
               help="population size N (the Deep GA evaluates all N every generation)", minimum=2,
               maximum=8192),
-        Param("elites", "int", {"smoke": 2, "default": 2, "paper": 16}, paper=16,
+        Param("elites", "int", {"smoke": 2, "default": 4, "paper": 16}, paper=16,
               help="truncation k: the best k survive unmutated and parent all children (paper: N/32)",
               minimum=1, check=_check_elites),
-        Param("generations", "int", {"smoke": 4, "default": 120, "paper": 300}, paper=300,
+        Param("generations", "int", {"smoke": 4, "default": 200, "paper": 300}, paper=300,
               help="generations", minimum=2, maximum=10_000),
         Param("seeds", "int", {"smoke": 2, "default": 6, "paper": 5},
               paper="unverified (the plot script averages every run directory)",
               help="independent runs per variant (seeds 0, 1, ...)", minimum=2, maximum=64),
-        Param("tokenizer", "str", {"smoke": "char", "default": "char", "paper": "bpe"},
+        Param("tokenizer", "str", {"smoke": "bpe", "default": "bpe", "paper": "bpe"},
               paper="bpe: 2048-token HuggingFace BPE (model vocabulary 2051) on TinyStories",
               help="char (103 symbols) or bpe (the original's 2048-token BPE recipe, model vocabulary 2051), "
                    "both on the offline corpus (CPython's pydoc topics; TinyStories needs the internet)",
               choices=TOKENIZERS),
-        Param("sequence_length", "int", {"smoke": 16, "default": 32, "paper": 64},
+        Param("sequence_length", "int", {"smoke": 16, "default": 64, "paper": 64},
               paper="whole stories (no truncation)", help="tokens per fixed training window",
               check=_check_sequence_length),
-        Param("num_sequences", "int", {"smoke": 2, "default": 8, "paper": 1024}, paper="1024 stories",
+        Param("num_sequences", "int", {"smoke": 2, "default": 16, "paper": 1024}, paper="1024 stories",
               help="fixed windows, the same every generation (fitness = -mean cross-entropy on them)",
               check=_check_num_sequences),
+        Param("heldout_sequences", "int", {"smoke": 2, "default": 16, "paper": 64},
+              paper="none (the paper reports training fitness only)",
+              help="held-out windows, disjoint from the training ones, scored on the best individual "
+                   "(and on Adam) to show memorisation against generalisation", minimum=1,
+              check=_check_heldout_sequences),
+        Param("heldout_every", "int", {"smoke": 2, "default": 10, "paper": 10},
+              paper="not in the paper (ours)",
+              help="generations between held-out scorings of the best individual (the last is always "
+                   "scored)", minimum=1, maximum=10_000),
         Param("rank", "int", {"default": 4}, paper=4,
               help="rank of every factorized weight matrix of the lowrank variant", check=_check_rank),
         Param("embedding_rank", "int", {"default": 32}, paper=32,
@@ -215,7 +246,7 @@ def _pixel_params() -> tuple[Param, ...]:
     """The parameters of C4 and C5's runs (shared, so their runs are computed once)."""
     return (
         Param("tasks", "str_list", {"smoke": [RACING], "default": [RACING, "minatar:Breakout"],
-                                    "paper": list(JAX_PIXEL_TASKS)},
+                                    "paper": list(PAPER_PIXEL_TASKS)},
               paper="CarRacing-v3; Atari Asteroids, Frostbite, Gravitar, Kangaroo",
               help="racing (a JAX task with CarRacing's rules) and minatar:<game> (gymnax's MinAtar, "
                    "standing in for the paper's Atari games); envpool:CarRacing-v3 and envpool:<game> "
@@ -325,5 +356,84 @@ SPECS: tuple[NotebookSpec, ...] = (
         params=_pixel_params(),
     ),
 )
+
+
+# --- C6: the stage-1 claims on the real CarRacing-v3 (envpool) -------------------------------------
+
+REAL_TASK = "envpool:CarRacing-v3"
+"""C6's task: the paper's own CarRacing-v3, through the envpool extra."""
+
+
+def _check_real_variants(value: list[str], values: Mapping[str, Any]) -> str | None:
+    if {"dense", "factorized"} <= set(value):
+        return None
+    return f"must include 'dense' and 'factorized' (C6 compares them); got {value}"
+
+
+def _real_memory(values: Mapping[str, Any]) -> tuple[float, str]:
+    """C6's largest population evaluation (:func:`nevolab.studies.c.pixel_tasks.peak_memory` of its task;
+    the image side is the task's own, 64)."""
+    from nevolab.studies.c.pixel_tasks import peak_memory
+
+    return peak_memory({**values, "tasks": [REAL_TASK], "obs_size": 64})
+
+
+def _real_params() -> tuple[Param, ...]:
+    """C6's parameters: C4/C5's racing ones on envpool's CarRacing-v3 (its own runs and default size)."""
+    return (
+        Param("variants", "str_list", {"default": ["dense", "factorized"], "paper": list(PIXEL_VARIANTS)},
+              paper=list(PIXEL_VARIANTS),
+              help="dense (No Factorization); factorized (rank-r factors on every kernel but the output); "
+                   "small (No Factorization (Small)); dense and factorized are needed",
+              choices=PIXEL_VARIANTS, check=_check_real_variants),
+        Param("seeds", "int", {"smoke": 2, "default": 6, "paper": 15}, paper=15,
+              help="independent runs per variant (seeds 0, 1, ...)", minimum=2, maximum=64),
+        Param("population", "int", {"smoke": 8, "default": 16, "paper": 256}, paper=256,
+              help="population size N", minimum=3, maximum=4096),
+        Param("finalists", "int", {"smoke": 4, "default": 4, "paper": 32}, paper=32,
+              help="members that go on to stage 2", check=_check_finalists),
+        Param("parents", "int", {"smoke": 2, "default": 2, "paper": 8}, paper=8,
+              help="finalists kept unmutated as the next generation's parents", check=_check_parents),
+        Param("stage1_episodes", "int", {"default": 2}, paper=2,
+              help="episodes every member plays in stage 1", minimum=1, maximum=64),
+        Param("stage2_episodes", "int", {"smoke": 2, "default": 4, "paper": 4}, paper=4,
+              help="further episodes each finalist plays in stage 2", minimum=1, maximum=64),
+        Param("generations", "int", {"smoke": 2, "default": 4, "paper": 40}, paper=40,
+              help="generations (the stage-1 claims are tested from the first ones)", minimum=2,
+              maximum=1000),
+        Param("max_steps", "int", {"smoke": 40, "default": 1000, "paper": 1000}, paper=1000,
+              help="frames per episode at most (CarRacing-v3's limit is 1000)", minimum=25, maximum=1000),
+        Param("rank", "int", {"default": 1}, paper=1,
+              help="rank of the factorized variant's kernels", minimum=1, maximum=32),
+        Param("early_termination", "bool", {"default": True}, paper=True,
+              help="end an episode once more than 20 rewards were seen and the last 21 are all negative "
+                   "(the original's rule)"),
+        Param("mutation_rate", "float", {"default": 0.01}, paper=0.01,
+              help="mr: Gaussian mutation std relative to the init std (sqrt(mr) for factors)", minimum=0,
+              maximum=1),
+        Param("chunk_steps", "int", {"smoke": 10, "default": 12, "paper": 50}, paper="not applicable",
+              help="steps between compactions of the alive episodes (changes compute, never a return)",
+              minimum=1, maximum=10_000),
+    )
+
+
+def _check_real_task(values: Mapping[str, Any]) -> str | None:
+    """C6 runs only on envpool's CarRacing-v3: without the extra, the install command, before compute."""
+    problem = pixel_task_problem(REAL_TASK)
+    return f"c6_real_carracing: {problem}" if problem else None
+
+
+SPECS = (*SPECS, NotebookSpec(
+    name="c6_real_carracing",
+    check=_check_real_task,
+    memory_estimate=_real_memory,
+    claims_page=True,
+    title="Study C, pixel RL on the real CarRacing-v3: the stage-1 claims, dense vs factorized",
+    description="The Deep GA with two-stage selection on envpool's CarRacing-v3 (the paper's environment and "
+                "preprocessing; the envpool extra): stage-1 mean score and environment steps, dense vs "
+                "factorized, from the first generations and at matched parent fitness, beside C5's rows of "
+                "the same claims on the racing stand-in; an evolved policy's episode from the real renderer.",
+    params=_real_params(),
+))
 
 SPECS_BY_NAME: dict[str, NotebookSpec] = {spec.name: spec for spec in SPECS}
