@@ -312,9 +312,9 @@ def _embed_and_unembed(table: jax.Array | Factors, tokens: jax.Array
     return embedded, unembed
 
 
-def fast_logits(params: PyTree, tokens: jax.Array, config: TransformerConfig) -> jax.Array:
-    """:func:`logits_fn` without flax, on a parameter dict whose kernels and embedding may be
-    :class:`Factors` (see the module docstring)."""
+def _fast_hidden(params: PyTree, tokens: jax.Array, config: TransformerConfig
+                 ) -> tuple[jax.Array, Callable[[jax.Array], jax.Array]]:
+    """The last block's output for ``tokens`` and the tied unembedding (see :func:`fast_logits`)."""
     c = config
     if tokens.shape[-1] > c.max_len:
         raise ValueError(f"sequence length {tokens.shape[-1]} exceeds max_len={c.max_len}")
@@ -323,6 +323,13 @@ def fast_logits(params: PyTree, tokens: jax.Array, config: TransformerConfig) ->
     x, unembed = _embed_and_unembed(params["embed"]["embedding"], tokens)
     for i in range(c.num_blocks):
         x = _fast_block(x, params[f"block_{i}"], c, cos, sin)
+    return x, unembed
+
+
+def fast_logits(params: PyTree, tokens: jax.Array, config: TransformerConfig) -> jax.Array:
+    """:func:`logits_fn` without flax, on a parameter dict whose kernels and embedding may be
+    :class:`Factors` (see the module docstring)."""
+    x, unembed = _fast_hidden(params, tokens, config)
     return unembed(x) + params["output_bias"]
 
 
@@ -337,15 +344,8 @@ def fast_cross_entropy(params: PyTree, tokens: jax.Array, config: TransformerCon
                        block_rows: int = CE_BLOCK_ROWS) -> jax.Array:
     """:func:`token_cross_entropy` through :func:`fast_logits`, the unembedding and softmax taken
     ``block_rows`` token positions at a time (``lax.map``; padded rows carry zero weight)."""
-    c = config
-    inputs, targets = tokens[..., :-1], tokens[..., 1:]
-    if inputs.shape[-1] > c.max_len:
-        raise ValueError(f"sequence length {inputs.shape[-1]} exceeds max_len={c.max_len}")
-    cos, sin = rotary_tables(inputs.shape[-1], c.head_dim, c.rotary_base)
-    x, unembed = _embed_and_unembed(params["embed"]["embedding"], inputs)
-    for i in range(c.num_blocks):
-        x = _fast_block(x, params[f"block_{i}"], c, cos, sin)
-    hidden, labels = x.reshape(-1, x.shape[-1]), targets.reshape(-1)
+    x, unembed = _fast_hidden(params, tokens[..., :-1], config)
+    hidden, labels = x.reshape(-1, x.shape[-1]), tokens[..., 1:].reshape(-1)
     rows = labels.shape[0]
     block = min(block_rows, rows)
     blocks = -(-rows // block)

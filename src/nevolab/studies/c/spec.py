@@ -18,6 +18,7 @@ variant and Adam; ``smoke`` takes seconds.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -379,41 +380,38 @@ def _real_memory(values: Mapping[str, Any]) -> tuple[float, str]:
 
 
 def _real_params() -> tuple[Param, ...]:
-    """C6's parameters: C4/C5's racing ones on envpool's CarRacing-v3 (its own runs and default size)."""
+    """C6's parameters: C4/C5's racing ones (:func:`_pixel_params`) on envpool's CarRacing-v3, with its
+    own variants, default size and episode limit."""
+    racing = {param.name: param for param in _pixel_params()}
+
+    def sized(name: str, presets: dict[str, Any], **changes: Any) -> Param:
+        return dataclasses.replace(racing[name], presets=presets, **changes)
+
     return (
         Param("variants", "str_list", {"default": ["dense", "factorized"], "paper": list(PIXEL_VARIANTS)},
               paper=list(PIXEL_VARIANTS),
               help="dense (No Factorization); factorized (rank-r factors on every kernel but the output); "
                    "small (No Factorization (Small)); dense and factorized are needed",
               choices=PIXEL_VARIANTS, check=_check_real_variants),
-        Param("seeds", "int", {"smoke": 2, "default": 6, "paper": 15}, paper=15,
-              help="independent runs per variant (seeds 0, 1, ...)", minimum=2, maximum=64),
-        Param("population", "int", {"smoke": 8, "default": 16, "paper": 256}, paper=256,
-              help="population size N", minimum=3, maximum=4096),
-        Param("finalists", "int", {"smoke": 4, "default": 4, "paper": 32}, paper=32,
-              help="members that go on to stage 2", check=_check_finalists),
-        Param("parents", "int", {"smoke": 2, "default": 2, "paper": 8}, paper=8,
-              help="finalists kept unmutated as the next generation's parents", check=_check_parents),
-        Param("stage1_episodes", "int", {"default": 2}, paper=2,
-              help="episodes every member plays in stage 1", minimum=1, maximum=64),
-        Param("stage2_episodes", "int", {"smoke": 2, "default": 4, "paper": 4}, paper=4,
-              help="further episodes each finalist plays in stage 2", minimum=1, maximum=64),
-        Param("generations", "int", {"smoke": 2, "default": 4, "paper": 40}, paper=40,
-              help="generations (the stage-1 claims are tested from the first ones)", minimum=2,
-              maximum=1000),
-        Param("max_steps", "int", {"smoke": 40, "default": 1000, "paper": 1000}, paper=1000,
-              help="frames per episode at most (CarRacing-v3's limit is 1000)", minimum=25, maximum=1000),
-        Param("rank", "int", {"default": 1}, paper=1,
-              help="rank of the factorized variant's kernels", minimum=1, maximum=32),
-        Param("early_termination", "bool", {"default": True}, paper=True,
+        sized("seeds", {"smoke": 2, "default": 6, "paper": 15},
+              help="independent runs per variant (seeds 0, 1, ...)"),
+        sized("population", {"smoke": 8, "default": 16, "paper": 256}, help="population size N"),
+        sized("finalists", {"smoke": 4, "default": 4, "paper": 32}, help="members that go on to stage 2"),
+        sized("parents", {"smoke": 2, "default": 2, "paper": 8},
+              help="finalists kept unmutated as the next generation's parents"),
+        sized("stage1_episodes", {"default": 2}, help="episodes every member plays in stage 1"),
+        sized("stage2_episodes", {"smoke": 2, "default": 4, "paper": 4},
+              help="further episodes each finalist plays in stage 2"),
+        sized("generations", {"smoke": 2, "default": 4, "paper": 40}, minimum=2,
+              help="generations (the stage-1 claims are tested from the first ones)"),
+        sized("max_steps", {"smoke": 40, "default": 1000, "paper": 1000}, maximum=1000,
+              help="frames per episode at most (CarRacing-v3's limit is 1000)"),
+        sized("rank", {"default": 1}, help="rank of the factorized variant's kernels"),
+        sized("early_termination", {"default": True},
               help="end an episode once more than 20 rewards were seen and the last 21 are all negative "
                    "(the original's rule)"),
-        Param("mutation_rate", "float", {"default": 0.01}, paper=0.01,
-              help="mr: Gaussian mutation std relative to the init std (sqrt(mr) for factors)", minimum=0,
-              maximum=1),
-        Param("chunk_steps", "int", {"smoke": 10, "default": 12, "paper": 50}, paper="not applicable",
-              help="steps between compactions of the alive episodes (changes compute, never a return)",
-              minimum=1, maximum=10_000),
+        racing["mutation_rate"],
+        racing["chunk_steps"],
     )
 
 
