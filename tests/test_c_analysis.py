@@ -29,13 +29,15 @@ def test_seed_band_on_a_log_axis_is_geometric_and_drops_missing_values():
 
 def test_c1_table_places_adam_at_its_token_budget():
     curves = pd.DataFrame({"variant": "dense", "seed": [0, 0], "generation": [0, 1],
-                           "best_neg_ce": [-5.0, -4.0], "tokens_evaluated": [100, 200]})
-    adam = pd.DataFrame({"step": [0, 3], "neg_ce": [-5.0, -3.0], "tokens_evaluated": [0, 300], "seed": 0,
-                         "variant": "dense"})
+                           "best_neg_ce": [-5.0, -4.0], "heldout_neg_ce": [-5.5, np.nan],
+                           "tokens_evaluated": [100, 200]})
+    adam = pd.DataFrame({"step": [0, 3], "neg_ce": [-5.0, -3.0], "heldout_neg_ce": [-5.0, -6.0],
+                         "tokens_evaluated": [0, 300], "seed": 0, "variant": "dense"})
     table = analysis.c1_table(curves, adam, tokens_per_generation=100)
     assert list(table.variant) == ["dense", "dense", "adam", "adam"]
     assert list(table.budget_generations) == [1.0, 2.0, 0.0, 3.0]
     assert list(table.generation) == [0, 1, 0, 3]
+    np.testing.assert_array_equal(table.heldout_neg_ce, [-5.5, np.nan, -5.0, -6.0])
 
 
 def _curves() -> pd.DataFrame:
