@@ -103,7 +103,7 @@ adam = results[results.variant == "adam"]
 # develops at initialisation: the tied unembedding multiplies it into every logit.
 
 # %% tags=["hide-input"]
-from IPython.display import display
+from IPython.display import Markdown, display
 
 plotting.set_theme()
 uniform = -np.log(vocab_size)
@@ -142,8 +142,8 @@ short_labels = {**dict(zip(config.variants, short)), "adam": "Adam"}
 figures.heldout_panels(results, names, short_labels, uniform, vocab_size, config.generations)
 plt.show()
 heldout = analysis.heldout_table(results, names, labels)
-print(analysis.heldout_reading(heldout, labels["adam"]))
-heldout.style.format("{:.3f}").format({"scored at (generation; Adam: step)": "{:,d}"})
+display(Markdown(analysis.heldout_reading(heldout, labels["adam"])))
+heldout.style.format({column: "{:,d}" if column.startswith("scored at") else "{:.3f}" for column in heldout})
 
 # %% [markdown]
 # ## Parameter counts and genome sizes
