@@ -268,7 +268,7 @@ def _pixel_params() -> tuple[Param, ...]:
               help="racing: episodes every member plays in stage 1", minimum=1, maximum=64),
         Param("stage2_episodes", "int", {"smoke": 2, "default": 4, "paper": 4}, paper=4,
               help="racing: further episodes each finalist plays in stage 2", minimum=1, maximum=64),
-        Param("generations", "int", {"smoke": 2, "default": 12, "paper": 40}, paper=40,
+        Param("generations", "int", {"smoke": 2, "default": 40, "paper": 40}, paper=40,
               help="racing: generations", minimum=1, maximum=1000),
         Param("max_steps", "int", {"smoke": 40, "default": 300, "paper": 1000}, paper=1000,
               help="racing: frames per episode at most (CarRacing-v3's limit is 1000)", minimum=25,
