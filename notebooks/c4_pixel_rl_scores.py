@@ -83,14 +83,15 @@ config.table()
 # best finalist's score and its seed list.
 
 # %% tags=["hide-input"]
-from IPython.display import display
+from IPython.display import Markdown, display
 
 results, provenance = pages.page_table(config, fresh=fresh)
 print(store.describe(provenance))
 print(analysis.timing_line(results, store.machine()["cpu"]))
 if RACING in config.tasks:
     budget = PIXEL_DEFAULT_BUDGET_MIN if config.profile == "default" else None
-    print(analysis.population_reach_line(results, config, budget, store.machine()["cpu"]))
+    reach = analysis.population_reach_line(results, config, budget, store.machine()["cpu"])
+    display(Markdown(reach[0].upper() + reach[1:] + "."))  # a sentence of the page: it wraps
 
 # %% [markdown]
 # ## Figure

@@ -283,3 +283,17 @@ def test_the_heldout_table_and_its_reading_come_from_the_last_scoring():
     assert analysis.heldout_reading(table, "A") == (
         "At the last scoring, the Deep GA variants' best individuals score 0.50–0.50 nats worse on the "
         "held-out windows than on the training ones; Adam's parameters 8.00 nats worse (training −CE -0.90).")
+
+
+def test_the_population_reach_line_scales_each_stage_to_the_papers_size():
+    """Known answer: 1 min of stage 1 and 1 min of stage 2 at N 48, 12 finalists, 6 seeds; the paper's
+    N 256, 32 finalists and 15 seeds: 15/6 x (1 x 256/48 + 1 x 32/12) = 20 min."""
+    config = configure("c4_pixel_rl_scores", "default", generations=40)
+    results = pd.DataFrame({"task": ["racing", "racing", "minatar:Breakout"],
+                            "stage1_time_s": [30.0, 30.0, 99.0], "stage2_time_s": [45.0, 15.0, 0.0]})
+    line = analysis.population_reach_line(results, config, 90, "CPU")
+    assert line == ("compute: the racing runs' evaluations took 2.0 min on CPU, against the 90 min this "
+                    "profile is sized for; the paper's population 256 with 32 finalists and 15 seeds would "
+                    "take about 0.3 h here at 40 generations (stage 1 scaled by the population, stage 2 by "
+                    "the finalists), so this page runs population 48")
+    assert ", against" not in analysis.population_reach_line(results, config, None, "CPU")
