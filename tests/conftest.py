@@ -134,14 +134,25 @@ def dirs(tmp_path, monkeypatch):
     return results, book
 
 
-@pytest.fixture
-def without_envpool(monkeypatch):
-    """``envpool`` looks uninstalled: ``importlib.util.find_spec("envpool")`` answers None."""
+def hide_package(monkeypatch, package: str) -> None:
+    """``package`` looks uninstalled: ``importlib.util.find_spec`` answers None for it and its modules."""
     import importlib.util
 
     real = importlib.util.find_spec
 
     def find_spec(name, *args, **kwargs):
-        return None if name == "envpool" or name.startswith("envpool.") else real(name, *args, **kwargs)
+        return None if name == package or name.startswith(package + ".") else real(name, *args, **kwargs)
 
     monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+
+
+@pytest.fixture
+def without_envpool(monkeypatch):
+    """``envpool`` looks uninstalled."""
+    hide_package(monkeypatch, "envpool")
+
+
+@pytest.fixture
+def without_brax(monkeypatch):
+    """``brax`` looks uninstalled."""
+    hide_package(monkeypatch, "brax")

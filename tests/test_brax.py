@@ -5,7 +5,6 @@ The smoke test runs two ES generations of a Brax task on the CPU through Study B
 absent extra and need nothing installed.
 """
 
-import importlib.util
 
 import numpy as np
 import pytest
@@ -17,17 +16,6 @@ from nevolab.studies.b import tasks
 from nevolab.tasks import brax_control
 
 INSTALL = "pip install -e '.[brax]' (or .venv/bin/pip install -r requirements-brax.lock)"
-
-
-@pytest.fixture
-def without_brax(monkeypatch):
-    """``brax`` looks uninstalled: ``importlib.util.find_spec("brax")`` answers None."""
-    real = importlib.util.find_spec
-
-    def find_spec(name, *args, **kwargs):
-        return None if name == "brax" or name.startswith("brax.") else real(name, *args, **kwargs)
-
-    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
 
 
 def test_brax_tasks_are_control_tasks_named_brax_env():
